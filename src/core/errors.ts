@@ -1,0 +1,46 @@
+/**
+ * ZooKeeper's error names as zgate's error codes (KeeperException.Code), plus the
+ * HTTP-only codes of api.md. The name is the contract; the numeric code is ZooKeeper's,
+ * kept so that tools that speak ZooKeeper's numbers can map them.
+ */
+export const ZK_CODES = {
+  Ok: 0,
+  SystemError: -1,
+  RuntimeInconsistency: -2,
+  DataInconsistency: -3,
+  ConnectionLoss: -4,
+  MarshallingError: -5,
+  Unimplemented: -6,
+  OperationTimeout: -7,
+  BadArguments: -8,
+  NoNode: -101,
+  NoAuth: -102,
+  BadVersion: -103,
+  NoChildrenForEphemerals: -108,
+  NodeExists: -110,
+  NotEmpty: -111,
+  SessionExpired: -112,
+  AuthFailed: -115,
+  // zgate's own, with no ZooKeeper number: HTTP-level failures of api.md.
+  PayloadTooLarge: -1001,
+  Unavailable: -1002,
+  Compacted: -1003,
+} as const;
+
+export type ZkCode = keyof typeof ZK_CODES;
+
+/** A failure with ZooKeeper's code. Thrown by validation, returned (not thrown) by apply. */
+export class ZgateError extends Error {
+  constructor(
+    readonly code: ZkCode,
+    message: string,
+    readonly path?: string,
+  ) {
+    super(message);
+    this.name = 'ZgateError';
+  }
+}
+
+export function isZgateError(e: unknown): e is ZgateError {
+  return e instanceof ZgateError;
+}

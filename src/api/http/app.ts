@@ -1,0 +1,126 @@
+/**
+ * The fastify app of one member: `buildApp()` wires the routes, schemas, errors, metrics,
+ * CORS and the OpenAPI document; tests drive it with inject() or a real listener.
+ */
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv, type ErrorObject, type Options as AjvOptions } from 'ajv';
+import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify';
+import type { Member } from '../../node/member.js';
+import { defaultApiConfig, noSessions, type ApiConfig, type ApiContext } from './context.js';
+import { handleError, sendError } from './errors.js';
+import { installMetrics } from './metrics.js';
+import { operationRoutes } from './operations.js';
+import { sharedSchemas } from './schemas.js';
+import { txnBodySchema, txnRoutes } from './txn.js';
+import { znodeRoutes } from './znodes.js';
+
+export const VERSION = '0.1.0';
+
+export interface BuildAppOptions {
+  member: Member;
+  config?: Partial<ApiConfig>;
+  /** pino level, or false for no logs (tests). */
+  logLevel?: string | false;
+  /** Node's process metrics (CPU, heap, event loop) in /metrics; off in tests. */
+  processMetrics?: boolean;
+  /** False while the member recovers: /readyz answers 503. */
+  isReady?: () => boolean;
+  advertisedHttp?: string;
+  sessionFor?: ApiContext['sessionFor'];
+}
+
+function formatAjvErrors(errors: ErrorObject[], dataVar: string): Error {
+  const e = errors[0];
+  if (!e) return new Error(`${dataVar} is invalid`);
+  const where = `${dataVar}${e.instancePath}`;
+  let message = `${where} ${e.message ?? 'is invalid'}`;
+  if (e.keyword === 'additionalProperties') message = `${where} has an unknown field '${String(e.params.additionalProperty)}'`;
+  else if (e.keyword === 'enum') message += `: ${(e.params.allowedValues as unknown[]).join(', ')}`;
+  if (e.keyword !== 'additionalProperties' && e.keyword !== 'required' && e.data !== undefined && typeof e.data !== 'object') {
+    message += ` (got ${JSON.stringify(e.data)})`;
+  }
+  return new Error(message);
+}
+
+export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
+  const config: ApiConfig = { ...defaultApiConfig, ...opts.config };
+  const ctx: ApiContext = { member: opts.member, config, sessionFor: opts.sessionFor ?? noSessions };
+  if (opts.advertisedHttp !== undefined) ctx.advertisedHttp = opts.advertisedHttp;
+  const app = Fastify({
+    logger: opts.logLevel === false || opts.logLevel === undefined ? false : { level: opts.logLevel },
+    disableRequestLogging: true,
+    routerOptions: { maxParamLength: 65_536 },
+    schemaErrorFormatter: formatAjvErrors,
+  });
+
+  // Query strings and headers are text, so their numbers and booleans are coerced; JSON bodies
+  // are not (a "version": true must not become 1).
+  const base: AjvOptions = { removeAdditional: false, useDefaults: true, allErrors: false, verbose: true, strict: false };
+  const ajvText = new Ajv({ ...base, coerceTypes: true });
+  const ajvJson = new Ajv({ ...base, coerceTypes: false });
+  for (const s of [...sharedSchemas, txnBodySchema]) {
+    ajvText.addSchema(s);
+    ajvJson.addSchema(s);
+    app.addSchema(s);
+  }
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const s = schema as FastifySchema & { format?: string };
+    // Znode bodies are raw bytes: the schema is there for the OpenAPI document only.
+    if (httpPart === 'body' && s.format === 'binary') return () => true;
+    return (httpPart === 'body' ? ajvJson : ajvText).compile(s);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'zgate',
+        version: VERSION,
+        description:
+          'A ZooKeeper-style coordination service over HTTP. Errors are JSON {"error":{"code","message","path"}} with ZooKeeper\'s code names; every /v1 answer carries Zgate-Zxid.',
+      },
+      tags: [
+        { name: 'znodes', description: 'the data tree' },
+        { name: 'cluster', description: 'membership and leadership' },
+        { name: 'operations', description: 'health, readiness, metrics' },
+      ],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transform: ({ schema, url }) => {
+      // The znode wildcard is a path of several segments; name it for readers of the document.
+      if (url.endsWith('/*')) {
+        const s = { ...(schema as Record<string, unknown>) };
+        s.params = { type: 'object', properties: { path: { type: 'string', description: 'the znode path without its leading /, each segment percent-encoded' } }, required: ['path'] };
+        return { schema: s as FastifySchema, url: url.slice(0, -1) + '{path}' };
+      }
+      return { schema: schema as FastifySchema, url };
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: config.corsOrigins,
+      credentials: false,
+      methods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
+      allowedHeaders: ['content-type', 'if-match', 'if-none-match', 'zgate-session', 'last-event-id', 'accept'],
+      exposedHeaders: ['etag', 'location', 'zgate-zxid', 'zgate-stat', 'retry-after'],
+    });
+  }
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'BadArguments', `no route ${request.method} ${request.url.split('?')[0]}`).code(404));
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (!reply.hasHeader('zgate-zxid')) reply.header('zgate-zxid', String(opts.member.appliedZxid));
+    return payload;
+  });
+
+  const registry = installMetrics(app, opts.member, opts.processMetrics ?? false);
+  await app.register(async (scope) => znodeRoutes(scope, ctx));
+  await app.register(async (scope) => txnRoutes(scope, ctx));
+  await app.register(async (scope) => operationRoutes(scope, ctx, registry, opts.isReady ?? (() => true)));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,46 @@
+/** What the HTTP layer needs from the member, and its configuration. */
+import { ZgateError } from '../../core/errors.js';
+import { isEphemeral, type CreateMode, type SessionId } from '../../core/types.js';
+import type { Member } from '../../node/member.js';
+
+export interface ApiConfig {
+  /** Largest znode data (and total txn data), bytes. */
+  maxDataBytes: number;
+  /** Largest subtree a recursive delete may remove. */
+  maxDeleteNodes: number;
+  /** How long ?minZxid= and linearizable reads wait before Unavailable. */
+  minZxidWaitMs: number;
+  /** Origins allowed by CORS; empty: no CORS headers at all. */
+  corsOrigins: string[];
+}
+
+export const defaultApiConfig: ApiConfig = {
+  maxDataBytes: 1_048_576,
+  maxDeleteNodes: 100_000,
+  minZxidWaitMs: 5_000,
+  corsOrigins: [],
+};
+
+export interface ApiContext {
+  member: Member;
+  config: ApiConfig;
+  /**
+   * The owner of an ephemeral create: BadArguments without a (well-formed) Zgate-Session,
+   * SessionExpired for a session that is not open. undefined for other modes.
+   * `header` is undefined when absent and null when malformed.
+   */
+  sessionFor(mode: CreateMode, header: SessionId | null | undefined): Promise<SessionId | undefined>;
+  /** The URL clients reach this member at, for /v1/cluster. */
+  advertisedHttp?: string;
+}
+
+/**
+ * Until the sessions issue lands there is no session table: no session is open, so every
+ * ephemeral create with a well-formed id is SessionExpired (unknown session), as api.md says.
+ */
+export async function noSessions(mode: CreateMode, header: SessionId | null | undefined): Promise<SessionId | undefined> {
+  if (!isEphemeral(mode)) return undefined;
+  if (header === undefined) throw new ZgateError('BadArguments', `mode ${mode} needs a session: send the Zgate-Session header`);
+  if (header === null) throw new ZgateError('BadArguments', 'Zgate-Session must be a session id (decimal, 1..2^64-1)');
+  throw new ZgateError('SessionExpired', `session ${header} is unknown, closed or expired`);
+}

@@ -1,0 +1,56 @@
+/** JSON shapes of znode data and Stat, as api.md fixes them. */
+import { isUtf8 } from 'node:buffer';
+import { ZgateError } from '../../core/errors.js';
+import type { Stat } from '../../core/types.js';
+
+export interface StatJson {
+  czxid: string;
+  mzxid: string;
+  pzxid: string;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: string;
+  dataLength: number;
+  numChildren: number;
+}
+
+export function statJson(s: Stat): StatJson {
+  return {
+    czxid: String(s.czxid),
+    mzxid: String(s.mzxid),
+    pzxid: String(s.pzxid),
+    ctime: s.ctime,
+    mtime: s.mtime,
+    version: s.version,
+    cversion: s.cversion,
+    aversion: s.aversion,
+    ephemeralOwner: s.ephemeralOwner.toString(),
+    dataLength: s.dataLength,
+    numChildren: s.numChildren,
+  };
+}
+
+export type DataEncoding = 'utf8' | 'base64';
+
+export function encodeData(data: Uint8Array, forced?: DataEncoding): { data: string; encoding: DataEncoding } {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (forced !== 'base64' && isUtf8(buf)) return { data: buf.toString('utf8'), encoding: 'utf8' };
+  return { data: buf.toString('base64'), encoding: 'base64' };
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Decodes JSON-carried data; malformed base64 is refused rather than silently mangled. */
+export function decodeData(data: string, encoding: DataEncoding, where: string): Uint8Array {
+  if (encoding === 'utf8') return Buffer.from(data, 'utf8');
+  if (!BASE64.test(data)) throw new ZgateError('BadArguments', `${where}: data is not valid base64`);
+  return Buffer.from(data, 'base64');
+}
+
+/** ETag of a znode: its data version, as a strong validator. */
+export function etagOf(stat: Stat): string {
+  return `"${stat.version}"`;
+}

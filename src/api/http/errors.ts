@@ -1,0 +1,93 @@
+/** ZooKeeper codes → HTTP statuses, and the one error envelope every answer uses. */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ZgateError, type ZkCode } from '../../core/errors.js';
+import type { OpFailure } from '../../core/types.js';
+
+/** Seconds a client should wait before retrying an Unavailable answer. */
+export const RETRY_AFTER_SECONDS = 1;
+
+const PRECONDITION_CODES: ReadonlySet<ZkCode> = new Set(['NodeExists', 'NotEmpty', 'NoChildrenForEphemerals', 'BadVersion']);
+
+/**
+ * The status of a ZooKeeper code. `fromPrecondition` is true when the failed condition came
+ * from an HTTP precondition header (If-Match / If-None-Match): then 412, as HTTP says.
+ */
+export function statusOf(code: ZkCode, fromPrecondition = false): number {
+  switch (code) {
+    case 'BadArguments':
+      return 400;
+    case 'AuthFailed':
+      return 401;
+    case 'NoAuth':
+      return 403;
+    case 'NoNode':
+      return 404;
+    case 'NodeExists':
+    case 'NotEmpty':
+    case 'NoChildrenForEphemerals':
+    case 'BadVersion':
+    case 'RuntimeInconsistency':
+      return fromPrecondition && PRECONDITION_CODES.has(code) ? 412 : 409;
+    case 'SessionExpired':
+      return 410;
+    case 'PayloadTooLarge':
+      return 413;
+    case 'Unavailable':
+    case 'ConnectionLoss':
+    case 'OperationTimeout':
+      return 503;
+    case 'Compacted':
+      return 410;
+    default:
+      return 500;
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; path?: string; opIndex?: number };
+  results?: { op: string; code: string }[];
+}
+
+export function errorBody(code: string, message: string, path?: string): ErrorBody {
+  return path === undefined ? { error: { code, message } } : { error: { code, message, path } };
+}
+
+export function sendError(reply: FastifyReply, code: ZkCode, message: string, path?: string, fromPrecondition = false): FastifyReply {
+  const status = statusOf(code, fromPrecondition);
+  if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  return reply.code(status).type('application/json; charset=utf-8').send(errorBody(code, message, path));
+}
+
+/** A failed write outcome (also a failed multi with its per-op results). */
+export function sendFailure(reply: FastifyReply, failure: OpFailure, fromPrecondition = false): FastifyReply {
+  const body: ErrorBody = errorBody(failure.code, failure.message, failure.path);
+  if (failure.opIndex !== undefined) body.error.opIndex = failure.opIndex;
+  if (failure.results) body.results = failure.results;
+  const status = statusOf(failure.code, fromPrecondition);
+  if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
+}
+
+/** The app-wide error handler: every failure becomes the envelope, and bad input is never a 500. */
+export function handleError(err: FastifyError | ZgateError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (err instanceof ZgateError) return sendError(reply, err.code, err.message, err.path);
+  const fe = err as FastifyError;
+  if (fe.validation) {
+    return sendError(reply, 'BadArguments', fe.message);
+  }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return sendError(reply, 'PayloadTooLarge', `request body over the limit of ${request.routeOptions.bodyLimit ?? 'the server'} bytes`);
+    case 'FST_ERR_CTP_INVALID_JSON':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_BAD_URL':
+      return sendError(reply, 'BadArguments', fe.message);
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return sendError(reply, 'BadArguments', fe.message);
+  }
+  request.log.error({ err }, 'unexpected error');
+  return sendError(reply, 'SystemError', 'internal error; see the member log');
+}

@@ -1,0 +1,133 @@
+/** POST /v1/txn: ZooKeeper's multi, all or nothing (api.md). */
+import type { FastifyInstance } from 'fastify';
+import { ZgateError } from '../../core/errors.js';
+import { ANY_VERSION, CREATE_MODES, isEphemeral, type CreateMode, type SessionId, type SubOp } from '../../core/types.js';
+import type { ApiContext } from './context.js';
+import { decodeData, statJson, type DataEncoding } from './encoding.js';
+import { sendFailure } from './errors.js';
+import { errorResponses } from './schemas.js';
+import { parseSessionHeader, sessionHeaderSchema } from './sessions-header.js';
+
+interface TxnOpJson {
+  op: 'create' | 'set' | 'delete' | 'check';
+  path: string;
+  data?: string;
+  encoding?: DataEncoding;
+  mode?: CreateMode;
+  ttl?: number;
+  version?: number;
+  parents?: boolean;
+}
+
+const txnOpSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['op', 'path'],
+  properties: {
+    op: { type: 'string', enum: ['create', 'set', 'delete', 'check'] },
+    path: { type: 'string' },
+    data: { type: 'string', description: 'create/set: the data, in `encoding`' },
+    encoding: { type: 'string', enum: ['utf8', 'base64'], default: 'utf8' },
+    mode: { type: 'string', enum: [...CREATE_MODES], description: 'create only' },
+    ttl: { type: 'integer', description: 'create with a *_with_ttl mode only' },
+    version: { type: 'integer', minimum: -1, maximum: 2147483647, description: 'set/delete/check; -1 = any' },
+    parents: { type: 'boolean', description: 'create only: create missing parents' },
+  },
+} as const;
+
+export const txnBodySchema = {
+  $id: 'TxnRequest',
+  type: 'object',
+  additionalProperties: false,
+  required: ['ops'],
+  properties: { ops: { type: 'array', items: txnOpSchema } },
+} as const;
+
+function toSubOp(o: TxnOpJson, i: number, owner: SessionId | undefined): SubOp {
+  const where = `ops[${i}] (${o.op} ${o.path})`;
+  const misplaced = (field: string) => new ZgateError('BadArguments', `${where}: '${field}' does not go with op ${o.op}`, o.path);
+  const data = o.data === undefined ? new Uint8Array(0) : decodeData(o.data, o.encoding ?? 'utf8', where);
+  switch (o.op) {
+    case 'create': {
+      if (o.version !== undefined) throw misplaced('version');
+      const op: SubOp = { op: 'create', path: o.path, data, mode: o.mode ?? 'persistent' };
+      if (o.ttl !== undefined) op.ttl = o.ttl;
+      if (o.parents === true) op.parents = true;
+      if (isEphemeral(op.mode) && owner !== undefined) op.owner = owner;
+      return op;
+    }
+    case 'set':
+      for (const f of ['mode', 'ttl', 'parents'] as const) if (o[f] !== undefined) throw misplaced(f);
+      return { op: 'set', path: o.path, data, version: o.version ?? ANY_VERSION };
+    case 'delete':
+    case 'check':
+      for (const f of ['data', 'mode', 'ttl', 'parents'] as const) if (o[f] !== undefined) throw misplaced(f);
+      return { op: o.op, path: o.path, version: o.version ?? ANY_VERSION };
+  }
+}
+
+export async function txnRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const { member, config } = ctx;
+  // The body is JSON whatever Content-Type curl sent; base64 data may take 4/3 of the data limit.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: Math.ceil(config.maxDataBytes * 1.5) + 65536 }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (e) {
+      done(new ZgateError('BadArguments', `the body is not valid JSON: ${(e as Error).message}`), undefined);
+    }
+  });
+
+  app.post<{ Body: { ops: TxnOpJson[] } }>(
+    '/v1/txn',
+    {
+      schema: {
+        summary: 'Multi: an atomic list of create, set, delete and check ops sharing one zxid',
+        tags: ['znodes'],
+        headers: sessionHeaderSchema,
+        body: { $ref: 'TxnRequest#' },
+        response: {
+          200: {
+            description: 'every op applied',
+            type: 'object',
+            properties: {
+              zxid: { type: 'string' },
+              results: {
+                type: 'array',
+                items: { type: 'object', properties: { op: { type: 'string' }, path: { type: 'string' }, stat: { $ref: 'Stat#' } }, required: ['op', 'path'] },
+              },
+            },
+            required: ['zxid', 'results'],
+          },
+          ...errorResponses,
+          410: { description: 'SessionExpired', $ref: 'Error#' },
+        },
+      },
+    },
+    async (request, reply) => {
+      const ops = request.body.ops;
+      const header = parseSessionHeader(request.headers['zgate-session']);
+      let owner: SessionId | undefined;
+      for (const o of ops) {
+        const mode = o.mode ?? 'persistent';
+        if (o.op === 'create' && isEphemeral(mode)) {
+          owner = await ctx.sessionFor(mode, header);
+          break;
+        }
+      }
+      const subOps = ops.map((o, i) => toSubOp(o, i, owner));
+      let total = 0;
+      for (const op of subOps) if (op.op === 'create' || op.op === 'set') total += op.data.byteLength;
+      if (total > config.maxDataBytes) throw new ZgateError('PayloadTooLarge', `the txn carries ${total} bytes of data, over the limit of ${config.maxDataBytes}`);
+      const answer = await member.write({ op: 'multi', ops: subOps });
+      reply.header('zgate-zxid', String(answer.zxid));
+      if (!answer.outcome.ok) return sendFailure(reply, answer.outcome.failure);
+      const result = answer.outcome.result;
+      if (result.op !== 'multi') throw new ZgateError('SystemError', 'multi answered with another result');
+      return {
+        zxid: String(answer.zxid),
+        results: result.results.map((r) => (r.op === 'create' || r.op === 'set' ? { op: r.op, path: r.path, stat: statJson(r.stat) } : { op: r.op, path: r.path })),
+      };
+    },
+  );
+}

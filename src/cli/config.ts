@@ -1,0 +1,82 @@
+/** The member's configuration: every flag, its environment variable, default and help line. */
+import { ZgateError } from '../core/errors.js';
+
+export interface ServeConfig {
+  httpHost: string;
+  httpPort: number;
+  dataDir: string;
+  id: number;
+  peers: string;
+  peerPort: number | undefined;
+  maxDataBytes: number;
+  maxDeleteNodes: number;
+  minZxidWaitMs: number;
+  requestTimeoutMs: number;
+  corsOrigins: string[];
+  logLevel: string;
+}
+
+interface FlagSpec {
+  flag: string;
+  env: string;
+  default: string;
+  help: string;
+}
+
+export const SERVE_FLAGS: FlagSpec[] = [
+  { flag: 'http', env: 'ZGATE_HTTP', default: '127.0.0.1:8080', help: 'host:port the HTTP API listens on (0.0.0.0:8080 for all interfaces)' },
+  { flag: 'data-dir', env: 'ZGATE_DATA_DIR', default: './data', help: 'directory of the member\'s data' },
+  { flag: 'id', env: 'ZGATE_ID', default: '1', help: 'this member\'s id in the cluster (1..254)' },
+  { flag: 'peers', env: 'ZGATE_PEERS', default: '', help: 'cluster members as id=host:port,... (empty: a single member)' },
+  { flag: 'peer-port', env: 'ZGATE_PEER_PORT', default: '', help: 'port this member listens on for peers, if not the one in --peers' },
+  { flag: 'max-data-bytes', env: 'ZGATE_MAX_DATA_BYTES', default: '1048576', help: 'largest znode data, and largest total data of a txn' },
+  { flag: 'max-delete-nodes', env: 'ZGATE_MAX_DELETE_NODES', default: '100000', help: 'largest subtree one recursive delete may remove' },
+  { flag: 'min-zxid-wait-ms', env: 'ZGATE_MIN_ZXID_WAIT_MS', default: '5000', help: 'how long ?minZxid= and linearizable reads wait before 503' },
+  { flag: 'request-timeout-ms', env: 'ZGATE_REQUEST_TIMEOUT_MS', default: '10000', help: 'how long a write waits to apply before 503' },
+  { flag: 'cors-origins', env: 'ZGATE_CORS_ORIGINS', default: '', help: 'comma-separated origins allowed by CORS (empty: none)' },
+  { flag: 'log-level', env: 'ZGATE_LOG_LEVEL', default: 'info', help: 'pino log level: fatal, error, warn, info, debug, trace, silent' },
+];
+
+export function serveHelp(): string {
+  const lines = ['Usage: zgate serve [options]', '', 'Runs one zgate member. Every option may also come from its environment variable.', ''];
+  for (const f of SERVE_FLAGS) {
+    lines.push(`  --${f.flag.padEnd(20)} ${f.help}`);
+    lines.push(`  ${''.padEnd(22)} env ${f.env}${f.default ? `, default ${f.default}` : ''}`);
+  }
+  lines.push(`  --${'help'.padEnd(20)} this text`);
+  return lines.join('\n');
+}
+
+function integer(name: string, text: string, min: number, max: number): number {
+  if (!/^-?[0-9]+$/.test(text)) throw new ZgateError('BadArguments', `--${name} must be an integer, got '${text}'`);
+  const n = Number(text);
+  if (n < min || n > max) throw new ZgateError('BadArguments', `--${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function resolveServeConfig(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv): ServeConfig {
+  const value = (flag: string): string => {
+    const spec = SERVE_FLAGS.find((f) => f.flag === flag);
+    if (!spec) throw new Error(`no flag ${flag}`);
+    return flags[flag] ?? env[spec.env] ?? spec.default;
+  };
+  const http = value('http');
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):([0-9]{1,5})$/.exec(http);
+  if (!m) throw new ZgateError('BadArguments', `--http must be host:port, got '${http}'`);
+  const peerPort = value('peer-port');
+  return {
+    httpHost: m[1]!.replace(/^\[|\]$/g, ''),
+    httpPort: integer('http', m[2]!, 0, 65535),
+    dataDir: value('data-dir'),
+    id: integer('id', value('id'), 1, 254),
+    peers: value('peers'),
+    peerPort: peerPort === '' ? undefined : integer('peer-port', peerPort, 1, 65535),
+    maxDataBytes: integer('max-data-bytes', value('max-data-bytes'), 1, 64 * 1024 * 1024),
+    maxDeleteNodes: integer('max-delete-nodes', value('max-delete-nodes'), 1, 100_000_000),
+    minZxidWaitMs: integer('min-zxid-wait-ms', value('min-zxid-wait-ms'), 0, 600_000),
+    requestTimeoutMs: integer('request-timeout-ms', value('request-timeout-ms'), 1, 600_000),
+    corsOrigins: value('cors-origins').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    logLevel: value('log-level'),
+  };
+}

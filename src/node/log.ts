@@ -1,0 +1,93 @@
+/**
+ * The replicated log as the member sees it: proposals go in, committed entries come out
+ * in index order. The single-member LocalLog commits what it is given at once; the Raft
+ * issue puts a replicated, durable implementation behind the same interface, so that
+ * tree/ and api/ never learn which one runs underneath.
+ */
+import { ZgateError } from '../core/errors.js';
+import { assert } from '../util/assert.js';
+
+export interface CommittedEntry {
+  index: number;
+  data: Uint8Array;
+}
+
+export interface LogStatus {
+  id: number;
+  leaderId: number | null;
+  term: number;
+  commitIndex: number;
+  role: 'leader' | 'follower' | 'candidate' | 'learner';
+}
+
+export interface ReplicatedLog {
+  /** Resolves once the proposal is accepted for ordering; the commit handler reports it later. */
+  propose(data: Uint8Array): Promise<void>;
+  /** A read barrier: once the member has applied this index, a read is linearizable. */
+  readIndex(): Promise<number>;
+  /** Registered once, before the first proposal; called with contiguous entries in index order. */
+  onCommit(handler: (entries: CommittedEntry[]) => void): void;
+  status(): LogStatus;
+  close(): Promise<void>;
+}
+
+export interface LocalLogOptions {
+  /** Bound on proposals queued for the next commit batch; more answer Unavailable. */
+  maxPending: number;
+}
+
+/**
+ * One member, its own quorum: every proposal commits in arrival order. Proposals that
+ * arrive in the same tick are committed as one batch, which is how the durable log's
+ * group commit will see them.
+ */
+export class LocalLog implements ReplicatedLog {
+  private handler: ((entries: CommittedEntry[]) => void) | undefined;
+  private pending: CommittedEntry[] = [];
+  private lastIndex = 0;
+  private flushScheduled = false;
+  private closed = false;
+  private readonly maxPending: number;
+
+  constructor(opts: Partial<LocalLogOptions> = {}) {
+    this.maxPending = opts.maxPending ?? 10_000;
+  }
+
+  onCommit(handler: (entries: CommittedEntry[]) => void): void {
+    assert(this.handler === undefined, 'LocalLog commit handler registered twice');
+    this.handler = handler;
+  }
+
+  async propose(data: Uint8Array): Promise<void> {
+    if (this.closed) throw new ZgateError('Unavailable', 'the member is shutting down');
+    if (this.pending.length >= this.maxPending) {
+      throw new ZgateError('Unavailable', `too many writes in flight (bound ${this.maxPending})`);
+    }
+    this.lastIndex += 1;
+    this.pending.push({ index: this.lastIndex, data });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length > 0 && this.handler) this.handler(batch);
+  }
+
+  async readIndex(): Promise<number> {
+    if (this.closed) throw new ZgateError('Unavailable', 'the member is shutting down');
+    return this.lastIndex;
+  }
+
+  status(): LogStatus {
+    return { id: 1, leaderId: 1, term: 1, commitIndex: this.lastIndex - this.pending.length, role: 'leader' };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * One member: the write path (validate → propose → commit → apply in order → answer) and
+ * the read path (the applied tree). Every write, even on a lone member, is a log entry that
+ * gets the next zxid; a request is answered once its own entry has applied here.
+ */
+import { ZgateError } from '../core/errors.js';
+import type { ApplyOutcome, Op, Stat, TreeEvent, Zxid } from '../core/types.js';
+import { DataTree, type DataTreeOptions } from '../tree/datatree.js';
+import { assert } from '../util/assert.js';
+import { decode, encode } from '../util/codec.js';
+import type { CommittedEntry, LogStatus, ReplicatedLog } from './log.js';
+
+export interface Clock {
+  /** Wall-clock milliseconds since the epoch; stamped into entries by the proposer. */
+  nowMs(): number;
+}
+export const systemClock: Clock = { nowMs: () => Date.now() };
+
+/** What a log entry carries: the Op, the proposer's time, and who is waiting for it. */
+export interface EntryPayload {
+  op: Op;
+  timeMs: number;
+  origin: number;
+  reqId: number;
+}
+
+export interface MemberOptions {
+  id: number;
+  tree: Partial<DataTreeOptions>;
+  /** How long a write waits for its entry to apply before answering Unavailable. */
+  requestTimeoutMs: number;
+  /** Bound on writes waiting for their entries; more answer Unavailable. */
+  maxInflightWrites: number;
+  /** Bound on reads waiting for ?minZxid. */
+  maxZxidWaiters: number;
+}
+
+export interface WriteAnswer {
+  zxid: Zxid;
+  outcome: ApplyOutcome;
+}
+
+export type ApplyListener = (zxid: Zxid, events: TreeEvent[], outcome: ApplyOutcome) => void;
+
+interface Waiter {
+  resolve(a: WriteAnswer): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+interface ZxidWaiter {
+  zxid: Zxid;
+  resolve(): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export class Member {
+  readonly tree: DataTree;
+  readonly opts: MemberOptions;
+  private appliedIndex = 0;
+  private nextReqId = 1;
+  private readonly waiters = new Map<number, Waiter>();
+  private zxidWaiters: ZxidWaiter[] = [];
+  private readonly listeners: ApplyListener[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly log: ReplicatedLog,
+    opts: Partial<MemberOptions> = {},
+    private readonly clock: Clock = systemClock,
+  ) {
+    this.opts = {
+      id: opts.id ?? 1,
+      tree: opts.tree ?? {},
+      requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
+      maxInflightWrites: opts.maxInflightWrites ?? 10_000,
+      maxZxidWaiters: opts.maxZxidWaiters ?? 10_000,
+    };
+    this.tree = new DataTree(this.opts.tree);
+    log.onCommit((entries) => this.applyCommitted(entries));
+  }
+
+  get appliedZxid(): Zxid {
+    return this.appliedIndex;
+  }
+
+  get treeOptions(): DataTreeOptions {
+    return { maxDataBytes: this.opts.tree.maxDataBytes ?? 1_048_576 };
+  }
+
+  status(): LogStatus {
+    return this.log.status();
+  }
+
+  /** Called for every applied entry, in order; the watch registry hangs here. */
+  onApply(listener: ApplyListener): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Proposes a write and resolves once it has applied on this member, with the outcome
+   * (a ZooKeeper error is an outcome, not a rejection). Rejects only with Unavailable
+   * (no capacity, shutting down, timed out: then the write may or may not apply later).
+   * Bad input is refused here, before it reaches the log.
+   */
+  async write(op: Op): Promise<WriteAnswer> {
+    DataTree.validateOp(op, this.treeOptions);
+    if (this.closed) throw new ZgateError('Unavailable', 'the member is shutting down');
+    if (this.waiters.size >= this.opts.maxInflightWrites) {
+      throw new ZgateError('Unavailable', `too many writes in flight (bound ${this.opts.maxInflightWrites})`);
+    }
+    const reqId = this.nextReqId++;
+    const payload: EntryPayload = { op, timeMs: this.clock.nowMs(), origin: this.opts.id, reqId };
+    const answer = new Promise<WriteAnswer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(reqId);
+        reject(new ZgateError('Unavailable', `the write did not apply within ${this.opts.requestTimeoutMs} ms; it may still apply`));
+      }, this.opts.requestTimeoutMs);
+      this.waiters.set(reqId, { resolve, reject, timer });
+    });
+    try {
+      await this.log.propose(encode(payload));
+    } catch (e) {
+      const w = this.waiters.get(reqId);
+      if (w) {
+        clearTimeout(w.timer);
+        this.waiters.delete(reqId);
+      }
+      throw e;
+    }
+    return answer;
+  }
+
+  private applyCommitted(entries: CommittedEntry[]): void {
+    for (const entry of entries) {
+      assert(entry.index === this.appliedIndex + 1, () => `apply out of order: applied ${this.appliedIndex}, got ${entry.index}`);
+      const payload = decode(entry.data) as EntryPayload;
+      const outcome = this.tree.apply(payload.op, entry.index, payload.timeMs);
+      this.appliedIndex = entry.index;
+      for (const l of this.listeners) l(entry.index, outcome.events, outcome);
+      if (payload.origin === this.opts.id) {
+        const w = this.waiters.get(payload.reqId);
+        if (w) {
+          clearTimeout(w.timer);
+          this.waiters.delete(payload.reqId);
+          w.resolve({ zxid: entry.index, outcome });
+        }
+      }
+    }
+    this.releaseZxidWaiters();
+  }
+
+  private releaseZxidWaiters(): void {
+    if (this.zxidWaiters.length === 0) return;
+    const still: ZxidWaiter[] = [];
+    for (const w of this.zxidWaiters) {
+      if (w.zxid <= this.appliedIndex) {
+        clearTimeout(w.timer);
+        w.resolve();
+      } else still.push(w);
+    }
+    this.zxidWaiters = still;
+  }
+
+  /** Resolves once this member has applied `zxid`; Unavailable after `timeoutMs`. */
+  waitForApplied(zxid: Zxid, timeoutMs: number): Promise<void> {
+    if (zxid <= this.appliedIndex) return Promise.resolve();
+    if (this.closed) return Promise.reject(new ZgateError('Unavailable', 'the member is shutting down'));
+    if (this.zxidWaiters.length >= this.opts.maxZxidWaiters) {
+      return Promise.reject(new ZgateError('Unavailable', `too many reads waiting for a zxid (bound ${this.opts.maxZxidWaiters})`));
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: ZxidWaiter = {
+        zxid,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.zxidWaiters = this.zxidWaiters.filter((w) => w !== waiter);
+          reject(new ZgateError('Unavailable', `zxid ${zxid} not applied within ${timeoutMs} ms (applied: ${this.appliedIndex})`));
+        }, timeoutMs),
+      };
+      this.zxidWaiters.push(waiter);
+    });
+  }
+
+  /** Waits until a read here is linearizable (ReadIndex: the leader's commit index, applied here). */
+  async linearizableBarrier(timeoutMs: number): Promise<void> {
+    const index = await this.log.readIndex();
+    await this.waitForApplied(index, timeoutMs);
+  }
+
+  read(path: string): { data: Uint8Array; stat: Stat } | undefined {
+    return this.tree.get(path);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.log.close();
+    const err = new ZgateError('Unavailable', 'the member is shutting down');
+    for (const w of this.waiters.values()) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.waiters.clear();
+    for (const w of this.zxidWaiters) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.zxidWaiters = [];
+  }
+}

@@ -1,0 +1,920 @@
+/**
+ * The replicated znode tree: a pure, deterministic state machine. Every member applies the
+ * same Ops at the same zxids with the leader's timestamps and so holds an identical tree.
+ *
+ * Failed ops change nothing. Each write runs against an undo log and is rolled back on
+ * failure, which makes a multi atomic without copying the tree and without a second,
+ * "prepare" implementation of every rule that could disagree with this one.
+ */
+import { ZgateError, type ZkCode } from '../core/errors.js';
+import {
+  isEphemeral,
+  isSequential,
+  isTtlMode,
+  type ApplyOutcome,
+  type CheckResult,
+  type CreateMode,
+  type CreateResult,
+  type DeleteResult,
+  type DeleteTreeResult,
+  type MultiResult,
+  type Op,
+  type OpFailure,
+  type OpResult,
+  type SessionId,
+  type SetResult,
+  type Stat,
+  type SubOp,
+  type SubResult,
+  type TreeEvent,
+  type Zxid,
+} from '../core/types.js';
+import { assert } from '../util/assert.js';
+import { decode, encode } from '../util/codec.js';
+import { Fnv64 } from './fnv.js';
+import { childPath, isValidName, ROOT } from './path.js';
+import {
+  checkStaticFailure,
+  createStaticFailure,
+  deleteStaticFailure,
+  deleteTreeStaticFailure,
+  describe,
+  fail,
+  formatSequence,
+  isFailure,
+  isRecord,
+  MAX_OWNER,
+  MAX_TTL_MS,
+  MIN_OWNER,
+  multiStaticFailure,
+  pathFailure,
+  resolveOptions,
+  setStaticFailure,
+  subOpStaticFailure,
+  type DataTreeOptions,
+  type Unchecked,
+} from './validate.js';
+import { EMPTY_DATA, NodeKind, ZNode } from './znode.js';
+
+export type { DataTreeOptions } from './validate.js';
+export { DEFAULT_MAX_DATA_BYTES, MAX_TTL_MS, formatSequence } from './validate.js';
+
+export type MultiOpResultCode = { op: SubOp['op']; code: ZkCode };
+
+/**
+ * Thrown by validateOp for a multi whose sub-op is refused: carries what apply() would put
+ * in the OpFailure, so the API can answer with opIndex and per-op results.
+ */
+export class MultiOpError extends ZgateError {
+  constructor(
+    code: ZkCode,
+    message: string,
+    path: string | undefined,
+    readonly opIndex: number,
+    readonly results: MultiOpResultCode[],
+  ) {
+    super(code, message, path);
+    this.name = 'MultiOpError';
+  }
+}
+
+const SNAPSHOT_FORMAT = 'zgate-datatree';
+const SNAPSHOT_VERSION = 1;
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+const UndoKind = { Create: 0, Delete: 1, Set: 2 } as const;
+type UndoKind = (typeof UndoKind)[keyof typeof UndoKind];
+
+/** One shape for every undo record, so the log stays a monomorphic array. */
+class Undo {
+  constructor(
+    readonly kind: UndoKind,
+    readonly node: ZNode,
+    readonly parent: ZNode | null,
+    readonly name: string,
+    readonly path: string,
+    /** The parent's stored cversion and pzxid before a create or delete. */
+    readonly cversion: number,
+    readonly pzxid: number,
+    /** The node's data, version, mzxid and mtime before a set. */
+    readonly data: Uint8Array,
+    readonly version: number,
+    readonly mzxid: number,
+    readonly mtime: number,
+  ) {}
+}
+
+function copyData(data: Uint8Array): Uint8Array {
+  // A plain copy: callers reuse their buffers, and a Buffer's slice() would be a view.
+  return data.length === 0 ? EMPTY_DATA : new Uint8Array(data);
+}
+
+function multiResults(ops: Unchecked[], failedAt: number, code: ZkCode): MultiOpResultCode[] {
+  return ops.map((o, j) => ({
+    op: o.op as SubOp['op'],
+    code: j < failedAt ? 'Ok' : j === failedAt ? code : 'RuntimeInconsistency',
+  }));
+}
+
+function kindOf(mode: CreateMode): NodeKind {
+  if (isEphemeral(mode)) return NodeKind.Ephemeral;
+  if (isTtlMode(mode)) return NodeKind.Ttl;
+  return mode === 'container' ? NodeKind.Container : NodeKind.Persistent;
+}
+
+function splitParent(path: string): { parentPath: string; name: string } {
+  const slash = path.lastIndexOf('/');
+  return { parentPath: slash <= 0 ? ROOT : path.slice(0, slash), name: path.slice(slash + 1) };
+}
+
+export class DataTree {
+  private readonly opts: DataTreeOptions;
+  private root: ZNode;
+  private _lastZxid: Zxid = 0;
+  private _nodeCount = 0;
+  private _dataBytes = 0;
+  private readonly ephemerals = new Map<SessionId, Set<string>>();
+  private readonly containers = new Map<string, ZNode>();
+  private readonly ttls = new Map<string, ZNode>();
+  /** Non-null while an op runs: what to undo should it fail. */
+  private undo: Undo[] | null = null;
+
+  constructor(opts?: Partial<DataTreeOptions>) {
+    this.opts = resolveOptions(opts);
+    this.root = DataTree.freshNode();
+    // ZooKeeper's fresh tree: children added without counting as creates, so every stored
+    // cversion is 0 and '/' reports cversion -1 (0*2 - 1 child).
+    const zookeeper = DataTree.freshNode();
+    zookeeper.children = new Map([
+      ['quota', DataTree.freshNode()],
+      ['config', DataTree.freshNode()],
+    ]);
+    this.root.children = new Map([['zookeeper', zookeeper]]);
+    this._nodeCount = 4;
+  }
+
+  private static freshNode(): ZNode {
+    return new ZNode(EMPTY_DATA, 0, 0, 0, 0, 0, NodeKind.Persistent, 0n, 0);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  get lastZxid(): Zxid {
+    return this._lastZxid;
+  }
+
+  get nodeCount(): number {
+    return this._nodeCount;
+  }
+
+  get dataBytes(): number {
+    return this._dataBytes;
+  }
+
+  get(path: string): { data: Uint8Array; stat: Stat } | undefined {
+    const node = this.lookup(path);
+    return node === undefined ? undefined : { data: node.data, stat: node.stat() };
+  }
+
+  stat(path: string): Stat | undefined {
+    return this.lookup(path)?.stat();
+  }
+
+  has(path: string): boolean {
+    return this.lookup(path) !== undefined;
+  }
+
+  children(path: string): string[] | undefined {
+    const node = this.lookup(path);
+    return node === undefined ? undefined : node.sortedChildren().slice();
+  }
+
+  ephemeralsOf(owner: SessionId): string[] {
+    const set = this.ephemerals.get(owner);
+    return set === undefined ? [] : [...set].sort();
+  }
+
+  /** Every session that owns at least one ephemeral znode, ascending. */
+  ephemeralOwners(): SessionId[] {
+    return [...this.ephemerals.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  containerCandidates(): string[] {
+    const due: string[] = [];
+    // ZooKeeper's ContainerManager: a container is due once it has had a child and has none now.
+    for (const [path, node] of this.containers) if (node.cversion > 0 && node.children === null) due.push(path);
+    return due.sort();
+  }
+
+  ttlCandidates(nowMs: number): string[] {
+    const due: string[] = [];
+    for (const [path, node] of this.ttls) if (node.children === null && nowMs - node.mtime > node.ttl) due.push(path);
+    return due.sort();
+  }
+
+  /** The node at `path`; undefined for a missing node or any string that is not a valid path. */
+  private lookup(path: string): ZNode | undefined {
+    if (typeof path !== 'string' || path.charCodeAt(0) !== 0x2f) return undefined;
+    if (path.length === 1) return this.root;
+    let node = this.root;
+    let start = 1;
+    for (;;) {
+      const end = path.indexOf('/', start);
+      const next = node.children?.get(end === -1 ? path.slice(start) : path.slice(start, end));
+      if (next === undefined) return undefined;
+      if (end === -1) return next;
+      node = next;
+      start = end + 1;
+    }
+  }
+
+  // ---------------------------------------------------------------- validation
+
+  /** The failure apply() would report for `op` on any tree, from the checks that need no state; undefined if none. */
+  static checkOp(op: Op, opts?: Partial<DataTreeOptions>): OpFailure | undefined {
+    const o = resolveOptions(opts);
+    const u: unknown = op;
+    if (!isRecord(u)) return fail('BadArguments', 'an op must be an object');
+    switch (u.op) {
+      case 'noop':
+        return undefined;
+      case 'create':
+      case 'set':
+      case 'delete':
+      case 'check':
+        return subOpStaticFailure(u, o) ?? undefined;
+      case 'deleteTree':
+        return deleteTreeStaticFailure(u) ?? undefined;
+      case 'multi': {
+        const m = multiStaticFailure(u, o);
+        if (m) return m;
+        const ops = u.ops as Unchecked[];
+        for (let i = 0; i < ops.length; i++) {
+          const f = subOpStaticFailure(ops[i]!, o);
+          if (f) return { ...f, opIndex: i, results: multiResults(ops, i, f.code) };
+        }
+        return undefined;
+      }
+      default:
+        return fail('BadArguments', `unknown op ${describe(u.op)}`);
+    }
+  }
+
+  /**
+   * Throws the ZgateError apply() would fail with for a reason that needs no tree state
+   * (a MultiOpError for a sub-op of a multi). Paths are checked in full on every op.
+   */
+  static validateOp(op: Op, opts?: Partial<DataTreeOptions>): void {
+    const f = DataTree.checkOp(op, opts);
+    if (f === undefined) return;
+    if (f.opIndex !== undefined && f.results !== undefined) {
+      throw new MultiOpError(f.code, f.message, f.path, f.opIndex, f.results);
+    }
+    throw new ZgateError(f.code, f.message, f.path);
+  }
+
+  // ---------------------------------------------------------------- apply
+
+  apply(op: Op, zxid: Zxid, timeMs: number): ApplyOutcome {
+    assert(Number.isSafeInteger(zxid) && zxid > this._lastZxid, () => `apply at zxid ${zxid} after zxid ${this._lastZxid}`);
+    assert(Number.isSafeInteger(timeMs), () => `apply with time ${timeMs}`);
+    assert(this.undo === null, 'apply re-entered');
+    this._lastZxid = zxid;
+    const events: TreeEvent[] = [];
+    const r = this.applyUnchecked(op, zxid, timeMs, events);
+    return isFailure(r) ? { ok: false, failure: r, events: [] } : { ok: true, result: r, events };
+  }
+
+  private applyUnchecked(op: unknown, zxid: Zxid, time: number, events: TreeEvent[]): OpResult | OpFailure {
+    if (!isRecord(op)) return fail('BadArguments', 'an op must be an object');
+    switch (op.op) {
+      case 'noop':
+        return { op: 'noop' };
+      case 'create':
+      case 'set':
+      case 'delete':
+      case 'check':
+        return this.atomically(() => this.subOp(op, zxid, time, events));
+      case 'deleteTree':
+        return this.deleteTree(op, zxid, events);
+      case 'multi':
+        return this.multi(op, zxid, time, events);
+      default:
+        return fail('BadArguments', `unknown op ${describe(op.op)}`);
+    }
+  }
+
+  private atomically<T extends object>(fn: () => T | OpFailure): T | OpFailure {
+    this.undo = [];
+    try {
+      const r = fn();
+      if (isFailure(r)) this.rollback();
+      return r;
+    } catch (e) {
+      this.rollback();
+      throw e;
+    } finally {
+      this.undo = null;
+    }
+  }
+
+  private subOp(op: Unchecked, zxid: Zxid, time: number, events: TreeEvent[]): SubResult | OpFailure {
+    switch (op.op as SubOp['op']) {
+      case 'create':
+        return this.create(op, zxid, time, events);
+      case 'set':
+        return this.set(op, zxid, time, events);
+      case 'delete':
+        return this.delete(op, zxid, events);
+      case 'check':
+        return this.check(op);
+    }
+  }
+
+  /**
+   * ZooKeeper's order: mode and ttl, parent exists (NoNode), suffix appended, full path
+   * valid, NodeExists, then an ephemeral parent (so NodeExists wins over NoChildrenForEphemerals).
+   */
+  private create(op: Unchecked, zxid: Zxid, time: number, events: TreeEvent[]): CreateResult | OpFailure {
+    const s = createStaticFailure(op, this.opts);
+    if (s) return s;
+    const path = op.path as string;
+    const mode = op.mode as CreateMode;
+    const sequential = isSequential(mode);
+    if (op.parents === true) {
+      // Without a NoNode to report first, the path can be checked before any ancestor is made.
+      const p = pathFailure(path, sequential) ?? this.createAncestors(path, zxid, time, events);
+      if (p) return p;
+    }
+    const { parentPath, name: requestedName } = splitParent(path);
+    const parent = this.lookup(parentPath);
+    if (parent === undefined) return fail('NoNode', `parent ${JSON.stringify(parentPath)} does not exist`, path);
+    const suffix = sequential ? formatSequence(parent.cversion) : '';
+    const finalPath = path + suffix;
+    const p = pathFailure(finalPath);
+    if (p) return p;
+    const name = requestedName + suffix;
+    if (finalPath === ROOT || parent.children?.has(name) === true) {
+      return fail('NodeExists', `${JSON.stringify(finalPath)} already exists`, finalPath);
+    }
+    if (parent.kind === NodeKind.Ephemeral) {
+      return fail('NoChildrenForEphemerals', `${JSON.stringify(parentPath)} is ephemeral and cannot have children`, finalPath);
+    }
+    const kind = kindOf(mode);
+    const node = new ZNode(
+      copyData(op.data as Uint8Array),
+      zxid,
+      zxid,
+      zxid,
+      time,
+      time,
+      kind,
+      kind === NodeKind.Ephemeral ? (op.owner as bigint) : 0n,
+      kind === NodeKind.Ttl ? (op.ttl as number) : 0,
+    );
+    this.insert(parent, parentPath, name, finalPath, node, zxid, events);
+    return { op: 'create', path: finalPath, stat: node.stat() };
+  }
+
+  /** mkdir -p: each missing ancestor is a real persistent create with its own events. */
+  private createAncestors(path: string, zxid: Zxid, time: number, events: TreeEvent[]): OpFailure | null {
+    const lastSlash = path.lastIndexOf('/');
+    let node = this.root;
+    let nodePath = ROOT;
+    let start = 1;
+    while (start < lastSlash) {
+      const end = path.indexOf('/', start);
+      const name = path.slice(start, end);
+      const next = node.children?.get(name);
+      const nextPath = path.slice(0, end);
+      if (next !== undefined) {
+        node = next;
+      } else {
+        if (node.kind === NodeKind.Ephemeral) {
+          return fail('NoChildrenForEphemerals', `${JSON.stringify(nodePath)} is ephemeral and cannot have children`, path);
+        }
+        const created = new ZNode(EMPTY_DATA, zxid, zxid, zxid, time, time, NodeKind.Persistent, 0n, 0);
+        this.insert(node, nodePath, name, nextPath, created, zxid, events);
+        node = created;
+      }
+      nodePath = nextPath;
+      start = end + 1;
+    }
+    return null;
+  }
+
+  private set(op: Unchecked, zxid: Zxid, time: number, events: TreeEvent[]): SetResult | OpFailure {
+    const s = setStaticFailure(op, this.opts);
+    if (s) return s;
+    const path = op.path as string;
+    const node = this.lookup(path);
+    if (node === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
+    const v = this.versionMismatch(node, op.version as number, path);
+    if (v) return v;
+    this.setData(node, path, op.data as Uint8Array, zxid, time, events);
+    return { op: 'set', path, stat: node.stat() };
+  }
+
+  private delete(op: Unchecked, zxid: Zxid, events: TreeEvent[]): DeleteResult | OpFailure {
+    const s = deleteStaticFailure(op);
+    if (s) return s;
+    const path = op.path as string;
+    const { parentPath, name } = splitParent(path);
+    const parent = this.lookup(parentPath);
+    const node = parent?.children?.get(name);
+    if (parent === undefined || node === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
+    // ZooKeeper checks the version before emptiness.
+    const v = this.versionMismatch(node, op.version as number, path);
+    if (v) return v;
+    if (node.children !== null) {
+      return fail('NotEmpty', `${JSON.stringify(path)} has ${node.children.size} children`, path);
+    }
+    this.remove(parent, parentPath, name, path, node, zxid, events);
+    return { op: 'delete', path };
+  }
+
+  private check(op: Unchecked): CheckResult | OpFailure {
+    const s = checkStaticFailure(op);
+    if (s) return s;
+    const path = op.path as string;
+    const node = this.lookup(path);
+    if (node === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
+    return this.versionMismatch(node, op.version as number, path) ?? { op: 'check', path };
+  }
+
+  private versionMismatch(node: ZNode, version: number, path: string): OpFailure | null {
+    if (version === -1 || version === node.version) return null;
+    return fail('BadVersion', `version ${version} does not match the current version ${node.version} of ${JSON.stringify(path)}`, path);
+  }
+
+  /**
+   * Atomic by construction rather than by undo: every check comes before the first
+   * deletion, and nothing after it can fail. Children go before their parent, in name order.
+   */
+  private deleteTree(op: Unchecked, zxid: Zxid, events: TreeEvent[]): DeleteTreeResult | OpFailure {
+    const s = deleteTreeStaticFailure(op);
+    if (s) return s;
+    const path = op.path as string;
+    const maxNodes = op.maxNodes as number;
+    const { parentPath, name } = splitParent(path);
+    const parent = this.lookup(parentPath);
+    const top = parent?.children?.get(name);
+    if (parent === undefined || top === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
+    const v = this.versionMismatch(top, op.version as number, path);
+    if (v) return v;
+    const count = DataTree.countSubtree(top);
+    if (count > maxNodes) {
+      return fail(
+        'BadArguments',
+        `${JSON.stringify(path)} has ${count} znodes in its subtree, more than the bound of ${maxNodes}; nothing was deleted`,
+        path,
+      );
+    }
+    const nodes: ZNode[] = [top];
+    const paths: string[] = [path];
+    const parents: ZNode[] = [parent];
+    const parentPaths: string[] = [parentPath];
+    const names: string[] = [name];
+    const pending: string[][] = [DataTree.takeSortedNames(top)];
+    while (nodes.length > 0) {
+      const d = nodes.length - 1;
+      const node = nodes[d]!;
+      const rest = pending[d]!;
+      if (rest.length > 0) {
+        // Names were taken in reverse, so pop() yields them in ascending order.
+        const childName = rest.pop()!;
+        const child = node.children!.get(childName)!;
+        parents.push(node);
+        parentPaths.push(paths[d]!);
+        nodes.push(child);
+        paths.push(childPath(paths[d]!, childName));
+        names.push(childName);
+        pending.push(DataTree.takeSortedNames(child));
+      } else {
+        this.remove(parents[d]!, parentPaths[d]!, names[d]!, paths[d]!, node, zxid, events);
+        nodes.pop();
+        paths.pop();
+        parents.pop();
+        parentPaths.pop();
+        names.pop();
+        pending.pop();
+      }
+    }
+    return { op: 'deleteTree', path, deleted: count };
+  }
+
+  /** A node's child names, descending, and its cache dropped: it is about to be emptied. */
+  private static takeSortedNames(node: ZNode): string[] {
+    if (node.children === null) return [];
+    const names = node.sortedChildren().slice().reverse();
+    node.sorted = null;
+    return names;
+  }
+
+  private static countSubtree(top: ZNode): number {
+    let count = 0;
+    const stack: ZNode[] = [top];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      count++;
+      if (node.children !== null) for (const child of node.children.values()) stack.push(child);
+    }
+    return count;
+  }
+
+  private multi(op: Unchecked, zxid: Zxid, time: number, events: TreeEvent[]): MultiResult | OpFailure {
+    const s = multiStaticFailure(op, this.opts);
+    if (s) return s;
+    const ops = op.ops as Unchecked[];
+    return this.atomically((): MultiResult | OpFailure => {
+      const results: SubResult[] = [];
+      for (let i = 0; i < ops.length; i++) {
+        const r = this.subOp(ops[i]!, zxid, time, events);
+        if (isFailure(r)) {
+          const path = r.path ?? (typeof ops[i]!.path === 'string' ? (ops[i]!.path as string) : undefined);
+          const failure: OpFailure = { code: r.code, message: `op ${i} (${describe(ops[i]!.op)}): ${r.message}`, opIndex: i, results: multiResults(ops, i, r.code) };
+          if (path !== undefined) failure.path = path;
+          return failure;
+        }
+        results.push(r);
+      }
+      return { op: 'multi', results };
+    });
+  }
+
+  // ---------------------------------------------------------------- mutation primitives
+
+  private insert(parent: ZNode, parentPath: string, name: string, path: string, node: ZNode, zxid: Zxid, events: TreeEvent[]): void {
+    if (this.undo !== null) {
+      this.undo.push(new Undo(UndoKind.Create, node, parent, name, path, parent.cversion, parent.pzxid, EMPTY_DATA, 0, 0, 0));
+    }
+    if (parent.children === null) parent.children = new Map();
+    assert(!parent.children.has(name), () => `insert over existing ${path}`);
+    parent.children.set(name, node);
+    const sorted = parent.sorted;
+    // Sequential names arrive in order: keep the cache rather than re-sort a long list.
+    if (sorted !== null) {
+      if (sorted.length === 0 || sorted[sorted.length - 1]! < name) sorted.push(name);
+      else parent.sorted = null;
+    }
+    parent.cversion = (parent.cversion + 1) | 0;
+    parent.pzxid = zxid;
+    this.index(path, node);
+    events.push({ type: 'NodeCreated', path }, { type: 'NodeChildrenChanged', path: parentPath });
+  }
+
+  private remove(parent: ZNode, parentPath: string, name: string, path: string, node: ZNode, zxid: Zxid, events: TreeEvent[]): void {
+    assert(node.children === null, () => `remove of non-empty ${path}`);
+    assert(parent.children !== null && parent.children.get(name) === node, () => `remove of ${path}: not a child of ${parentPath}`);
+    if (this.undo !== null) {
+      this.undo.push(new Undo(UndoKind.Delete, node, parent, name, path, parent.cversion, parent.pzxid, EMPTY_DATA, 0, 0, 0));
+    }
+    parent.children.delete(name);
+    const sorted = parent.sorted;
+    if (parent.children.size === 0) {
+      parent.children = null;
+      parent.sorted = null;
+    } else if (sorted !== null) {
+      // Queues consume from the front: keep the cache for that case too.
+      if (sorted[0] === name) sorted.shift();
+      else if (sorted[sorted.length - 1] === name) sorted.pop();
+      else parent.sorted = null;
+    }
+    // The stored cversion counts creates only; pzxid never moves backwards.
+    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    this.unindex(path, node);
+    events.push({ type: 'NodeDeleted', path }, { type: 'NodeChildrenChanged', path: parentPath });
+  }
+
+  private setData(node: ZNode, path: string, data: Uint8Array, zxid: Zxid, time: number, events: TreeEvent[]): void {
+    if (this.undo !== null) {
+      this.undo.push(new Undo(UndoKind.Set, node, null, '', path, 0, 0, node.data, node.version, node.mzxid, node.mtime));
+    }
+    this._dataBytes += data.length - node.data.length;
+    node.data = copyData(data);
+    // A Java int: wraps rather than grows past 2^31-1. Identical bytes still count as a change.
+    node.version = (node.version + 1) | 0;
+    node.mzxid = zxid;
+    node.mtime = time;
+    events.push({ type: 'NodeDataChanged', path });
+  }
+
+  private rollback(): void {
+    const log = this.undo;
+    assert(log !== null, 'rollback outside an op');
+    for (let i = log.length - 1; i >= 0; i--) {
+      const u = log[i]!;
+      const node = u.node;
+      switch (u.kind) {
+        case UndoKind.Create: {
+          const parent = u.parent!;
+          assert(parent.children !== null && parent.children.get(u.name) === node, () => `undo create of ${u.path}`);
+          parent.children.delete(u.name);
+          if (parent.children.size === 0) parent.children = null;
+          parent.sorted = null;
+          parent.cversion = u.cversion;
+          parent.pzxid = u.pzxid;
+          this.unindex(u.path, node);
+          break;
+        }
+        case UndoKind.Delete: {
+          const parent = u.parent!;
+          if (parent.children === null) parent.children = new Map();
+          assert(!parent.children.has(u.name), () => `undo delete of ${u.path}`);
+          parent.children.set(u.name, node);
+          parent.sorted = null;
+          parent.pzxid = u.pzxid;
+          this.index(u.path, node);
+          break;
+        }
+        case UndoKind.Set:
+          this._dataBytes += u.data.length - node.data.length;
+          node.data = u.data;
+          node.version = u.version;
+          node.mzxid = u.mzxid;
+          node.mtime = u.mtime;
+          break;
+      }
+    }
+    log.length = 0;
+  }
+
+  private index(path: string, node: ZNode): void {
+    this._nodeCount++;
+    this._dataBytes += node.data.length;
+    switch (node.kind) {
+      case NodeKind.Ephemeral: {
+        let set = this.ephemerals.get(node.owner);
+        if (set === undefined) {
+          set = new Set();
+          this.ephemerals.set(node.owner, set);
+        }
+        set.add(path);
+        break;
+      }
+      case NodeKind.Container:
+        this.containers.set(path, node);
+        break;
+      case NodeKind.Ttl:
+        this.ttls.set(path, node);
+        break;
+      case NodeKind.Persistent:
+        break;
+    }
+  }
+
+  private unindex(path: string, node: ZNode): void {
+    this._nodeCount--;
+    this._dataBytes -= node.data.length;
+    switch (node.kind) {
+      case NodeKind.Ephemeral: {
+        const set = this.ephemerals.get(node.owner);
+        assert(set !== undefined && set.delete(path), () => `ephemeral ${path} missing from its owner's index`);
+        if (set.size === 0) this.ephemerals.delete(node.owner);
+        break;
+      }
+      case NodeKind.Container:
+        assert(this.containers.delete(path), () => `container ${path} missing from the index`);
+        break;
+      case NodeKind.Ttl:
+        assert(this.ttls.delete(path), () => `ttl node ${path} missing from the index`);
+        break;
+      case NodeKind.Persistent:
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------- snapshot, restore, digest
+
+  /**
+   * Columns over a pre-order walk with children in name order: far fewer msgpack objects than
+   * one record per znode, and the walk order is canonical, so equal trees give equal bytes.
+   */
+  snapshot(): Uint8Array {
+    const n = this._nodeCount;
+    const names: string[] = [];
+    const nkids: number[] = [];
+    const czxid: number[] = [];
+    const mzxid: number[] = [];
+    const pzxid: number[] = [];
+    const ctime: number[] = [];
+    const mtime: number[] = [];
+    const version: number[] = [];
+    const cversion: number[] = [];
+    const kind: number[] = [];
+    const dlen: number[] = [];
+    const owners: bigint[] = [];
+    const ttls: number[] = [];
+    const data = new Uint8Array(this._dataBytes);
+    let offset = 0;
+    this.walk((name, node) => {
+      names.push(name);
+      nkids.push(node.numChildren);
+      czxid.push(node.czxid);
+      mzxid.push(node.mzxid);
+      pzxid.push(node.pzxid);
+      ctime.push(node.ctime);
+      mtime.push(node.mtime);
+      version.push(node.version);
+      cversion.push(node.cversion);
+      kind.push(node.kind);
+      dlen.push(node.data.length);
+      if (node.kind === NodeKind.Ephemeral) owners.push(node.owner);
+      if (node.kind === NodeKind.Ttl) ttls.push(node.ttl);
+      data.set(node.data, offset);
+      offset += node.data.length;
+    });
+    assert(names.length === n && offset === data.length, 'node count or data size out of step with the tree');
+    return encode({
+      format: SNAPSHOT_FORMAT,
+      v: SNAPSHOT_VERSION,
+      lastZxid: this._lastZxid,
+      names,
+      nkids,
+      czxid,
+      mzxid,
+      pzxid,
+      ctime,
+      mtime,
+      version,
+      cversion,
+      kind,
+      dlen,
+      owners,
+      ttls,
+      data,
+    });
+  }
+
+  /** Pre-order, children ascending, without recursion (paths may nest deeper than the stack). */
+  private walk(visit: (name: string, node: ZNode) => void): void {
+    const nodes: ZNode[] = [this.root];
+    const names: string[] = [''];
+    while (nodes.length > 0) {
+      const node = nodes.pop()!;
+      visit(names.pop()!, node);
+      if (node.children === null) continue;
+      const sorted = node.sorted ?? [...node.children.keys()].sort();
+      for (let i = sorted.length - 1; i >= 0; i--) {
+        nodes.push(node.children.get(sorted[i]!)!);
+        names.push(sorted[i]!);
+      }
+    }
+  }
+
+  static restore(bytes: Uint8Array, opts?: Partial<DataTreeOptions>): DataTree {
+    const tree = new DataTree(opts);
+    let decoded: unknown;
+    try {
+      if (!(bytes instanceof Uint8Array)) throw new TypeError('not bytes');
+      decoded = decode(bytes);
+    } catch (e) {
+      throw new ZgateError('DataInconsistency', `malformed snapshot: cannot decode (${e instanceof Error ? e.message : 'unknown error'})`);
+    }
+    tree.load(decoded);
+    return tree;
+  }
+
+  /** Rebuilds this (fresh) tree from a decoded snapshot, trusting nothing in it. */
+  private load(s: unknown): void {
+    const bad = (why: string): ZgateError => new ZgateError('DataInconsistency', `malformed snapshot: ${why}`);
+    if (!isRecord(s) || s.format !== SNAPSHOT_FORMAT) throw bad('not a zgate tree snapshot');
+    if (s.v !== SNAPSHOT_VERSION) throw bad(`unsupported version ${describe(s.v)}`);
+    const lastZxid = s.lastZxid;
+    if (typeof lastZxid !== 'number' || !Number.isSafeInteger(lastZxid) || lastZxid < 0) throw bad('bad lastZxid');
+    const names = s.names;
+    if (!Array.isArray(names) || names.length < 1) throw bad('no nodes');
+    const n = names.length;
+    const column = (key: string): unknown[] => {
+      const c = s[key];
+      if (!Array.isArray(c) || c.length !== n) throw bad(`column ${key} missing or of the wrong length`);
+      return c;
+    };
+    const nkids = column('nkids');
+    const czxid = column('czxid');
+    const mzxid = column('mzxid');
+    const pzxid = column('pzxid');
+    const ctime = column('ctime');
+    const mtime = column('mtime');
+    const version = column('version');
+    const cversion = column('cversion');
+    const kind = column('kind');
+    const dlen = column('dlen');
+    const owners = s.owners;
+    const ttls = s.ttls;
+    const blob = s.data;
+    if (!Array.isArray(owners) || !Array.isArray(ttls) || !(blob instanceof Uint8Array)) throw bad('owners, ttls or data missing');
+    // A plain Uint8Array over the decoded bytes, so slice() below copies (a Buffer's would not).
+    const all = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
+
+    const int = (col: unknown[], i: number, what: string, min: number, max: number): number => {
+      const v = col[i];
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw bad(`node ${i}: bad ${what} ${describe(v)}`);
+      return v;
+    };
+    let offset = 0;
+    let ownerAt = 0;
+    let ttlAt = 0;
+    const makeNode = (i: number): ZNode => {
+      const cz = int(czxid, i, 'czxid', 0, lastZxid);
+      const mz = int(mzxid, i, 'mzxid', cz, lastZxid);
+      const pz = int(pzxid, i, 'pzxid', cz, lastZxid);
+      const ct = int(ctime, i, 'ctime', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+      const mt = int(mtime, i, 'mtime', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+      const k = int(kind, i, 'kind', 0, 3) as NodeKind;
+      const len = int(dlen, i, 'data length', 0, all.length - offset);
+      let owner = 0n;
+      let ttl = 0;
+      if (k === NodeKind.Ephemeral) {
+        const o: unknown = owners[ownerAt++];
+        if (typeof o !== 'bigint' || o === 0n || o < MIN_OWNER || o > MAX_OWNER) throw bad(`node ${i}: bad ephemeral owner`);
+        owner = o;
+      } else if (k === NodeKind.Ttl) {
+        ttl = int(ttls, ttlAt++, 'ttl', 1, MAX_TTL_MS);
+      }
+      const node = new ZNode(len === 0 ? EMPTY_DATA : all.slice(offset, offset + len), cz, mz, pz, ct, mt, k, owner, ttl);
+      offset += len;
+      node.version = int(version, i, 'version', INT32_MIN, INT32_MAX);
+      node.cversion = int(cversion, i, 'cversion', INT32_MIN, INT32_MAX);
+      return node;
+    };
+
+    if (names[0] !== '') throw bad('the first node is not the root');
+    const root = makeNode(0);
+    this.root = root;
+    this._nodeCount = 0;
+    this._dataBytes = 0;
+    this.index(ROOT, root);
+    // The open ancestors of the next node: how many children each still expects, and the last name seen.
+    const stackNodes: ZNode[] = [];
+    const stackPaths: string[] = [];
+    const stackLeft: number[] = [];
+    const stackLast: string[] = [];
+    const open = (node: ZNode, path: string, i: number): void => {
+      const kids = int(nkids, i, 'child count', 0, n - 1);
+      if (kids === 0) return;
+      if (node.kind === NodeKind.Ephemeral) throw bad(`ephemeral ${path} has children`);
+      stackNodes.push(node);
+      stackPaths.push(path);
+      stackLeft.push(kids);
+      stackLast.push('');
+    };
+    open(root, ROOT, 0);
+    for (let i = 1; i < n; i++) {
+      while (stackLeft.length > 0 && stackLeft[stackLeft.length - 1] === 0) {
+        stackNodes.pop();
+        stackPaths.pop();
+        stackLeft.pop();
+        stackLast.pop();
+      }
+      const d = stackLeft.length - 1;
+      if (d < 0) throw bad(`node ${i} has no parent`);
+      const name: unknown = names[i];
+      if (typeof name !== 'string' || !isValidName(name)) throw bad(`node ${i}: invalid name ${describe(name)}`);
+      // Strictly ascending siblings: no duplicates, and the canonical order snapshot() writes.
+      if (stackLast[d] !== '' && !(stackLast[d]! < name)) throw bad(`node ${i}: ${describe(name)} out of order`);
+      stackLeft[d]!--;
+      stackLast[d] = name;
+      const parent = stackNodes[d]!;
+      const node = makeNode(i);
+      const path = childPath(stackPaths[d]!, name);
+      if (parent.children === null) parent.children = new Map();
+      parent.children.set(name, node);
+      this.index(path, node);
+      open(node, path, i);
+    }
+    if (stackLeft.some((left) => left !== 0)) throw bad('fewer nodes than the child counts announce');
+    if (offset !== all.length) throw bad('data longer than the nodes account for');
+    if (ownerAt !== owners.length || ttlAt !== ttls.length) throw bad('owners or ttls not all used');
+    for (const p of ['/zookeeper', '/zookeeper/quota', '/zookeeper/config']) {
+      if (this.lookup(p) === undefined) throw bad(`${p} is missing`);
+    }
+    this._lastZxid = lastZxid;
+  }
+
+  /**
+   * FNV-1a 64 over the canonical walk of everything a replica must agree on: names and shape,
+   * data, every stored stat field and the node kind (not lastZxid: equal trees, equal digests).
+   */
+  digest(): string {
+    const h = new Fnv64();
+    this.walk((name, node) => {
+      h.string(name);
+      h.uint32(node.numChildren);
+      h.number(node.czxid);
+      h.number(node.mzxid);
+      h.number(node.pzxid);
+      h.number(node.ctime);
+      h.number(node.mtime);
+      h.uint32(node.version);
+      h.uint32(node.cversion);
+      h.uint32(node.kind);
+      if (node.kind === NodeKind.Ephemeral) h.bigint(node.owner);
+      if (node.kind === NodeKind.Ttl) h.number(node.ttl);
+      h.uint32(node.data.length);
+      h.bytes(node.data);
+    });
+    return h.hex();
+  }
+}

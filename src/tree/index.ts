@@ -1,0 +1,2 @@
+export * from './datatree.js';
+export * from './path.js';

@@ -1,0 +1,787 @@
+/**
+ * FileStorage: the Storage interface over one data directory. See README.md for the design.
+ *
+ * Memory: the log since the latest snapshot is held in memory (as etcd's MemoryStorage next to
+ * its WAL): reads are synchronous and the WAL is only ever read on open(). Snapshotting every
+ * N entries bounds it.
+ */
+import { join } from 'node:path';
+import { assert, AssertionFailure } from '../util/assert.js';
+import { ZgateError } from '../core/errors.js';
+import type { HardState, LogEntry, Recovered, SnapshotMeta, Storage, StorageOptions } from './types.js';
+import { type FileHandle, type FileSystem, realFileSystem, fsyncDir, writeFully, errnoCode } from './fs.js';
+import { StorageCorruptError, unavailable } from './errors.js';
+import { DirLock } from './lock.js';
+import { loadHardState, storeHardState } from './hardstate.js';
+import { listSnapshots, readSnapshot, snapshotName, writeSnapshot, type SnapshotFile } from './snapshot.js';
+import { listSegments, replayWal, segmentName, type Replayed, type SegmentInfo } from './wal.js';
+import { MAX_ENTRY_DATA, SEG_FLAG_RESET, SEG_HEADER_BYTES, encodeEntry, encodeSegmentHeader, entryRecordSize } from './record.js';
+
+export const DEFAULTS = {
+  segmentBytes: 64 * 1024 * 1024,
+  keepSnapshots: 2,
+  maxQueuedEntries: 65536,
+  maxQueuedBytes: 64 * 1024 * 1024,
+  maxBatchBytes: 4 * 1024 * 1024,
+} as const;
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+type OpBody =
+  | { kind: 'append'; entries: readonly LogEntry[]; bytes: number; dataBytes: number }
+  | { kind: 'truncate'; from: number }
+  | { kind: 'hardstate'; hs: HardState }
+  | { kind: 'install'; meta: SnapshotMeta; data: Uint8Array }
+  | { kind: 'compact'; meta: SnapshotMeta };
+type Op = Waiter & OpBody;
+type AppendOp = Waiter & Extract<OpBody, { kind: 'append' }>;
+
+type Limits = Required<Omit<StorageOptions, 'fs' | 'onProgress' | 'repair'>>;
+interface Init {
+  dir: string;
+  fs: FileSystem;
+  lock: DirLock;
+  opts: Limits;
+  snap: SnapshotMeta;
+  hs: HardState;
+  replayed: Replayed;
+  segs: SegmentInfo[];
+  fh: FileHandle;
+  offset: number;
+  chain: number;
+}
+
+const EMPTY_SNAPSHOT: SnapshotMeta = { index: 0, term: 0, config: new Uint8Array(0) };
+
+const NOT_FATAL = Symbol('notFatal');
+function isNotFatal(e: unknown): e is Error {
+  return e instanceof Error && NOT_FATAL in e;
+}
+
+export class FileStorage implements Storage {
+  // Durable state (what the read methods show).
+  private snap: SnapshotMeta;
+  private hs: HardState;
+  private log: LogEntry[];
+  private locSeg: number[];
+  private locOff: number[];
+  private locCrc: number[];
+  private segs: SegmentInfo[];
+  private fh: FileHandle;
+  private offset: number;
+  private chain: number;
+  // Queued state (what new calls are validated against).
+  private qLastIndex: number;
+  private qLastTerm: number;
+  private qSnapIndex: number;
+  private ops: Op[] = [];
+  private queuedEntries = 0;
+  private queuedBytes = 0;
+  private running = false;
+  private scheduled = false;
+  private failed: ZgateError | undefined;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  private snapshotChain: Promise<void> = Promise.resolve();
+
+  readonly dir: string;
+  private readonly fs: FileSystem;
+  private readonly lock: DirLock;
+  private readonly opts: Limits;
+
+  private constructor(init: Init) {
+    this.dir = init.dir;
+    this.fs = init.fs;
+    this.lock = init.lock;
+    this.opts = init.opts;
+    this.snap = init.snap;
+    this.hs = init.hs;
+    this.log = init.replayed.entries;
+    this.locSeg = init.replayed.locSeg;
+    this.locOff = init.replayed.locOff;
+    this.locCrc = init.replayed.locCrc;
+    this.segs = init.segs;
+    this.fh = init.fh;
+    this.offset = init.offset;
+    this.chain = init.chain;
+    this.qLastIndex = this.lastIndex();
+    this.qLastTerm = this.term(this.qLastIndex)!;
+    this.qSnapIndex = this.snap.index;
+    this.checkInvariants();
+  }
+
+  /**
+   * Lock the directory (created if missing), recover its state and return it. Throws
+   * StorageLockedError if another Storage holds it, StorageCorruptError if it is damaged in a
+   * way that must not be repaired silently (see README.md).
+   */
+  static async open(dir: string, options: StorageOptions = {}): Promise<{ storage: FileStorage; recovered: Recovered }> {
+    const fs = options.fs ?? realFileSystem;
+    const opts = {
+      segmentBytes: options.segmentBytes ?? DEFAULTS.segmentBytes,
+      keepSnapshots: options.keepSnapshots ?? DEFAULTS.keepSnapshots,
+      maxQueuedEntries: options.maxQueuedEntries ?? DEFAULTS.maxQueuedEntries,
+      maxQueuedBytes: options.maxQueuedBytes ?? DEFAULTS.maxQueuedBytes,
+      maxBatchBytes: options.maxBatchBytes ?? DEFAULTS.maxBatchBytes,
+    };
+    assert(opts.segmentBytes >= 4096, 'segmentBytes >= 4096');
+    assert(opts.keepSnapshots >= 1, 'keepSnapshots >= 1');
+    await fs.mkdir(dir);
+    const lock = await DirLock.acquire(fs, dir);
+    try {
+      return await recover(dir, fs, lock, opts, options);
+    } catch (e) {
+      await lock.release().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** @internal used by open() only. */
+  static create(init: Init): FileStorage {
+    return new FileStorage(init);
+  }
+
+  // ---------------------------------------------------------------- reads (durable state)
+
+  firstIndex(): number {
+    return this.snap.index + 1;
+  }
+  lastIndex(): number {
+    return this.snap.index + this.log.length;
+  }
+  term(i: number): number | undefined {
+    if (i === this.snap.index) return this.snap.term;
+    if (i < this.snap.index || i > this.lastIndex()) return undefined;
+    return this.log[i - this.snap.index - 1]!.term;
+  }
+  entries(lo: number, hi: number, maxBytes?: number): LogEntry[] {
+    if (lo < this.firstIndex()) throw new ZgateError('Compacted', `entries from ${lo} are compacted: the log starts at ${this.firstIndex()}`);
+    assert(lo <= hi && hi <= this.lastIndex() + 1, () => `entries(${lo}, ${hi}) outside ${this.firstIndex()}..${this.lastIndex()}`);
+    const base = this.snap.index + 1;
+    if (maxBytes === undefined) return this.log.slice(lo - base, hi - base);
+    const out: LogEntry[] = [];
+    let bytes = 0;
+    for (let i = lo; i < hi; i++) {
+      const e = this.log[i - base]!;
+      if (out.length > 0 && bytes + e.data.length > maxBytes) break;
+      out.push(e);
+      bytes += e.data.length;
+    }
+    return out;
+  }
+  hardState(): HardState {
+    return { ...this.hs };
+  }
+  snapshotMeta(): SnapshotMeta {
+    return this.snap;
+  }
+  async loadSnapshot(): Promise<{ meta: SnapshotMeta; data: Uint8Array } | undefined> {
+    const meta = this.snap;
+    if (meta.index === 0) return undefined;
+    const file: SnapshotFile = { name: snapshotName(meta.index, meta.term), index: meta.index, term: meta.term };
+    let got;
+    try {
+      got = await readSnapshot(this.fs, this.dir, file);
+    } catch (e) {
+      throw unavailable(`could not read snapshot ${file.name}`, e);
+    }
+    if ('bad' in got) throw new StorageCorruptError(join(this.dir, file.name), got.offset, got.bad, 'the current snapshot is damaged; restart the member');
+    return got;
+  }
+
+  // ---------------------------------------------------------------- writes (queued)
+
+  append(entries: readonly LogEntry[]): Promise<void> {
+    try {
+      this.checkUsable();
+      if (entries.length === 0) return Promise.resolve();
+      let bytes = 0;
+      let dataBytes = 0;
+      let prevIndex = this.qLastIndex;
+      let prevTerm = this.qLastTerm;
+      for (const e of entries) {
+        assert(Number.isSafeInteger(e.index) && e.index === prevIndex + 1, () => `append: entry index ${e.index} does not follow ${prevIndex}`);
+        assert(Number.isSafeInteger(e.term) && e.term >= prevTerm && e.term >= 1, () => `append: entry ${e.index} term ${e.term} after term ${prevTerm}`);
+        if (e.data.length > MAX_ENTRY_DATA) throw new ZgateError('PayloadTooLarge', `log entry of ${e.data.length} bytes (max ${MAX_ENTRY_DATA})`);
+        prevIndex = e.index;
+        prevTerm = e.term;
+        bytes += entryRecordSize(e.data.length);
+        dataBytes += e.data.length;
+      }
+      if (this.ops.length > 0 && (this.queuedEntries + entries.length > this.opts.maxQueuedEntries || this.queuedBytes + dataBytes > this.opts.maxQueuedBytes)) {
+        throw unavailable(`write queue full (${this.queuedEntries} entries, ${this.queuedBytes} bytes queued)`);
+      }
+      this.queuedEntries += entries.length;
+      this.queuedBytes += dataBytes;
+      this.qLastIndex = prevIndex;
+      this.qLastTerm = prevTerm;
+      return this.enqueue({ kind: 'append', entries, bytes, dataBytes });
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  truncateSuffix(fromIndex: number): Promise<void> {
+    try {
+      this.checkUsable();
+      assert(fromIndex > this.qSnapIndex, () => `truncateSuffix(${fromIndex}) would cut into the snapshot at ${this.qSnapIndex}`);
+      if (fromIndex > this.qLastIndex) return Promise.resolve();
+      this.qLastIndex = fromIndex - 1;
+      this.qLastTerm = this.queuedTerm(fromIndex - 1);
+      return this.enqueue({ kind: 'truncate', from: fromIndex });
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  saveHardState(hs: HardState): Promise<void> {
+    try {
+      this.checkUsable();
+      assert([hs.term, hs.vote, hs.commit].every((n) => Number.isSafeInteger(n) && n >= 0), 'hard state fields are non-negative integers');
+      return this.enqueue({ kind: 'hardstate', hs: { term: hs.term, vote: hs.vote, commit: hs.commit } });
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  saveSnapshot(meta: SnapshotMeta, data: Uint8Array): Promise<void> {
+    try {
+      this.checkUsable();
+      assert(meta.index >= 1 && meta.term >= 1, 'snapshot index and term >= 1');
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    // Serialised with other saveSnapshot calls; the file is written beside the writer loop
+    // (appends go on meanwhile), only the compaction is queued.
+    const run = this.snapshotChain.then(async () => {
+      if (meta.index <= this.snap.index) return; // not newer than what we have
+      try {
+        await writeSnapshot(this.fs, this.dir, meta, data);
+      } catch (e) {
+        throw unavailable(`could not write snapshot ${snapshotName(meta.index, meta.term)}`, e);
+      }
+      await this.enqueue({ kind: 'compact', meta });
+    });
+    this.snapshotChain = run.catch(() => undefined);
+    return run;
+  }
+
+  installSnapshot(meta: SnapshotMeta, data: Uint8Array): Promise<void> {
+    try {
+      this.checkUsable();
+      assert(meta.index > this.qSnapIndex && meta.term >= 1, () => `installSnapshot(${meta.index}) not newer than snapshot ${this.qSnapIndex}`);
+      this.qSnapIndex = meta.index;
+      this.qLastIndex = meta.index;
+      this.qLastTerm = meta.term;
+      return this.enqueue({ kind: 'install', meta, data });
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.snapshotChain;
+    if (this.running || this.scheduled || this.ops.length > 0) await new Promise<void>((res) => this.idleWaiters.push(res));
+    await this.fh.close().catch(() => undefined);
+    await this.lock.release();
+  }
+
+  /** Why the storage refuses writes, if it does (a write failed and could not be undone). */
+  failure(): ZgateError | undefined {
+    return this.failed;
+  }
+
+  // ---------------------------------------------------------------- the writer
+
+  private checkUsable(): void {
+    if (this.closed) throw unavailable('is closed');
+    if (this.failed) throw this.failed;
+  }
+
+  private queuedTerm(i: number): number {
+    for (let k = this.ops.length - 1; k >= 0; k--) {
+      const op = this.ops[k]!;
+      if (op.kind === 'append') {
+        const first = op.entries[0]!.index;
+        if (i >= first && i < first + op.entries.length) return op.entries[i - first]!.term;
+      } else if (op.kind === 'install' && op.meta.index === i) {
+        return op.meta.term;
+      }
+    }
+    const t = this.term(i);
+    assert(t !== undefined, () => `no term known for index ${i}`);
+    return t;
+  }
+
+  private enqueue(body: OpBody): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.ops.push({ ...body, resolve, reject } as Op);
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate, not a microtask: callers woken by the last batch get to queue their next
+    // writes first, so they share the next fsync.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    while (this.ops.length > 0) {
+      if (this.failed) {
+        this.rejectQueued(this.failed);
+        break;
+      }
+      const head = this.ops[0]!;
+      try {
+        if (head.kind === 'append') await this.writeBatch();
+        else {
+          this.ops.shift();
+          await this.runOne(head);
+          head.resolve();
+        }
+      } catch (e) {
+        if (isNotFatal(e)) {
+          head.reject(e);
+          continue;
+        }
+        // runOne failed: that op and everything queued behind it are rejected.
+        if (e instanceof AssertionFailure) this.failed = unavailable('stopped on a broken invariant', e);
+        const err = e instanceof Error ? e : new Error(String(e));
+        if (head.kind !== 'append') head.reject(err);
+        this.rejectQueued(err);
+      }
+    }
+    this.running = false;
+    if (!this.scheduled) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private rejectQueued(err: Error): void {
+    for (const op of this.ops.splice(0)) op.reject(err);
+    this.queuedEntries = 0;
+    this.queuedBytes = 0;
+    this.qLastIndex = this.lastIndex();
+    this.qLastTerm = this.term(this.qLastIndex)!;
+    this.qSnapIndex = this.snap.index;
+  }
+
+  private async writeBatch(): Promise<void> {
+    const batch: AppendOp[] = [];
+    try {
+      await this.writeBatchInner(batch);
+    } catch (e) {
+      // Unexpected (a broken invariant): nothing more may be written.
+      this.failed = unavailable('stopped on an unexpected error', e);
+      this.batchFailed(batch, e);
+    }
+  }
+
+  private async writeBatchInner(batch: AppendOp[]): Promise<void> {
+    let bytes = 0;
+    const limit = Math.max(1, Math.min(this.opts.maxBatchBytes, this.opts.segmentBytes - SEG_HEADER_BYTES));
+    while (this.ops.length > 0) {
+      const op = this.ops[0]!;
+      if (op.kind !== 'append' || (batch.length > 0 && bytes + op.bytes > limit)) break;
+      this.ops.shift();
+      batch.push(op);
+      bytes += op.bytes;
+      this.queuedEntries -= op.entries.length;
+      this.queuedBytes -= op.dataBytes;
+    }
+    if (this.offset > SEG_HEADER_BYTES && this.offset + bytes > this.opts.segmentBytes) {
+      try {
+        await this.rollover();
+      } catch (e) {
+        this.batchFailed(batch, e);
+        return;
+      }
+    }
+    const buf = Buffer.allocUnsafe(bytes);
+    const offs: number[] = [];
+    const crcs: number[] = [];
+    let at = 0;
+    let chain = this.chain;
+    for (const op of batch) {
+      for (const e of op.entries) {
+        offs.push(this.offset + at);
+        crcs.push(chain);
+        chain = encodeEntry(buf, at, e.index, e.term, e.data, chain);
+        at += entryRecordSize(e.data.length);
+      }
+    }
+    assert(at === bytes, 'batch size');
+    try {
+      await writeFully(this.fh, buf, this.offset);
+      await this.fh.datasync();
+    } catch (e) {
+      await this.undoTail(e);
+      this.batchFailed(batch, e);
+      return;
+    }
+    // Durable: make it visible.
+    const seq = this.segs[this.segs.length - 1]!.seq;
+    let k = 0;
+    for (const op of batch) {
+      assert(op.entries[0]!.index === this.lastIndex() + 1, 'batch continues the durable log');
+      for (const e of op.entries) {
+        this.log.push(e);
+        this.locSeg.push(seq);
+        this.locOff.push(offs[k]!);
+        this.locCrc.push(crcs[k]!);
+        k++;
+      }
+    }
+    this.offset += bytes;
+    this.chain = chain;
+    for (const op of batch) op.resolve();
+  }
+
+  private batchFailed(batch: AppendOp[], cause: unknown): void {
+    const err = this.failed ?? unavailable(`write failed, nothing of it was kept (${batch.length} append(s) rejected)`, cause);
+    for (const op of batch) op.reject(err);
+    this.rejectQueued(err);
+  }
+
+  /** After a failed write/fsync: cut the file back to the last durable offset, or give up. */
+  private async undoTail(cause: unknown): Promise<void> {
+    try {
+      await this.fh.truncate(this.offset);
+      await this.fh.datasync();
+    } catch (e) {
+      this.failed = unavailable(
+        `write failed (${errnoCode(cause) ?? String(cause)}) and could not be rolled back (${errnoCode(e) ?? String(e)}): close and reopen the storage`, e);
+    }
+  }
+
+  /** Start the next segment file (atomically: temp file, fsync, rename, fsync dir). */
+  private async newSegment(seq: number, firstIndex: number, flags: number): Promise<{ seg: SegmentInfo; fh: FileHandle; crc: number }> {
+    const name = segmentName(seq, firstIndex);
+    const path = join(this.dir, name);
+    const tmp = path + '.tmp';
+    const { buf, crc } = encodeSegmentHeader({ seq, firstIndex, flags, prevCrc: this.chain });
+    let fh: FileHandle | undefined;
+    try {
+      fh = await this.fs.open(tmp, 'w');
+      await writeFully(fh, buf, 0);
+      await fh.sync();
+      await this.fs.rename(tmp, path);
+    } catch (e) {
+      await fh?.close().catch(() => undefined);
+      await this.fs.unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+    try {
+      await fsyncDir(this.fs, this.dir);
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      this.failed = unavailable(`new segment ${name} placed but its directory entry could not be synced: close and reopen the storage`, e);
+      throw e;
+    }
+    return { seg: { seq, firstIndex, name, reset: (flags & SEG_FLAG_RESET) !== 0 }, fh, crc };
+  }
+
+  private async switchTo(next: { seg: SegmentInfo; fh: FileHandle; crc: number }): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+    this.segs.push(next.seg);
+    this.fh = next.fh;
+    this.offset = SEG_HEADER_BYTES;
+    this.chain = next.crc;
+  }
+
+  private async rollover(): Promise<void> {
+    const seq = this.segs[this.segs.length - 1]!.seq + 1;
+    await this.switchTo(await this.newSegment(seq, this.lastIndex() + 1, 0));
+  }
+
+  private async runOne(op: Op): Promise<void> {
+    switch (op.kind) {
+      case 'truncate':
+        return this.runTruncate(op.from);
+      case 'hardstate':
+        return this.runHardState(op.hs);
+      case 'install':
+        return this.runInstall(op.meta, op.data);
+      case 'compact':
+        return this.runCompact(op.meta);
+      case 'append':
+        throw new AssertionFailure('append in runOne');
+    }
+  }
+
+  private async runTruncate(from: number): Promise<void> {
+    if (from > this.lastIndex()) return;
+    assert(from > this.snap.index && from > this.hs.commit, () => `truncateSuffix(${from}) below commit ${this.hs.commit} / snapshot ${this.snap.index}`);
+    const k = from - this.snap.index - 1;
+    const seq = this.locSeg[k]!;
+    const off = this.locOff[k]!;
+    const crc = this.locCrc[k]!;
+    try {
+      let removed = false;
+      while (this.segs[this.segs.length - 1]!.seq > seq) {
+        const s = this.segs.pop()!;
+        await this.fh.close().catch(() => undefined);
+        await this.fs.unlink(join(this.dir, s.name));
+        removed = true;
+      }
+      if (removed) {
+        await fsyncDir(this.fs, this.dir);
+        this.fh = await this.fs.open(join(this.dir, this.segs[this.segs.length - 1]!.name), 'r+');
+      }
+      await this.fh.truncate(off);
+      await this.fh.datasync();
+    } catch (e) {
+      this.failed = unavailable(`truncateSuffix(${from}) failed half-way: close and reopen the storage`, e);
+      throw this.failed;
+    }
+    this.log.length = k;
+    this.locSeg.length = k;
+    this.locOff.length = k;
+    this.locCrc.length = k;
+    this.offset = off;
+    this.chain = crc;
+  }
+
+  private async runHardState(hs: HardState): Promise<void> {
+    const cur = this.hs;
+    assert(hs.term >= cur.term, () => `hard state term ${hs.term} < ${cur.term}`);
+    assert(hs.term > cur.term || cur.vote === 0 || hs.vote === cur.vote, () => `vote changed within term ${hs.term}: ${cur.vote} -> ${hs.vote}`);
+    assert(hs.commit <= Math.max(this.lastIndex(), cur.commit), () => `hard state commit ${hs.commit} > durable last index ${this.lastIndex()}`);
+    const progress = { placed: false };
+    try {
+      await storeHardState(this.fs, this.dir, hs, progress);
+    } catch (e) {
+      if (progress.placed) this.failed = unavailable('hard state placed but its directory could not be synced: close and reopen the storage', e);
+      throw this.failed ?? unavailable('could not write the hard state', e);
+    }
+    this.hs = hs;
+  }
+
+  private async runInstall(meta: SnapshotMeta, data: Uint8Array): Promise<void> {
+    assert(meta.index > this.snap.index, 'installed snapshot is newer');
+    const name = snapshotName(meta.index, meta.term);
+    const progress = { placed: false };
+    const unplace = async (): Promise<void> => {
+      if (!progress.placed) return;
+      try {
+        await this.fs.unlink(join(this.dir, name));
+        await fsyncDir(this.fs, this.dir);
+      } catch (e) {
+        this.failed = unavailable('installSnapshot failed and its file could not be removed: close and reopen the storage', e);
+      }
+    };
+    let next;
+    try {
+      await writeSnapshot(this.fs, this.dir, meta, data, progress);
+      next = await this.newSegment(this.segs[this.segs.length - 1]!.seq + 1, meta.index + 1, SEG_FLAG_RESET);
+    } catch (e) {
+      if (!this.failed) await unplace();
+      throw this.failed ?? unavailable(`could not install snapshot ${name}`, e);
+    }
+    // The reset segment is durable: the log now restarts at meta.index + 1.
+    await this.switchTo(next);
+    this.snap = meta;
+    this.log = [];
+    this.locSeg = [];
+    this.locOff = [];
+    this.locCrc = [];
+    // Older segments and snapshots are obsolete; failing to delete them is harmless.
+    await this.prune(true).catch(() => undefined);
+  }
+
+  private async runCompact(meta: SnapshotMeta): Promise<void> {
+    if (meta.index <= this.snap.index) return;
+    assert(meta.index <= this.lastIndex(), () => `snapshot ${meta.index} beyond the durable log (${this.lastIndex()})`);
+    assert(this.term(meta.index) === meta.term, () => `snapshot ${meta.index} has term ${meta.term}, the log says ${this.term(meta.index)}`);
+    const k = meta.index - this.snap.index;
+    this.log.splice(0, k);
+    this.locSeg.splice(0, k);
+    this.locOff.splice(0, k);
+    this.locCrc.splice(0, k);
+    this.snap = meta;
+    try {
+      await this.prune(false);
+    } catch (e) {
+      // The snapshot is saved and the log compacted in memory; files left over are removed
+      // by the next prune. Reported to the caller, not fatal, queued writes go on.
+      const err = unavailable('snapshot saved, but pruning old files failed', e);
+      throw Object.assign(err, { [NOT_FATAL]: true });
+    }
+  }
+
+  /**
+   * Delete snapshots beyond keepSnapshots (and any newer than the current one: never
+   * acknowledged), and segments no kept snapshot needs: those before the last reset segment,
+   * and those whose entries all lie at or below the oldest kept snapshot.
+   */
+  private async prune(afterInstall: boolean): Promise<void> {
+    const names = await this.fs.readdir(this.dir);
+    const snaps = listSnapshots(names);
+    const keep: SnapshotFile[] = [];
+    const drop: SnapshotFile[] = [];
+    for (const s of snaps) {
+      const current = s.index === this.snap.index && s.term === this.snap.term;
+      if (s.index > this.snap.index || (afterInstall && !current) || (!current && keep.length >= this.opts.keepSnapshots)) drop.push(s);
+      else keep.push(s);
+    }
+    const oldestKept = keep.length >= this.opts.keepSnapshots ? keep[keep.length - 1]!.index : 0;
+    let lastReset = 0;
+    this.segs.forEach((s, i) => {
+      if (s.reset) lastReset = i;
+    });
+    let n = 0;
+    while (n < this.segs.length - 1 && (n < lastReset || this.segs[n + 1]!.firstIndex <= oldestKept + 1)) n++;
+    for (const s of drop) await this.fs.unlink(join(this.dir, s.name));
+    for (const s of this.segs.slice(0, n)) {
+      await this.fs.unlink(join(this.dir, s.name));
+      this.segs.shift();
+    }
+    if (drop.length > 0 || n > 0) await fsyncDir(this.fs, this.dir);
+  }
+
+  private checkInvariants(): void {
+    assert(this.segs.length > 0, 'at least one segment');
+    for (let i = 0; i < this.log.length; i++) {
+      const e = this.log[i]!;
+      assert(e.index === this.snap.index + 1 + i, 'log indices contiguous after the snapshot');
+      assert(e.term >= (i === 0 ? this.snap.term : this.log[i - 1]!.term), 'terms non-decreasing');
+    }
+  }
+}
+
+/** open()'s recovery: hard state, WAL replay, snapshot choice, reconciliation. */
+async function recover(
+  dir: string,
+  fs: FileSystem,
+  lock: DirLock,
+  opts: Limits,
+  options: StorageOptions,
+): Promise<{ storage: FileStorage; recovered: Recovered }> {
+  const started = Date.now();
+  let names = await fs.readdir(dir);
+  for (const n of names) if (n.endsWith('.tmp')) await fs.unlink(join(dir, n)).catch(() => undefined);
+  names = names.filter((n) => !n.endsWith('.tmp'));
+  const hs = (await loadHardState(fs, dir)) ?? { term: 0, vote: 0, commit: 0 };
+  const segments = listSegments(names);
+  const replayed = await replayWal(fs, dir, segments, { repair: options.repair === true, onProgress: options.onProgress, started });
+  const repairs = replayed.repairs;
+  const logStart = replayed.logStart;
+  const logLast = logStart === undefined ? 0 : logStart + replayed.entries.length - 1;
+  const termAt = (i: number): number | undefined =>
+    logStart !== undefined && i >= logStart && i <= logLast ? replayed.entries[i - logStart]!.term : undefined;
+
+  // Snapshots: the newest valid one. A damaged one is replaced by an older one (or by none)
+  // only if the log covers everything from there to the damaged one's index.
+  const snaps = listSnapshots(names);
+  let chosen: { meta: SnapshotMeta; data: Uint8Array } | undefined;
+  const damaged: { file: SnapshotFile; bad: string; offset: number }[] = [];
+  for (const s of snaps) {
+    options.onProgress?.({ phase: 'snapshot', file: s.name, segmentsDone: segments.length, segmentsTotal: segments.length, records: replayed.records, bytes: replayed.bytes, bytesTotal: replayed.bytes, elapsedMs: Date.now() - started });
+    const got = await readSnapshot(fs, dir, s);
+    if ('bad' in got) {
+      damaged.push({ file: s, ...got });
+      continue;
+    }
+    chosen = got;
+    break;
+  }
+  const base = chosen?.meta ?? EMPTY_SNAPSHOT;
+  if (damaged.length > 0) {
+    const newest = damaged[0]!;
+    const covered = (logStart ?? Infinity) <= base.index + 1 && logLast >= newest.file.index &&
+      (base.index < (logStart ?? Infinity) || termAt(base.index) === base.term);
+    if (!covered) {
+      throw new StorageCorruptError(join(dir, newest.file.name), newest.offset, `snapshot ${newest.bad}`,
+        `refusing to start: ${base.index > 0 ? `the older snapshot at index ${base.index}` : 'no older snapshot'} can't replace it because ` +
+        `the log (${logStart === undefined ? 'empty' : `${logStart}..${logLast}`}) does not cover ${base.index + 1}..${newest.file.index}; restore the data dir`);
+    }
+    for (const d of damaged) {
+      await fs.rename(join(dir, d.file.name), join(dir, `${d.file.name}.broken-${Date.now()}`));
+      repairs.push(`snapshot ${join(dir, d.file.name)} is damaged (${d.bad} at offset ${d.offset}): set aside as .broken, recovering from ${base.index > 0 ? `snapshot ${base.index}` : 'the start of the log'} plus the log`);
+    }
+  }
+  if (snaps.length === 0 && logStart !== undefined && logStart > 1) {
+    throw new StorageCorruptError(join(dir, segments[0]?.name ?? ''), 0, `the log starts at index ${logStart} but there is no snapshot`,
+      'refusing to start: entries 1..' + (logStart - 1) + ' are missing; restore the snapshot files');
+  }
+
+  // Reconcile the log with the snapshot. Keep entries after it if the log reaches it
+  // consistently; a log that ends before it or disagrees on its term is obsolete (an
+  // installSnapshot interrupted by a crash): restart the log after the snapshot.
+  let segs = replayed.segments;
+  let entries = replayed.entries;
+  let tail = replayed.tail;
+  let needFresh = logStart === undefined || tail === undefined;
+  if (logStart !== undefined) {
+    if (logStart > base.index + 1) {
+      throw new StorageCorruptError(join(dir, segs[0]?.name ?? ''), 0, `the log starts at index ${logStart}, after the snapshot at ${base.index}`,
+        `refusing to start: entries ${base.index + 1}..${logStart - 1} are missing`);
+    }
+    if (logLast < base.index || termAt(base.index) !== (base.index >= logStart ? base.term : undefined)) {
+      if (logLast >= base.index || entries.length > 0) {
+        repairs.push(`log ${logStart}..${logLast} does not continue snapshot ${base.index} (term ${base.term}): restarted the log at ${base.index + 1} (an interrupted installSnapshot)`);
+      }
+      needFresh = true;
+      entries = [];
+    }
+  }
+  const cut = entries.length === 0 ? 0 : Math.max(0, base.index + 1 - logStart!);
+  const kept: Replayed = {
+    ...replayed,
+    entries: entries.slice(cut),
+    locSeg: entries.length === 0 ? [] : replayed.locSeg.slice(cut),
+    locOff: entries.length === 0 ? [] : replayed.locOff.slice(cut),
+    locCrc: entries.length === 0 ? [] : replayed.locCrc.slice(cut),
+  };
+
+  let fh: FileHandle;
+  let offset: number;
+  let chain: number;
+  if (needFresh) {
+    const seq = replayed.maxSeq + 1;
+    const name = segmentName(seq, base.index + 1);
+    const prevCrc = tail?.chain ?? 0;
+    const { buf, crc } = encodeSegmentHeader({ seq, firstIndex: base.index + 1, flags: SEG_FLAG_RESET, prevCrc });
+    const tmp = join(dir, name + '.tmp');
+    fh = await fs.open(tmp, 'w');
+    await writeFully(fh, buf, 0);
+    await fh.sync();
+    await fs.rename(tmp, join(dir, name));
+    for (const s of segs) await fs.unlink(join(dir, s.name));
+    await fsyncDir(fs, dir);
+    segs = [{ seq, firstIndex: base.index + 1, name, reset: true }];
+    offset = SEG_HEADER_BYTES;
+    chain = crc;
+  } else {
+    fh = await fs.open(join(dir, segs[segs.length - 1]!.name), 'r+');
+    offset = tail!.offset;
+    chain = tail!.chain;
+  }
+  const lastAfter = base.index + kept.entries.length;
+  if (hs.commit > lastAfter) {
+    repairs.push(`hard state commit ${hs.commit} is beyond the recovered log (last index ${lastAfter}): entries this member had committed were cut; it must catch up from the leader`);
+  }
+  const elapsedMs = Date.now() - started;
+  const stats = { segments: segments.length, records: replayed.records, bytes: replayed.bytes, elapsedMs };
+  options.onProgress?.({ phase: 'done', segmentsDone: segments.length, segmentsTotal: segments.length, records: replayed.records, bytes: replayed.bytes, bytesTotal: replayed.bytes, elapsedMs });
+  const storage = FileStorage.create({ dir, fs, lock, opts, snap: base, hs, replayed: kept, segs, fh, offset, chain });
+  const recovered: Recovered = {
+    hardState: hs,
+    snapshot: chosen,
+    entries: kept.entries,
+    repaired: repairs.length > 0 ? repairs.join('\n') : undefined,
+    stats,
+  };
+  return { storage, recovered };
+}

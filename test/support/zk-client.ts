@@ -258,8 +258,8 @@ export interface CreateOptions {
   /** Sent only with a CreateTTLRequest (opcode 21); forces that opcode when given. */
   ttl?: bigint | number;
   /**
-   * Which request to send. Default: createContainer (19) for container, createTTL (21) for
-   * the TTL modes or when a ttl is given, create2 (15) otherwise. 'create' (1) answers no Stat.
+   * Which request to send. Default: createTTL (21) for the TTL modes or when a ttl is given,
+   * else createContainer (19) for container, else create2 (15). 'create' (1) answers no Stat.
    */
   opcode?: 'create' | 'create2' | 'createContainer' | 'createTTL';
 }
@@ -314,10 +314,10 @@ interface Pending {
 function createRequestFor(mode: CreateModeName, opts: CreateOptions): { opcode: number; withTtl: boolean } {
   const choice =
     opts.opcode ??
-    (mode === 'container'
-      ? 'createContainer'
-      : mode === 'persistent_with_ttl' || mode === 'persistent_sequential_with_ttl' || opts.ttl !== undefined
-        ? 'createTTL'
+    (opts.ttl !== undefined || mode === 'persistent_with_ttl' || mode === 'persistent_sequential_with_ttl'
+      ? 'createTTL'
+      : mode === 'container'
+        ? 'createContainer'
         : 'create2');
   return { opcode: OpCode[choice], withTtl: choice === 'createTTL' };
 }

@@ -31,6 +31,7 @@ import {
 } from '../core/types.js';
 import { assert } from '../util/assert.js';
 import { decode, encode } from '../util/codec.js';
+import { bytesFloat64, bytesInt32, float64Bytes, int32Bytes } from './columns.js';
 import { Fnv64 } from './fnv.js';
 import { childPath, isValidName, ROOT } from './path.js';
 import {
@@ -80,8 +81,6 @@ export class MultiOpError extends ZgateError {
 
 const SNAPSHOT_FORMAT = 'zgate-datatree';
 const SNAPSHOT_VERSION = 1;
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
 
 const UndoKind = { Create: 0, Delete: 1, Set: 2 } as const;
 type UndoKind = (typeof UndoKind)[keyof typeof UndoKind];
@@ -688,59 +687,52 @@ export class DataTree {
   // ---------------------------------------------------------------- snapshot, restore, digest
 
   /**
-   * Columns over a pre-order walk with children in name order: far fewer msgpack objects than
-   * one record per znode, and the walk order is canonical, so equal trees give equal bytes.
+   * Columns over a pre-order walk with children in name order: a few large msgpack values
+   * rather than one record per znode, and the walk order is canonical, so equal trees give
+   * equal bytes.
    */
   snapshot(): Uint8Array {
-    const n = this._nodeCount;
+    const nodes: ZNode[] = [];
     const names: string[] = [];
-    const nkids: number[] = [];
-    const czxid: number[] = [];
-    const mzxid: number[] = [];
-    const pzxid: number[] = [];
-    const ctime: number[] = [];
-    const mtime: number[] = [];
-    const version: number[] = [];
-    const cversion: number[] = [];
-    const kind: number[] = [];
-    const dlen: number[] = [];
+    this.walk(nodes, names);
+    const n = nodes.length;
+    assert(n === this._nodeCount, () => `walk found ${n} znodes, the count says ${this._nodeCount}`);
+    const zxids = new Float64Array(3 * n);
+    const times = new Float64Array(2 * n);
+    const ints = new Int32Array(5 * n);
     const owners: bigint[] = [];
     const ttls: number[] = [];
     const data = new Uint8Array(this._dataBytes);
     let offset = 0;
-    this.walk((name, node) => {
-      names.push(name);
-      nkids.push(node.numChildren);
-      czxid.push(node.czxid);
-      mzxid.push(node.mzxid);
-      pzxid.push(node.pzxid);
-      ctime.push(node.ctime);
-      mtime.push(node.mtime);
-      version.push(node.version);
-      cversion.push(node.cversion);
-      kind.push(node.kind);
-      dlen.push(node.data.length);
+    for (let i = 0; i < n; i++) {
+      const node = nodes[i]!;
+      zxids[3 * i] = node.czxid;
+      zxids[3 * i + 1] = node.mzxid;
+      zxids[3 * i + 2] = node.pzxid;
+      times[2 * i] = node.ctime;
+      times[2 * i + 1] = node.mtime;
+      ints[5 * i] = node.numChildren;
+      ints[5 * i + 1] = node.version;
+      ints[5 * i + 2] = node.cversion;
+      ints[5 * i + 3] = node.kind;
+      ints[5 * i + 4] = node.data.length;
       if (node.kind === NodeKind.Ephemeral) owners.push(node.owner);
-      if (node.kind === NodeKind.Ttl) ttls.push(node.ttl);
-      data.set(node.data, offset);
-      offset += node.data.length;
-    });
-    assert(names.length === n && offset === data.length, 'node count or data size out of step with the tree');
+      else if (node.kind === NodeKind.Ttl) ttls.push(node.ttl);
+      const d = node.data;
+      // TypedArray.set costs more than a short loop for the small values most znodes hold.
+      if (d.length > 64) data.set(d, offset);
+      else for (let j = 0; j < d.length; j++) data[offset + j] = d[j]!;
+      offset += d.length;
+    }
+    assert(offset === data.length, 'data size out of step with the tree');
     return encode({
       format: SNAPSHOT_FORMAT,
       v: SNAPSHOT_VERSION,
       lastZxid: this._lastZxid,
       names,
-      nkids,
-      czxid,
-      mzxid,
-      pzxid,
-      ctime,
-      mtime,
-      version,
-      cversion,
-      kind,
-      dlen,
+      zxids: float64Bytes(zxids),
+      times: float64Bytes(times),
+      ints: int32Bytes(ints),
       owners,
       ttls,
       data,
@@ -748,17 +740,18 @@ export class DataTree {
   }
 
   /** Pre-order, children ascending, without recursion (paths may nest deeper than the stack). */
-  private walk(visit: (name: string, node: ZNode) => void): void {
-    const nodes: ZNode[] = [this.root];
-    const names: string[] = [''];
-    while (nodes.length > 0) {
-      const node = nodes.pop()!;
-      visit(names.pop()!, node);
+  private walk(order: ZNode[], names: string[]): void {
+    const stack: ZNode[] = [this.root];
+    const stackNames: string[] = [''];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      order.push(node);
+      names.push(stackNames.pop()!);
       if (node.children === null) continue;
       const sorted = node.sorted ?? [...node.children.keys()].sort();
       for (let i = sorted.length - 1; i >= 0; i--) {
-        nodes.push(node.children.get(sorted[i]!)!);
-        names.push(sorted[i]!);
+        stack.push(node.children.get(sorted[i]!)!);
+        stackNames.push(sorted[i]!);
       }
     }
   }
@@ -786,21 +779,10 @@ export class DataTree {
     const names = s.names;
     if (!Array.isArray(names) || names.length < 1) throw bad('no nodes');
     const n = names.length;
-    const column = (key: string): unknown[] => {
-      const c = s[key];
-      if (!Array.isArray(c) || c.length !== n) throw bad(`column ${key} missing or of the wrong length`);
-      return c;
-    };
-    const nkids = column('nkids');
-    const czxid = column('czxid');
-    const mzxid = column('mzxid');
-    const pzxid = column('pzxid');
-    const ctime = column('ctime');
-    const mtime = column('mtime');
-    const version = column('version');
-    const cversion = column('cversion');
-    const kind = column('kind');
-    const dlen = column('dlen');
+    const zxids = bytesFloat64(s.zxids, 3 * n);
+    const times = bytesFloat64(s.times, 2 * n);
+    const ints = bytesInt32(s.ints, 5 * n);
+    if (zxids === undefined || times === undefined || ints === undefined) throw bad('a stat column is missing or of the wrong size');
     const owners = s.owners;
     const ttls = s.ttls;
     const blob = s.data;
@@ -808,35 +790,41 @@ export class DataTree {
     // A plain Uint8Array over the decoded bytes, so slice() below copies (a Buffer's would not).
     const all = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
 
-    const int = (col: unknown[], i: number, what: string, min: number, max: number): number => {
-      const v = col[i];
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw bad(`node ${i}: bad ${what} ${describe(v)}`);
-      return v;
+    const check = (ok: boolean, i: number, what: string): void => {
+      if (!ok) throw bad(`node ${i}: bad ${what}`);
     };
     let offset = 0;
     let ownerAt = 0;
     let ttlAt = 0;
     const makeNode = (i: number): ZNode => {
-      const cz = int(czxid, i, 'czxid', 0, lastZxid);
-      const mz = int(mzxid, i, 'mzxid', cz, lastZxid);
-      const pz = int(pzxid, i, 'pzxid', cz, lastZxid);
-      const ct = int(ctime, i, 'ctime', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-      const mt = int(mtime, i, 'mtime', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-      const k = int(kind, i, 'kind', 0, 3) as NodeKind;
-      const len = int(dlen, i, 'data length', 0, all.length - offset);
+      const cz = zxids[3 * i]!;
+      const mz = zxids[3 * i + 1]!;
+      const pz = zxids[3 * i + 2]!;
+      check(Number.isSafeInteger(cz) && cz >= 0 && cz <= lastZxid, i, 'czxid');
+      check(Number.isSafeInteger(mz) && mz >= cz && mz <= lastZxid, i, 'mzxid');
+      check(Number.isSafeInteger(pz) && pz >= cz && pz <= lastZxid, i, 'pzxid');
+      const ct = times[2 * i]!;
+      const mt = times[2 * i + 1]!;
+      check(Number.isSafeInteger(ct) && Number.isSafeInteger(mt), i, 'time');
+      const k = ints[5 * i + 3]!;
+      check(k >= 0 && k <= 3, i, 'kind');
+      const len = ints[5 * i + 4]!;
+      check(len >= 0 && len <= all.length - offset, i, 'data length');
       let owner = 0n;
       let ttl = 0;
       if (k === NodeKind.Ephemeral) {
         const o: unknown = owners[ownerAt++];
-        if (typeof o !== 'bigint' || o === 0n || o < MIN_OWNER || o > MAX_OWNER) throw bad(`node ${i}: bad ephemeral owner`);
-        owner = o;
+        check(typeof o === 'bigint' && o !== 0n && o >= MIN_OWNER && o <= MAX_OWNER, i, 'ephemeral owner');
+        owner = o as bigint;
       } else if (k === NodeKind.Ttl) {
-        ttl = int(ttls, ttlAt++, 'ttl', 1, MAX_TTL_MS);
+        const t: unknown = ttls[ttlAt++];
+        check(typeof t === 'number' && Number.isSafeInteger(t) && t >= 1 && t <= MAX_TTL_MS, i, 'ttl');
+        ttl = t as number;
       }
-      const node = new ZNode(len === 0 ? EMPTY_DATA : all.slice(offset, offset + len), cz, mz, pz, ct, mt, k, owner, ttl);
+      const node = new ZNode(len === 0 ? EMPTY_DATA : all.slice(offset, offset + len), cz, mz, pz, ct, mt, k as NodeKind, owner, ttl);
       offset += len;
-      node.version = int(version, i, 'version', INT32_MIN, INT32_MAX);
-      node.cversion = int(cversion, i, 'cversion', INT32_MIN, INT32_MAX);
+      node.version = ints[5 * i + 1]!;
+      node.cversion = ints[5 * i + 2]!;
       return node;
     };
 
@@ -852,7 +840,8 @@ export class DataTree {
     const stackLeft: number[] = [];
     const stackLast: string[] = [];
     const open = (node: ZNode, path: string, i: number): void => {
-      const kids = int(nkids, i, 'child count', 0, n - 1);
+      const kids = ints[5 * i]!;
+      check(kids >= 0 && kids < n, i, 'child count');
       if (kids === 0) return;
       if (node.kind === NodeKind.Ephemeral) throw bad(`ephemeral ${path} has children`);
       stackNodes.push(node);
@@ -878,9 +867,15 @@ export class DataTree {
       stackLast[d] = name;
       const parent = stackNodes[d]!;
       const node = makeNode(i);
-      const path = childPath(stackPaths[d]!, name);
       if (parent.children === null) parent.children = new Map();
       parent.children.set(name, node);
+      if (node.kind === NodeKind.Persistent && ints[5 * i] === 0) {
+        // Most znodes: no index entry and no children, so no need to build the path string.
+        this._nodeCount++;
+        this._dataBytes += node.data.length;
+        continue;
+      }
+      const path = childPath(stackPaths[d]!, name);
       this.index(path, node);
       open(node, path, i);
     }
@@ -899,8 +894,12 @@ export class DataTree {
    */
   digest(): string {
     const h = new Fnv64();
-    this.walk((name, node) => {
-      h.string(name);
+    const nodes: ZNode[] = [];
+    const names: string[] = [];
+    this.walk(nodes, names);
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      h.string(names[i]!);
       h.uint32(node.numChildren);
       h.number(node.czxid);
       h.number(node.mzxid);
@@ -914,7 +913,7 @@ export class DataTree {
       if (node.kind === NodeKind.Ttl) h.number(node.ttl);
       h.uint32(node.data.length);
       h.bytes(node.data);
-    });
+    }
     return h.hex();
   }
 }

@@ -6,7 +6,7 @@ import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv, type ErrorObject, type Options as AjvOptions } from 'ajv';
-import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifySchema } from 'fastify';
 import type { Member } from '../../node/member.js';
 import { defaultApiConfig, noSessions, type ApiConfig, type ApiContext } from './context.js';
 import { handleError, sendError } from './errors.js';
@@ -50,7 +50,13 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   if (opts.advertisedHttp !== undefined) ctx.advertisedHttp = opts.advertisedHttp;
   const app = Fastify({
     logger: opts.logLevel === false || opts.logLevel === undefined ? false : { level: opts.logLevel },
-    disableRequestLogging: true,
+    // Per-request logs would dominate at thousands of requests per second; errors are logged by handleError.
+    logController: new LogController({ disableRequestLogging: true }),
+    // A URL fastify itself can't decode (bad percent-encoding) still gets the error envelope.
+    frameworkErrors: (error, _request, reply) => {
+      reply.header('zgate-zxid', String(opts.member.appliedZxid));
+      return sendError(reply, 'BadArguments', error.message);
+    },
     routerOptions: { maxParamLength: 65_536 },
     schemaErrorFormatter: formatAjvErrors,
   });
@@ -87,6 +93,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
         { name: 'operations', description: 'health, readiness, metrics' },
       ],
     },
+    exposeHeadRoutes: true,
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     transform: ({ schema, url }) => {
       // The znode wildcard is a path of several segments; name it for readers of the document.

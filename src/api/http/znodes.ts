@@ -234,15 +234,20 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
       if (!result) return sendFailure(reply, answerFailure(answer), expected.fromHeader);
       return setDone(reply, path, statOfResult(result));
     }
-    // Upsert: set, else create; each attempt is one atomic entry, so a race between them
-    // (a concurrent delete or create) only sends us round again, a bounded number of times.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const s = await write(reply, { op: 'set', path, data, version: ANY_VERSION });
-      if (s.result) return setDone(reply, path, statOfResult(s.result));
-      if (s.answer.outcome.ok || answerFailure(s.answer).code !== 'NoNode') return sendFailure(reply, answerFailure(s.answer));
-      const c = await write(reply, { op: 'create', path, data, mode: 'persistent', parents });
-      if (c.result) return created(reply, path, statOfResult(c.result));
-      if (answerFailure(c.answer).code !== 'NodeExists') return sendFailure(reply, answerFailure(c.answer));
+    // Upsert: create or set, whichever the local tree suggests first. Each attempt is one
+    // atomic entry, so a race with a concurrent create or delete only sends us round again,
+    // a bounded number of times.
+    let tryCreate = member.read(path) === undefined;
+    for (let attempt = 0; attempt < 4; attempt++, tryCreate = !tryCreate) {
+      if (tryCreate) {
+        const c = await write(reply, { op: 'create', path, data, mode: 'persistent', parents });
+        if (c.result) return created(reply, path, statOfResult(c.result));
+        if (answerFailure(c.answer).code !== 'NodeExists') return sendFailure(reply, answerFailure(c.answer));
+      } else {
+        const s = await write(reply, { op: 'set', path, data, version: ANY_VERSION });
+        if (s.result) return setDone(reply, path, statOfResult(s.result));
+        if (answerFailure(s.answer).code !== 'NoNode') return sendFailure(reply, answerFailure(s.answer));
+      }
     }
     return sendError(reply, 'Unavailable', `upsert of ${path} kept racing with concurrent creates and deletes; retry`, path);
   });

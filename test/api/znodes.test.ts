@@ -29,6 +29,12 @@ async function unchanged(fn: () => Promise<request.Response | void>): Promise<vo
   else expect(t.member.appliedZxid - zxid).toBeLessThanOrEqual(1);
 }
 
+async function unchangedRes(fn: () => Promise<request.Response>): Promise<request.Response> {
+  let res: request.Response | undefined;
+  await unchanged(async () => (res = await fn()));
+  return res!;
+}
+
 function expectError(res: request.Response, status: number, code: string, path?: string): request.Response {
   expect(res.status).toBe(status);
   expect(res.body.error.code).toBe(code);
@@ -412,6 +418,17 @@ describe('POST /v1/txn', () => {
         return expectError(await req.send(typeof body === 'string' ? body : JSON.stringify(body)), status, code);
       });
     }
+  });
+
+  test('a txn refused before the log still reports opIndex and per-op results', async () => {
+    const res = await unchangedRes(() => http.post('/v1/txn').send({ ops: [{ op: 'create', path: '/ok' }, { op: 'create', path: '/bad/./x' }, { op: 'delete', path: '/c' }] }));
+    expectError(res, 400, 'BadArguments');
+    expect(res.body.error.opIndex).toBe(1);
+    expect(res.body.results).toEqual([
+      { op: 'create', code: 'Ok' },
+      { op: 'create', code: 'BadArguments' },
+      { op: 'delete', code: 'RuntimeInconsistency' },
+    ]);
   });
 
   test('curl-style bodies (any Content-Type) are read as JSON', async () => {

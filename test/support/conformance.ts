@@ -109,6 +109,20 @@ export function isWrite(op: Op): boolean {
   return op.op === 'create' || op.op === 'set' || op.op === 'delete' || op.op === 'multi';
 }
 
+/** ZooKeeper's path rules (PathUtils.validatePath), for choosing which paths to read back. */
+export function isValidPath(path: string): boolean {
+  if (path === '/') return true;
+  if (!path.startsWith('/') || path.endsWith('/')) return false;
+  for (const seg of path.slice(1).split('/')) {
+    if (seg === '' || seg === '.' || seg === '..') return false;
+  }
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c <= 0x1f || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xf8ff) || c >= 0xfff0) return false;
+  }
+  return true;
+}
+
 export function parentOf(path: string): string {
   const i = path.lastIndexOf('/');
   return i <= 0 ? '/' : path.slice(0, i);
@@ -559,9 +573,9 @@ export class Harness {
       if (out.ok && out.path) add(out.path);
     }
     for (const w of this.watchList) paths.add(w);
-    // A path the client wrote may be invalid (a trailing '/', '//'): reading it back is its own
-    // difference (zgate checks read paths, ZooKeeper doesn't), so only valid-looking paths.
-    return [...paths].filter((p) => !p.endsWith('/') && !p.includes('//')).sort();
+    // A path the client wrote may be invalid: reading it back is its own difference (zgate checks
+    // read paths, a ZooKeeper server doesn't), so only valid paths are re-read.
+    return [...paths].filter(isValidPath).sort();
   }
 
   /**

@@ -21,7 +21,7 @@ export interface MemberOptions {
   args?: string[];
   /** Extra environment (merged over process.env). */
   env?: NodeJS.ProcessEnv;
-  /** The CLI entry; default `<repo>/dist/cli/main.js`, the repo being the working directory. */
+  /** The CLI entry; default `$ZGATE_ENTRY` or `<repo>/dist/cli/main.js` (the repo being the working directory). */
   entry?: string;
   cwd?: string;
   /** Readiness probe path; default /healthz. */
@@ -58,9 +58,13 @@ export interface RunningMember {
   kill(signal?: NodeJS.Signals): Promise<ExitInfo>;
 }
 
-/** The default entry point, dist/cli/main.js under the working directory (the repo root under jest). */
+/**
+ * The default entry point: `ZGATE_ENTRY` if set, else dist/cli/main.js under the working
+ * directory (the repo root under jest).
+ */
 export function defaultEntry(cwd: string = process.cwd()): string {
-  return resolve(cwd, 'dist', 'cli', 'main.js');
+  const env = process.env['ZGATE_ENTRY'];
+  return env ? resolve(cwd, env) : resolve(cwd, 'dist', 'cli', 'main.js');
 }
 
 /** True when the built CLI exists. */
@@ -150,7 +154,15 @@ async function startOnce(opts: MemberOptions): Promise<RunningMember> {
   const isRunning = (): boolean => exitInfo === undefined;
   const waitExit = async (ms: number): Promise<boolean> => {
     if (!isRunning()) return true;
-    return Promise.race([exited.then(() => true), sleep(ms).then(() => false)]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), ms);
+    });
+    try {
+      return await Promise.race([exited.then(() => true), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   };
   const removeDir = (): void => {
     if (generatedDir && !opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -532,7 +532,7 @@ export class DataTree {
         const r = this.subOp(ops[i]!, zxid, time, events);
         if (isFailure(r)) {
           const path = r.path ?? (typeof ops[i]!.path === 'string' ? (ops[i]!.path as string) : undefined);
-          const failure: OpFailure = { code: r.code, message: `op ${i} (${describe(ops[i]!.op)}): ${r.message}`, opIndex: i, results: multiResults(ops, i, r.code) };
+          const failure: OpFailure = { code: r.code, message: `op ${i} (${String(ops[i]!.op)}): ${r.message}`, opIndex: i, results: multiResults(ops, i, r.code) };
           if (path !== undefined) failure.path = path;
           return failure;
         }

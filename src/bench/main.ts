@@ -42,6 +42,8 @@ Options:
   --connections LIST    comma-separated concurrencies (default ${DEFAULT_CONNECTIONS.join(',')})
   --max-requests N      request cap per cell (default duration × ${DEFAULT_MAX_RATE})
   --warmup S            seconds of warm-up per route before measuring (default ${DEFAULT_WARMUP_S}; 0: none)
+  --rounds N            run the whole grid N times, interleaved; each cell reports its median
+                        round by req/s, failures summed (default 1; 3 steadies a busy machine)
   --only http|storage   run only the HTTP part or only the storage part
   --json                print the results as one JSON document on stdout (progress goes to stderr)
   --help                this text
@@ -54,6 +56,7 @@ interface Options {
   connections: number[];
   maxRequests: number;
   warmupS: number;
+  rounds: number;
   only: 'http' | 'storage' | undefined;
   json: boolean;
 }
@@ -69,6 +72,7 @@ function parseOptions(argv: string[]): Options | 'help' {
       connections: { type: 'string' },
       'max-requests': { type: 'string' },
       warmup: { type: 'string' },
+      rounds: { type: 'string' },
       only: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -83,6 +87,8 @@ function parseOptions(argv: string[]): Options | 'help' {
   };
   const durationS = num('duration', values.duration, DEFAULT_DURATION_S, 0.1);
   const warmupS = num('warmup', values.warmup, DEFAULT_WARMUP_S, 0);
+  const rounds = num('rounds', values.rounds, 1, 1);
+  if (!Number.isInteger(rounds)) throw new UsageError(`--rounds: expected an integer >= 1, got '${values.rounds ?? ''}'`);
   let connections = DEFAULT_CONNECTIONS;
   if (values.connections !== undefined) {
     connections = values.connections.split(',').map((s) => {
@@ -94,7 +100,7 @@ function parseOptions(argv: string[]): Options | 'help' {
   const maxRequests = Math.floor(num('max-requests', values['max-requests'], Math.ceil(durationS * DEFAULT_MAX_RATE), 1));
   const only = values.only;
   if (only !== undefined && only !== 'http' && only !== 'storage') throw new UsageError(`--only: expected http or storage, got '${only}'`);
-  return { durationS, connections, maxRequests, warmupS, only, json: values.json === true };
+  return { durationS, connections, maxRequests, warmupS, rounds, only, json: values.json === true };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -220,6 +226,16 @@ function renderTable(rows: Row[]): string {
   return [line(head), sep, ...body.map(line)].join('\n');
 }
 
+/** The round with the median req/s (the lower middle for an even count), failures summed over all rounds. */
+function medianCell(results: CellResult[]): CellResult {
+  const sorted = [...results].sort((a, b) => a.rps - b.rps);
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const statusCodes: Record<string, number> = {};
+  for (const r of results) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  const sum = (f: (r: CellResult) => number): number => results.reduce((acc, r) => acc + f(r), 0);
+  return { ...mid, errors: sum((r) => r.errors), timeouts: sum((r) => r.timeouts), non2xx: sum((r) => r.non2xx), statusCodes };
+}
+
 interface HttpOutcome {
   rows: Row[];
   failed: boolean;
@@ -262,23 +278,37 @@ async function benchHttp(opts: Options): Promise<HttpOutcome> {
     }
   }
 
-  const rows: Row[] = [];
-  const total = opts.connections.length * OPS.length;
-  for (const connections of opts.connections) {
-    for (const def of OPS) {
-      const owner = def.target === 'zgate' ? zgate : bare;
-      if (!owner.running) throw new Error(`${owner.name} ${owner.exitDescription ?? 'ended'} during the bench\n${owner.output()}`);
-      const result = await runCell({ ...def.spec(originOf(def.target)), connections, ...cellOpts });
-      const row: Row = { op: def.op, target: def.target, method: def.spec('').method, path: def.display, connections, result, vsBare: null };
-      if (result.errors > 0 || result.non2xx > 0) row.probe = await probe(originOf(def.target), def);
-      rows.push(row);
-      log(
-        `  [${String(rows.length).padStart(2)}/${total}] ${def.op.padEnd(8)} c=${String(connections).padEnd(3)} ` +
-          `${fmtRps(result.rps).padStart(7)} req/s  p50 ${fmtMs(result.p50Ms)} ms  p99 ${fmtMs(result.p99Ms)} ms  ` +
-          `failures ${fmtFailures(result)}${result.stoppedBy === 'count' ? '  (count cap reached)' : ''}`,
-      );
+  // Rounds run the whole grid again (interleaved, so a burst of outside load hits one round,
+  // not one op); each cell reports its median round by req/s, with failures summed over rounds.
+  const perCell = new Map<string, { def: OpDef; connections: number; results: CellResult[]; probe?: string }>();
+  const total = opts.rounds * opts.connections.length * OPS.length;
+  let done = 0;
+  for (let round = 1; round <= opts.rounds; round++) {
+    for (const connections of opts.connections) {
+      for (const def of OPS) {
+        const owner = def.target === 'zgate' ? zgate : bare;
+        if (!owner.running) throw new Error(`${owner.name} ${owner.exitDescription ?? 'ended'} during the bench\n${owner.output()}`);
+        const result = await runCell({ ...def.spec(originOf(def.target)), connections, ...cellOpts });
+        const key = `${def.op}@${connections}`;
+        const cell = perCell.get(key) ?? { def, connections, results: [] };
+        perCell.set(key, cell);
+        cell.results.push(result);
+        if ((result.errors > 0 || result.non2xx > 0) && cell.probe === undefined) cell.probe = await probe(originOf(def.target), def);
+        done++;
+        log(
+          `  [${String(done).padStart(String(total).length)}/${total}]${opts.rounds > 1 ? ` r${round}` : ''} ${def.op.padEnd(8)} c=${String(connections).padEnd(3)} ` +
+            `${fmtRps(result.rps).padStart(7)} req/s  p50 ${fmtMs(result.p50Ms)} ms  p99 ${fmtMs(result.p99Ms)} ms  ` +
+            `failures ${fmtFailures(result)}${result.stoppedBy === 'count' ? '  (count cap reached)' : ''}`,
+        );
+      }
     }
   }
+  const rows: Row[] = [...perCell.values()].map(({ def, connections, results, probe: p }) => {
+    const result = medianCell(results);
+    const row: Row = { op: def.op, target: def.target, method: def.spec('').method, path: def.display, connections, result, vsBare: null };
+    if (p !== undefined) row.probe = p;
+    return row;
+  });
   for (const row of rows) {
     const def = OPS.find((d) => d.op === row.op)!;
     if (def.baseline === null) continue;
@@ -395,7 +425,7 @@ async function main(): Promise<number> {
       machine,
       elapsedS,
       loadAverage1m: load,
-      options: { durationS: opts.durationS, connections: opts.connections, maxRequests: opts.maxRequests, warmupS: opts.warmupS, only: opts.only ?? null },
+      options: { durationS: opts.durationS, connections: opts.connections, maxRequests: opts.maxRequests, warmupS: opts.warmupS, rounds: opts.rounds, only: opts.only ?? null },
       http: http?.rows.map((r) => ({ op: r.op, target: r.target, request: r.path, connections: r.connections, ...r.result, vsBare: r.vsBare, probe: r.probe })) ?? null,
       httpError: httpError ?? null,
       storage: storage === undefined ? null : { ran: storage.ran, result: storage.result ?? null, error: storage.error ?? null },
@@ -404,7 +434,7 @@ async function main(): Promise<number> {
   } else {
     if (http !== undefined) {
       console.log(
-        `\nzgate HTTP vs bare fastify (${machine}; ${opts.durationS} s per cell, cap ${opts.maxRequests.toLocaleString('en-US')} requests; ` +
+        `\nzgate HTTP vs bare fastify (${machine}; ${opts.durationS} s per cell${opts.rounds > 1 ? `, median of ${opts.rounds} rounds` : ''}, cap ${opts.maxRequests.toLocaleString('en-US')} requests; ` +
           `load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after)\n`,
       );
       console.log(renderTable(http.rows));

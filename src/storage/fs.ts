@@ -103,14 +103,15 @@ export class FaultInjectingFileSystem implements FileSystem {
   async open(path: string, flags: string): Promise<FileHandle> {
     this.check('open', path);
     const fh = await this.inner.open(path, flags);
-    const self = this;
+    const check = (op: FsOp) => this.check(op, path);
+    const hook = () => this.hook;
     return {
       async read(b, o, l, p) {
-        self.check('read', path);
+        check('read');
         return fh.read(b, o, l, p);
       },
       async write(b, o, l, p) {
-        const fault = self.check('write', path);
+        const fault = check('write');
         if (fault?.partial) {
           const half = Math.floor(l / 2);
           if (half > 0) await fh.write(b, o, half, p);
@@ -119,24 +120,24 @@ export class FaultInjectingFileSystem implements FileSystem {
         return fh.write(b, o, l, p);
       },
       async datasync() {
-        self.check('datasync', path);
+        check('datasync');
         return fh.datasync();
       },
       async sync() {
-        self.check('sync', path);
+        check('sync');
         return fh.sync();
       },
       async truncate(len) {
-        self.check('truncate', path);
+        check('truncate');
         return fh.truncate(len);
       },
       async stat() {
-        self.check('stat', path);
+        check('stat');
         return fh.stat();
       },
       async close() {
         // close always releases the descriptor, even when the hook says it failed.
-        const fault = self.hook?.('close', path);
+        const fault = hook()?.('close', path);
         await fh.close();
         if (fault) throw fsError(fault.code, 'close', path);
       },

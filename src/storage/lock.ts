@@ -20,6 +20,7 @@ import { StorageLockedError } from './errors.js';
 
 export const LOCK_FILE = 'LOCK';
 const held = new Set<string>();
+let ownStart: string | null | 'gone' | undefined;
 
 interface LockInfo {
   pid: number;
@@ -76,7 +77,8 @@ export class DirLock {
     }
     held.add(key); // claimed for this process while we try
     try {
-      const start = await processStart(fs, process.pid);
+      ownStart ??= await processStart(fs, process.pid);
+      const start = ownStart;
       const content = JSON.stringify({ pid: process.pid, start: start === 'gone' ? null : start });
       for (let attempt = 0; ; attempt++) {
         if (await tryCreate(fs, dir, path, content)) return new DirLock(fs, dir, content);

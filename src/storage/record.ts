@@ -127,7 +127,7 @@ export function readRecord(buf: Buffer, at: number, chain: number): RecordOk | R
   const r = readRecordRaw(buf, at, chain);
   // A bad record whose bytes are all zero to the end of the file: blocks allocated but never
   // written (the file size reached disk, the data did not).
-  if (!r.ok && isZero(buf, at, buf.length)) return { ok: false, reason: `zeroed tail (${buf.length - at} zero bytes)` };
+  if (!r.ok && at < buf.length && isZero(buf, at, buf.length)) return { ok: false, reason: `zeroed tail (${buf.length - at} zero bytes)` };
   return r;
 }
 

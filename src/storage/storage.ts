@@ -126,7 +126,7 @@ export class FileStorage implements Storage {
       maxQueuedBytes: options.maxQueuedBytes ?? DEFAULTS.maxQueuedBytes,
       maxBatchBytes: options.maxBatchBytes ?? DEFAULTS.maxBatchBytes,
     };
-    assert(opts.segmentBytes >= 4096, 'segmentBytes >= 4096');
+    assert(opts.segmentBytes >= 1024, 'segmentBytes >= 1024');
     assert(opts.keepSnapshots >= 1, 'keepSnapshots >= 1');
     await fs.mkdir(dir);
     const lock = await DirLock.acquire(fs, dir);
@@ -721,7 +721,7 @@ async function recover(
   // installSnapshot interrupted by a crash): restart the log after the snapshot.
   let segs = replayed.segments;
   let entries = replayed.entries;
-  let tail = replayed.tail;
+  const tail = replayed.tail;
   let needFresh = logStart === undefined || tail === undefined;
   if (logStart !== undefined) {
     if (logStart > base.index + 1) {

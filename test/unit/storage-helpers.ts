@@ -1,8 +1,8 @@
 /** Shared helpers of the storage tests (not a test file itself). */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LogEntry } from '../../src/storage/index.js';
+import { realFileSystem, type FileSystem, type LogEntry } from '../../src/storage/index.js';
 
 const made: string[] = [];
 
@@ -44,4 +44,34 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * The real file system with fsync/fdatasync made no-ops: for the exhaustive parsing and
+ * repair loops, where the durability barriers are not what is tested and cost ~10 ms each.
+ */
+export const noSyncFs: FileSystem = {
+  ...realFileSystem,
+  open: async (path, flags) => {
+    const fh = await realFileSystem.open(path, flags);
+    return {
+      read: (b, o, l, p) => fh.read(b, o, l, p),
+      write: (b, o, l, p) => fh.write(b, o, l, p),
+      truncate: (n) => fh.truncate(n),
+      stat: () => fh.stat(),
+      close: () => fh.close(),
+      datasync: async () => undefined,
+      sync: async () => undefined,
+    };
+  },
+};
+
+/** A directory's files, to put back quickly between rounds. */
+export function snapshotDir(dir: string): Map<string, Buffer> {
+  return new Map(readdirSync(dir).map((n) => [n, readFileSync(join(dir, n))]));
+}
+export function restoreDir(files: Map<string, Buffer>, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const n of readdirSync(dir)) unlinkSync(join(dir, n));
+  for (const [n, b] of files) writeFileSync(join(dir, n), b);
 }

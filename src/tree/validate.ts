@@ -98,8 +98,11 @@ export function pathFailure(path: string, sequential = false): OpFailure | null 
   }
 }
 
-function reservedFailure(path: string, what: string): OpFailure | null {
-  return isReserved(path) ? fail('BadArguments', `${what} under /zookeeper is not allowed: ${JSON.stringify(path)} is reserved`, path) : null;
+function reservedFailure(path: string, what: string, sequential = false): OpFailure | null {
+  // A sequential name is the path plus digits: '/zookeeper/' names a child of /zookeeper, '/zookeeper' does not.
+  return isReserved(sequential ? path + '1' : path)
+    ? fail('BadArguments', `${what} under /zookeeper is not allowed: ${JSON.stringify(path)} is reserved`, path)
+    : null;
 }
 
 /**
@@ -140,7 +143,7 @@ export function createStaticFailure(op: Unchecked, opts: DataTreeOptions): OpFai
     const p = pathFailure(path, isSequential(mode));
     if (p) return p;
   }
-  return reservedFailure(isSequential(mode) ? path + '1' : path, 'create');
+  return reservedFailure(path, 'create', isSequential(mode));
 }
 
 export function setStaticFailure(op: Unchecked, opts: DataTreeOptions): OpFailure | null {

@@ -45,6 +45,8 @@ function parentOf(p: string): string {
   return i <= 0 ? '/' : p.slice(0, i);
 }
 
+const forbidden = (c: number): boolean => c <= 0x1f || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xf8ff) || c >= 0xfff0;
+
 /** ZooKeeper's path rule, restated independently of src/tree/path.ts. */
 function validPath(p: string): boolean {
   if (p === '/') return true;
@@ -52,7 +54,7 @@ function validPath(p: string): boolean {
   return p
     .slice(1)
     .split('/')
-    .every((seg) => seg !== '' && seg !== '.' && seg !== '..' && ![...seg].some((ch) => /[\u0000-\u001f\u007f-\u009f\ud800-\uf8ff\ufff0-\uffff]/.test(ch)));
+    .every((seg) => seg !== '' && seg !== '.' && seg !== '..' && !Array.from({ length: seg.length }, (_, i) => seg.charCodeAt(i)).some(forbidden));
 }
 
 const reserved = (p: string): boolean => p === '/zookeeper' || p.startsWith('/zookeeper/');

@@ -153,7 +153,8 @@ export async function replayWal(fs: FileSystem, dir: string, segments: SegmentIn
         cut = { index: i, offset: at, reason: `CRC-valid record breaks the log: ${broken}`, middle: true };
         break;
       }
-      r.entries.push({ index, term, data: new Uint8Array(buf.subarray(p + 16, p + rec.len)) });
+      // A view into the segment buffer, not a copy: per-entry ArrayBuffers cost ~5x the replay time.
+      r.entries.push({ index, term, data: buf.subarray(p + 16, p + rec.len) });
       r.locSeg.push(seg.seq);
       r.locOff.push(at);
       r.locCrc.push(chain);

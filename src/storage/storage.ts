@@ -257,6 +257,10 @@ export class FileStorage implements Storage {
     // (appends go on meanwhile), only the compaction is queued.
     const run = this.snapshotChain.then(async () => {
       if (meta.index <= this.snap.index) return; // not newer than what we have
+      // Checked before the file is written: a snapshot beyond the durable log must never
+      // reach the disk (open() would take it as the newest state).
+      assert(meta.index <= this.lastIndex() && this.term(meta.index) === meta.term,
+        () => `saveSnapshot(${meta.index}, term ${meta.term}): the durable log has ${this.lastIndex()} entries, term there ${this.term(meta.index)}`);
       try {
         await writeSnapshot(this.fs, this.dir, meta, data);
       } catch (e) {
@@ -670,7 +674,8 @@ async function recover(
 ): Promise<{ storage: FileStorage; recovered: Recovered }> {
   const started = Date.now();
   let names = await fs.readdir(dir);
-  for (const n of names) if (n.endsWith('.tmp')) await fs.unlink(join(dir, n)).catch(() => undefined);
+  // Leftover temp files of interrupted atomic writes (not another process's lock attempt).
+  for (const n of names) if (n.endsWith('.tmp') && !n.startsWith('LOCK')) await fs.unlink(join(dir, n)).catch(() => undefined);
   names = names.filter((n) => !n.endsWith('.tmp'));
   const hs = (await loadHardState(fs, dir)) ?? { term: 0, vote: 0, commit: 0 };
   const segments = listSegments(names);

@@ -254,6 +254,10 @@ describe('FileStorage', () => {
     expect(firsts[0]!).toBeLessThanOrEqual(301);
     expect(firsts[1]!).toBeGreaterThan(301);
     await storage.saveSnapshot(meta(400, 1), data(400)); // older than the current one: ignored
+    // beyond the durable log, or a term the log does not have: refused before any file is written
+    await expect(storage.saveSnapshot(meta(700, 1), data(700))).rejects.toBeInstanceOf(AssertionFailure);
+    await expect(storage.saveSnapshot(meta(550, 2), data(550))).rejects.toBeInstanceOf(AssertionFailure);
+    expect(snaps(dir).length).toBe(2);
     expect(storage.snapshotMeta().index).toBe(500);
     const loaded = await storage.loadSnapshot();
     expect(Buffer.from(loaded!.data).toString()).toBe(Buffer.from(data(500)).toString());

@@ -37,7 +37,8 @@
  * Not compared (documented differences, checked per side in the last scenario): negative
  * versions other than -1 (ZooKeeper BadVersion, zgate BadArguments), paths a ZooKeeper server
  * does not validate (reads of '/a/' or '/a//b' answer NoNode there, BadArguments in zgate;
- * a create under a missing parent named with '//' is NoNode there), writes under /zookeeper
+ * a create with a bad name under a missing parent is NoNode there: ZooKeeper looks for the
+ * parent before it validates the path, zgate validates first), writes under /zookeeper
  * (allowed by ZooKeeper, BadArguments in zgate). Not expressible over HTTP: '.' and '..'
  * segments (URL normalisation removes them before they reach zgate). Ephemeral scenarios run
  * against zgate only once POST /v1/sessions answers; until then they run against ZooKeeper alone.
@@ -103,6 +104,11 @@ const scenarios: Scenario[] = [
       await h.step({ op: 'delete', path: `${p}/a` }, { code: 'NoNode' });
       await h.step({ op: 'children', path: `${p}/a` }, { code: 'NoNode' });
       await h.step({ op: 'create', path: `${p}/a`, data: 'reborn' }, { stat: { version: 0 } });
+      // Large data, under both servers' limits (ZooKeeper's 1,048,575-byte request, zgate's 1 MiB).
+      const big = Uint8Array.from({ length: 1_000_000 }, (_, i) => (i * 7919) & 0xff);
+      await h.step({ op: 'set', path: `${p}/a`, data: big }, { stat: { version: 1, dataLength: 1_000_000 } });
+      await h.step({ op: 'get', path: `${p}/a` }, { data: big });
+      await h.step({ op: 'set', path: `${p}/a`, data: 'small again' }, { stat: { version: 2, dataLength: 11 } });
     },
   },
   {
@@ -267,6 +273,19 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'built-in nodes /zookeeper, /zookeeper/quota, /zookeeper/config: stats, no deletes',
+    async run({ h }) {
+      await h.step({ op: 'children', path: '/zookeeper' }, { children: ['config', 'quota'], stat: { numChildren: 2, cversion: -2, version: 0, aversion: 0 }, zxids: ['czxid=mzxid'] });
+      await h.step({ op: 'get', path: '/zookeeper/quota' }, { data: '', stat: { aversion: 0, numChildren: 0 } });
+      // In ZooKeeper /zookeeper/config is born with aversion -1.
+      await h.step({ op: 'get', path: '/zookeeper/config' }, { data: '', stat: { aversion: -1, numChildren: 0 } });
+      await h.step({ op: 'delete', path: '/' }, { code: 'BadArguments' });
+      await h.step({ op: 'delete', path: '/zookeeper' }, { code: 'BadArguments' });
+      await h.step({ op: 'delete', path: '/zookeeper/quota' }, { code: 'BadArguments' });
+      await h.step({ op: 'delete', path: '/zookeeper/config' }, { code: 'BadArguments' });
+    },
+  },
+  {
     name: 'ephemerals: NoChildrenForEphemerals, precedence, removal with the session',
     needsSessions: true,
     async run({ h, p }) {
@@ -348,6 +367,11 @@ const scenarios: Scenario[] = [
       await h.step({ op: 'multi', ops: [{ op: 'create', path: `${f}/s-`, mode: 'persistent_sequential' }, { op: 'create', path: `${f}/t`, mode: 'persistent_with_ttl', ttl: 0 }] }, { code: 'BadArguments', results: ['Ok', 'BadArguments'] });
       await h.step({ op: 'multi', ops: [{ op: 'create', path: `${f}/s-`, mode: 'persistent_sequential' }, { op: 'create', path: `${f}/bad\u0001` }, { op: 'check', path: f, version: 0 }] }, { code: 'BadArguments', results: ['Ok', 'BadArguments', 'RuntimeInconsistency'] });
       await h.step({ op: 'multi', ops: [{ op: 'create', path: `${f}/nope/x` }] }, { code: 'NoNode', results: ['NoNode'] });
+      // Ops are checked in order, argument checks included: an earlier op's state error wins
+      // over a later op's bad arguments, and only ops before the failure report Ok.
+      await h.step({ op: 'multi', ops: [{ op: 'set', path: `${f}/nope`, data: 'x' }, { op: 'create', path: `${f}/t`, mode: 'persistent_with_ttl', ttl: 0 }] }, { code: 'NoNode', results: ['NoNode', 'RuntimeInconsistency'] });
+      await h.step({ op: 'multi', ops: [{ op: 'create', path: `${f}/u` }, { op: 'create', path: f }, { op: 'create', path: `${f}/bad\u0001` }] }, { code: 'NodeExists', results: ['Ok', 'NodeExists', 'RuntimeInconsistency'] });
+      await h.step({ op: 'multi', ops: [{ op: 'check', path: f, version: 5 }, { op: 'create', path: `${f}/p`, ttl: 5000 }] }, { code: 'BadVersion', results: ['BadVersion', 'RuntimeInconsistency'] });
       // None of the failed multis left a trace: no children, cversion 0, and the sequential
       // counter is where it started.
       await h.step({ op: 'children', path: f }, { children: [], stat: { cversion: 0, numChildren: 0, version: 0 } });
@@ -375,8 +399,9 @@ const scenarios: Scenario[] = [
       // ZooKeeper servers don't validate read paths; zgate checks every path.
       await h.diverge({ op: 'get', path: `${p}/x/` }, { code: 'NoNode' }, { code: 'BadArguments' });
       await h.diverge({ op: 'get', path: `${p}//x` }, { code: 'NoNode' }, { code: 'BadArguments' });
-      // ZooKeeper looks for the parent before validating the name.
+      // ZooKeeper looks for the parent before validating the name; zgate validates first.
       await h.diverge({ op: 'create', path: `${p}//x` }, { code: 'NoNode' }, { code: 'BadArguments' });
+      await h.diverge({ op: 'create', path: `${p}/missing/bad\u0001` }, { code: 'NoNode' }, { code: 'BadArguments' });
       // /zookeeper is writable in ZooKeeper, reserved in zgate.
       await h.diverge({ op: 'create', path: `/zookeeper${p}` }, { code: 'Ok' }, { code: 'BadArguments' });
       await h.step({ op: 'get', path: `${p}/x` }, { data: '', stat: { version: 0 } });
@@ -420,19 +445,17 @@ function randomScenario(n: number): Scenario {
         }
         return Math.floor(rnd() * 4);
       };
-      // ttl 0 (BadArguments) only outside multis: a multi with invalid arguments is covered by
-      // its own scenario, and a random sequence stops at its first difference.
-      const createOp = (inMulti: boolean): SubOp => {
+      const createOp = (): SubOp => {
         const k = rnd();
         if (k < 0.55) return { op: 'create', path: pick(fixed), data: data() };
         if (k < 0.8) return { op: 'create', path: `${pick(seqParents)}/${pick(['s-', 'q-', ''])}`, mode: 'persistent_sequential', data: data() };
         if (k < 0.9) return { op: 'create', path: pick(fixed), mode: 'persistent_with_ttl', ttl: TTL_HOUR, data: data() };
         if (k < 0.97) return { op: 'create', path: `${pick(seqParents)}/t-`, mode: 'persistent_sequential_with_ttl', ttl: TTL_HOUR };
-        return { op: 'create', path: pick(fixed), mode: 'persistent_with_ttl', ttl: inMulti ? TTL_HOUR : 0 };
+        return { op: 'create', path: pick(fixed), mode: 'persistent_with_ttl', ttl: 0 };
       };
       const subOp = async (): Promise<SubOp> => {
         const k = rnd();
-        if (k < 0.4) return createOp(true);
+        if (k < 0.4) return createOp();
         const path = anyPath();
         if (k < 0.65) return { op: 'set', path, data: data(), version: await version(path) };
         if (k < 0.85) return { op: 'delete', path, version: await version(path) };
@@ -446,7 +469,7 @@ function randomScenario(n: number): Scenario {
       for (let i = 0; i < 300; i++) {
         const k = rnd();
         let op: Op;
-        if (k < 0.3) op = createOp(false) as Op;
+        if (k < 0.3) op = createOp() as Op;
         else if (k < 0.48) {
           const path = anyPath();
           op = { op: 'set', path, data: data(), version: await version(path) };

@@ -3,6 +3,8 @@
  * million msgpack numbers, which makes snapshot and restore of a large tree several times faster.
  */
 
+import { isBytes } from './validate.js';
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function float64Bytes(values: Float64Array): Uint8Array {
@@ -23,7 +25,7 @@ export function int32Bytes(values: Int32Array): Uint8Array {
 
 /** The column of `n` numbers held in `bytes`, or undefined when it is not exactly that. */
 export function bytesFloat64(bytes: unknown, n: number): Float64Array | undefined {
-  if (!(bytes instanceof Uint8Array) || bytes.length !== n * 8) return undefined;
+  if (!isBytes(bytes) || bytes.length !== n * 8) return undefined;
   const out = new Float64Array(n);
   if (LITTLE_ENDIAN) {
     // Copied, not viewed: the decoded bytes need not be 8-byte aligned.
@@ -36,7 +38,7 @@ export function bytesFloat64(bytes: unknown, n: number): Float64Array | undefine
 }
 
 export function bytesInt32(bytes: unknown, n: number): Int32Array | undefined {
-  if (!(bytes instanceof Uint8Array) || bytes.length !== n * 4) return undefined;
+  if (!isBytes(bytes) || bytes.length !== n * 4) return undefined;
   const out = new Int32Array(n);
   if (LITTLE_ENDIAN) {
     new Uint8Array(out.buffer).set(bytes);

@@ -42,6 +42,7 @@ import {
   describe,
   fail,
   formatSequence,
+  isBytes,
   isFailure,
   isRecord,
   MAX_OWNER,
@@ -760,7 +761,7 @@ export class DataTree {
     const tree = new DataTree(opts);
     let decoded: unknown;
     try {
-      if (!(bytes instanceof Uint8Array)) throw new TypeError('not bytes');
+      if (!isBytes(bytes)) throw new TypeError('not bytes');
       decoded = decode(bytes);
     } catch (e) {
       throw new ZgateError('DataInconsistency', `malformed snapshot: cannot decode (${e instanceof Error ? e.message : 'unknown error'})`);
@@ -786,7 +787,7 @@ export class DataTree {
     const owners = s.owners;
     const ttls = s.ttls;
     const blob = s.data;
-    if (!Array.isArray(owners) || !Array.isArray(ttls) || !(blob instanceof Uint8Array)) throw bad('owners, ttls or data missing');
+    if (!Array.isArray(owners) || !Array.isArray(ttls) || !isBytes(blob)) throw bad('owners, ttls or data missing');
     // A plain Uint8Array over the decoded bytes, so slice() below copies (a Buffer's would not).
     const all = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
 

@@ -75,8 +75,13 @@ function pathFieldFailure(op: Unchecked): OpFailure | null {
   return typeof op.path === 'string' ? null : fail('BadArguments', `${describe(op.op)}: path must be a string`);
 }
 
+/** A Uint8Array (a Buffer included) from this realm or another: instanceof alone misses the latter. */
+export function isBytes(x: unknown): x is Uint8Array {
+  return x instanceof Uint8Array || Object.prototype.toString.call(x) === '[object Uint8Array]';
+}
+
 export function dataFailure(data: unknown, opts: DataTreeOptions, path: string): OpFailure | null {
-  if (!(data instanceof Uint8Array)) return fail('BadArguments', 'data must be bytes', path);
+  if (!isBytes(data)) return fail('BadArguments', 'data must be bytes', path);
   if (data.length > opts.maxDataBytes) {
     return fail('PayloadTooLarge', `data of ${data.length} bytes exceeds the limit of ${opts.maxDataBytes} bytes`, path);
   }
@@ -201,7 +206,7 @@ export function multiStaticFailure(op: Unchecked, opts: DataTreeOptions): OpFail
       const kind = isRecord(sub) ? describe(sub.op) : describe(sub);
       return fail('BadArguments', `multi: op ${i} is ${kind}; a multi holds only create, set, delete and check`);
     }
-    if ((sub.op === 'create' || sub.op === 'set') && sub.data instanceof Uint8Array) total += sub.data.length;
+    if ((sub.op === 'create' || sub.op === 'set') && isBytes(sub.data)) total += sub.data.length;
   }
   if (total > opts.maxDataBytes) {
     return fail('PayloadTooLarge', `multi carries ${total} bytes of data, more than the limit of ${opts.maxDataBytes} bytes`);

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import { ZgateError } from '../../src/core/errors.js';
 import type { ApplyOutcome, CreateOp, Op, OpFailure, OpResult, Stat, SubOp, TreeEvent } from '../../src/core/types.js';
 import { AssertionFailure } from '../../src/util/assert.js';
@@ -253,6 +254,16 @@ describe('data', () => {
     expect(d).toEqual(bytes('234'));
     expect(d.byteOffset).toBe(0);
     expect(d.buffer.byteLength).toBe(3);
+  });
+
+  it('accepts bytes from another realm (a Buffer, a Uint8Array made in another context)', () => {
+    const foreign = runInNewContext('new Uint8Array([1, 2, 3])') as Uint8Array;
+    expect(foreign instanceof Uint8Array).toBe(false);
+    h.create('/f', { data: foreign });
+    h.create('/b', { data: Buffer.from('buf') });
+    expect(h.tree.get('/f')!.data).toEqual(new Uint8Array([1, 2, 3]));
+    expect(h.tree.get('/b')!.data).toEqual(bytes('buf'));
+    expect(Object.getPrototypeOf(h.tree.get('/b')!.data)).toBe(Uint8Array.prototype);
   });
 
   it('binary data round-trips untouched', () => {

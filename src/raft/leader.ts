@@ -124,9 +124,15 @@ export function sendReadIndexResponse(r: Raft, from: NodeId, ctx: Uint8Array): v
   bcastHeartbeat(r, ctx);
 }
 
+/** Sends every follower what it lacks: one MsgApp (possibly empty, to carry the commit index),
+ * then more while flow control allows (pipelining in replicate state). */
 export function bcastAppend(r: Raft): void {
   r.tracker.visit((id) => {
-    if (id !== r.id) sendAppend(r, id);
+    if (id === r.id) return;
+    sendAppend(r, id);
+    while (maybeSendAppend(r, id, false)) {
+      /* pipeline */
+    }
   });
 }
 

@@ -20,6 +20,8 @@ export interface ProgressStatus {
   next: number;
   state: ProgressState;
   recentActive: boolean;
+  /** Probe state: waiting for an answer before the next MsgApp. */
+  paused: boolean;
   inflight: number;
 }
 
@@ -226,7 +228,7 @@ export class RawNode {
     if (r.role === 'leader') {
       s.progress = [];
       r.tracker.visit((id, pr) => {
-        s.progress!.push({ id, match: pr.match, next: pr.next, state: pr.state, recentActive: pr.recentActive, inflight: pr.inflights.count });
+        s.progress!.push({ id, match: pr.match, next: pr.next, state: pr.state, recentActive: pr.recentActive, paused: pr.msgAppFlowPaused, inflight: pr.inflights.count });
       });
     }
     return s;

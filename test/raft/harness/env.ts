@@ -353,7 +353,7 @@ export class InteractionEnv {
         `log=[${s.firstIndex},${s.lastIndex}] voters=(${s.confState.voters.join(',')})` + (s.leadTransferee ? ` transferee=${s.leadTransferee}` : ''),
     );
     for (const p of s.progress ?? []) {
-      this.print(`  ${p.id}: ${p.state} match=${p.match} next=${p.next}` + (p.inflight > 0 ? ` inflight=${p.inflight}` : '') + (p.recentActive ? '' : ' inactive'));
+      this.print(`  ${p.id}: ${p.state} match=${p.match} next=${p.next}` + (p.inflight > 0 ? ` inflight=${p.inflight}` : '') + (p.paused ? ' paused' : '') + (p.recentActive ? '' : ' inactive'));
     }
   }
 

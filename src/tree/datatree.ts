@@ -231,7 +231,12 @@ export class DataTree {
 
   // ---------------------------------------------------------------- validation
 
-  /** The failure apply() would report for `op` on any tree, from the checks that need no state; undefined if none. */
+  /**
+   * The first failure among the checks that need no tree state, in the shape apply() reports
+   * (opIndex and results for a multi); undefined if none. Stricter than apply() on one point:
+   * it validates every path in full up front, where apply(), as ZooKeeper, reports a missing
+   * parent of a create before a malformed path ('/missing//x' is NoNode there).
+   */
   static checkOp(op: Op, opts?: Partial<DataTreeOptions>): OpFailure | undefined {
     const o = resolveOptions(opts);
     const u: unknown = op;
@@ -252,7 +257,7 @@ export class DataTree {
         const ops = u.ops as Unchecked[];
         for (let i = 0; i < ops.length; i++) {
           const f = subOpStaticFailure(ops[i]!, o);
-          if (f) return { ...f, opIndex: i, results: multiResults(ops, i, f.code) };
+          if (f) return { ...f, message: `op ${i} (${String(ops[i]!.op)}): ${f.message}`, opIndex: i, results: multiResults(ops, i, f.code) };
         }
         return undefined;
       }

@@ -398,6 +398,8 @@ export interface Expect {
   results?: string[];
   /** Relations between zxid fields of this stat, e.g. ['pzxid>czxid', 'mzxid=czxid']. */
   zxids?: string[];
+  /** multi: every result's Stat was written by the multi's own zxid (czxid for a create, mzxid for a set). */
+  oneZxid?: boolean;
 }
 
 export function checkExpect(side: string, out: Outcome, exp: Expect): string[] {
@@ -426,6 +428,15 @@ export function checkExpect(side: string, out: Outcome, exp: Expect): string[] {
         }
       }
     }
+  }
+  if (exp.oneZxid) {
+    const seen = new Set<bigint>();
+    if (out.zxid !== undefined) seen.add(out.zxid);
+    for (const r of out.results ?? []) {
+      if (r.op === 'create' && r.stat) seen.add(r.stat.czxid);
+      if (r.op === 'set' && r.stat) seen.add(r.stat.mzxid);
+    }
+    if (seen.size !== 1) errs.push(`${side}: expected one zxid for the whole multi, saw ${show([...seen])}`);
   }
   if (exp.zxids && out.stat) {
     const s = out.stat as unknown as Record<string, bigint>;

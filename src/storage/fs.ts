@@ -19,6 +19,7 @@ export interface FileSystem {
   open(path: string, flags: string): Promise<FileHandle>;
   readFile(path: string): Promise<Uint8Array>;
   readdir(path: string): Promise<string[]>;
+  stat(path: string): Promise<{ size: number }>;
   /** mkdir -p */
   mkdir(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
@@ -32,6 +33,7 @@ export const realFileSystem: FileSystem = {
   open: (path, flags) => fsp.open(path, flags, 0o644),
   readFile: (path) => fsp.readFile(path),
   readdir: (path) => fsp.readdir(path),
+  stat: (path) => fsp.stat(path),
   mkdir: async (path) => {
     await fsp.mkdir(path, { recursive: true });
   },
@@ -72,7 +74,7 @@ export async function writeFully(fh: FileHandle, buf: Uint8Array, position: numb
 
 export type FsOp =
   | 'open' | 'read' | 'write' | 'datasync' | 'sync' | 'truncate' | 'stat' | 'close'
-  | 'readFile' | 'readdir' | 'mkdir' | 'rename' | 'unlink' | 'copyFile' | 'link';
+  | 'readFile' | 'readdir' | 'statPath' | 'mkdir' | 'rename' | 'unlink' | 'copyFile' | 'link';
 
 /** What the hook decides for one call: nothing (proceed), or fail with an errno code. */
 export interface Fault {
@@ -150,6 +152,10 @@ export class FaultInjectingFileSystem implements FileSystem {
   async readdir(path: string): Promise<string[]> {
     this.check('readdir', path);
     return this.inner.readdir(path);
+  }
+  async stat(path: string): Promise<{ size: number }> {
+    this.check('statPath', path);
+    return this.inner.stat(path);
   }
   async mkdir(path: string): Promise<void> {
     this.check('mkdir', path);

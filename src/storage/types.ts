@@ -36,7 +36,7 @@ export interface RecoveryProgress {
   segmentsTotal: number;
   /** WAL records replayed so far. */
   records: number;
-  /** Bytes read so far, of bytesTotal (segments + the snapshot chosen). */
+  /** WAL bytes replayed so far, of bytesTotal (the size of all segment files). */
   bytes: number;
   bytesTotal: number;
   elapsedMs: number;

@@ -88,15 +88,12 @@ export async function replayWal(fs: FileSystem, dir: string, segments: SegmentIn
   let lastTerm = 0;
   let cut: Cut | undefined;
   let cutBuf: Buffer | undefined;
-  const sizes: number[] = [];
   let bytesTotal = 0;
-  // Sizes for progress reporting are learned as we go; the total is a lower bound until the end.
+  if (opts.onProgress) for (const seg of segments) bytesTotal += (await fs.stat(join(dir, seg.name))).size;
   for (let i = 0; i < segments.length && !cut; i++) {
     const seg = segments[i]!;
     const path = join(dir, seg.name);
     const buf = asBuffer(await fs.readFile(path));
-    sizes.push(buf.length);
-    bytesTotal += buf.length;
     if (i > 0 && seg.seq !== segments[i - 1]!.seq + 1) {
       cut = { index: i, offset: 0, reason: `segment seq ${segments[i - 1]!.seq + 1} is missing before ${seg.name}`, middle: true };
       cutBuf = buf;

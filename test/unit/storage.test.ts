@@ -380,13 +380,14 @@ describe('FileStorage', () => {
   test('onProgress reports the replay', async () => {
     const dir = tmpDir();
     const { storage } = await reopen(dir, { segmentBytes: 4096 });
-    await storage.append(makeEntries(1, 300, 1));
+    for (let i = 1; i <= 300; i += 30) await storage.append(makeEntries(i, 30, 1));
     await storage.close();
     const seen: RecoveryProgress[] = [];
     const r = await reopen(dir, { segmentBytes: 4096, onProgress: (p: RecoveryProgress) => seen.push(p) });
     const walSteps = seen.filter((p) => p.phase === 'wal');
     expect(walSteps.length).toBe(wal(dir).length);
-    expect(walSteps[walSteps.length - 1]).toMatchObject({ segmentsDone: wal(dir).length, records: 300 + wal(dir).length });
+    const total = wal(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+    expect(walSteps[walSteps.length - 1]).toMatchObject({ segmentsDone: wal(dir).length, records: 300 + wal(dir).length, bytes: total, bytesTotal: total });
     expect(seen[seen.length - 1]!.phase).toBe('done');
     await r.storage.close();
   });

@@ -77,6 +77,9 @@ export class FileStorage implements Storage {
   private qLastTerm: number;
   private qSnapIndex: number;
   private ops: Op[] = [];
+  /** Ops taken off the queue and being written now (not durable yet). */
+  private inflight: Op[] = [];
+  private closing: Promise<void> | undefined;
   private queuedEntries = 0;
   private queuedBytes = 0;
   private running = false;
@@ -285,8 +288,12 @@ export class FileStorage implements Storage {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
     this.closed = true;
     await this.snapshotChain;
     if (this.running || this.scheduled || this.ops.length > 0) await new Promise<void>((res) => this.idleWaiters.push(res));
@@ -306,9 +313,11 @@ export class FileStorage implements Storage {
     if (this.failed) throw this.failed;
   }
 
+  /** Term of index i in the queued log: queued ops, then the ones being written, then durable. */
   private queuedTerm(i: number): number {
-    for (let k = this.ops.length - 1; k >= 0; k--) {
-      const op = this.ops[k]!;
+    const pending = [...this.inflight, ...this.ops];
+    for (let k = pending.length - 1; k >= 0; k--) {
+      const op = pending[k]!;
       if (op.kind === 'append') {
         const first = op.entries[0]!.index;
         if (i >= first && i < first + op.entries.length) return op.entries[i - first]!.term;
@@ -351,10 +360,13 @@ export class FileStorage implements Storage {
         if (head.kind === 'append') await this.writeBatch();
         else {
           this.ops.shift();
+          this.inflight = [head];
           await this.runOne(head);
+          this.inflight = [];
           head.resolve();
         }
       } catch (e) {
+        this.inflight = [];
         if (isNotFatal(e)) {
           head.reject(e);
           continue;
@@ -383,12 +395,15 @@ export class FileStorage implements Storage {
 
   private async writeBatch(): Promise<void> {
     const batch: AppendOp[] = [];
+    this.inflight = batch;
     try {
       await this.writeBatchInner(batch);
     } catch (e) {
       // Unexpected (a broken invariant): nothing more may be written.
       this.failed = unavailable('stopped on an unexpected error', e);
       this.batchFailed(batch, e);
+    } finally {
+      this.inflight = [];
     }
   }
 

@@ -148,6 +148,14 @@ describe('FileStorage', () => {
     const b = storage.append(makeEntries(5, 1, 4));
     await Promise.all([a, b]);
     expect(storage.term(5)).toBe(4);
+    // truncating entries that are being written right now (taken off the queue, not durable yet)
+    const c = storage.append(makeEntries(6, 5, 4));
+    await new Promise((r) => setImmediate(r)); // the writer has taken the batch
+    const d = storage.truncateSuffix(8);
+    const e = storage.append(makeEntries(8, 1, 5));
+    await Promise.all([c, d, e]);
+    expect(storage.lastIndex()).toBe(8);
+    expect([storage.term(7), storage.term(8)]).toEqual([4, 5]);
     await expect(storage.saveHardState({ term: 1, vote: 0, commit: 0 })).resolves.toBeUndefined();
     await expect(storage.saveHardState({ term: 0, vote: 0, commit: 0 })).rejects.toThrow(/term 0 < 1|invariant/);
     await storage.close().catch(() => undefined);

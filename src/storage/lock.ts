@@ -101,10 +101,15 @@ export class DirLock {
     }
   }
 
+  /** Best effort: a LOCK file left behind names this pid, which a later open() of this process treats as stale. */
   async release(): Promise<void> {
     held.delete(resolve(this.dir));
     const path = join(this.dir, LOCK_FILE);
-    if ((await readLock(this.fs, path)) === this.content) await this.fs.unlink(path).catch(() => undefined);
+    try {
+      if ((await readLock(this.fs, path)) === this.content) await this.fs.unlink(path);
+    } catch {
+      // left behind: see above
+    }
   }
 }
 

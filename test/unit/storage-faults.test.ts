@@ -312,14 +312,17 @@ describe('disk full and failing writes', () => {
     expect(totalCalls).toBeGreaterThan(80);
     const ops: FsOp[] = ['write', 'datasync', 'sync', 'open', 'rename', 'truncate', 'unlink', 'readdir'];
     let failures = 0;
-    for (let k = 1; k <= totalCalls; k++) {
+    // 'one': only the k-th call fails (disk full for a moment); 'crash': the k-th call and every
+    // one after it fail until the storage is reopened (the process died there).
+    const runs = [...Array(totalCalls).keys()].flatMap((i) => [{ k: i + 1, mode: 'one' }, { k: i + 1, mode: 'crash' }]);
+    for (const { k, mode } of runs) {
       const dir = tmpDir('sweep');
       const fs = new FaultInjectingFileSystem(noSyncFs);
       let n = 0;
       fs.hook = (op) => {
-        if (!ops.includes(op)) return undefined;
+        if (!ops.includes(op) && mode === 'one') return undefined;
         n++;
-        if (n !== k) return undefined;
+        if (mode === 'one' ? n !== k : n < k) return undefined;
         failures++;
         return { code: k % 2 === 0 ? 'ENOSPC' : 'EIO', partial: true };
       };
@@ -329,13 +332,13 @@ describe('disk full and failing writes', () => {
       } catch (e) {
         // a fault during open() itself is allowed to fail the open (then nothing was acked)
         if (isUnavailable(e) || (e as NodeJS.ErrnoException).code !== undefined) continue;
-        throw new Error(`fault at call ${k}: ${(e as Error).stack}`);
+        throw new Error(`fault (${mode}) at call ${k}: ${(e as Error).stack}`);
       }
       const r = await FileStorage.open(dir, { segmentBytes: 2048, fs: noSyncFs });
       const got = new Map(r.recovered.entries.map((e) => [e.index, Buffer.from(e.data).toString('hex')]));
       for (const [index, data] of result.acked) {
         if (index <= r.storage.snapshotMeta().index) continue;
-        expect({ k, index, data: got.get(index) }).toEqual({ k, index, data });
+        expect({ k, mode, index, data: got.get(index) }).toEqual({ k, mode, index, data });
       }
       expect(r.recovered.repaired ?? '').not.toMatch(/REPAIR/);
       await r.storage.close();

@@ -4,8 +4,8 @@
  * gets the next zxid; a request is answered once its own entry has applied here.
  */
 import { ZgateError } from '../core/errors.js';
-import type { ApplyOutcome, Op, Stat, TreeEvent, Zxid } from '../core/types.js';
-import { DataTree, type DataTreeOptions } from '../tree/datatree.js';
+import type { ApplyOutcome, Op, OpFailure, Stat, TreeEvent, Zxid } from '../core/types.js';
+import { DataTree, MultiOpError, type DataTreeOptions } from '../tree/datatree.js';
 import { assert } from '../util/assert.js';
 import { decode, encode } from '../util/codec.js';
 import type { CommittedEntry, LogStatus, ReplicatedLog } from './log.js';
@@ -53,6 +53,11 @@ interface ZxidWaiter {
   resolve(): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
+}
+
+function failureError(f: OpFailure): ZgateError {
+  if (f.opIndex !== undefined && f.results !== undefined) return new MultiOpError(f.code, f.message, f.path, f.opIndex, f.results);
+  return new ZgateError(f.code, f.message, f.path);
 }
 
 export class Member {
@@ -105,7 +110,8 @@ export class Member {
    * Bad input is refused here, before it reaches the log.
    */
   async write(op: Op): Promise<WriteAnswer> {
-    DataTree.validateOp(op, this.treeOptions);
+    const refused = this.tree.precheck(op);
+    if (refused) throw failureError(refused);
     if (this.closed) throw new ZgateError('Unavailable', 'the member is shutting down');
     if (this.waiters.size >= this.opts.maxInflightWrites) {
       throw new ZgateError('Unavailable', `too many writes in flight (bound ${this.opts.maxInflightWrites})`);

@@ -80,6 +80,7 @@ export class MultiOpError extends ZgateError {
   }
 }
 
+const CONFIG_PATH = '/zookeeper/config';
 const SNAPSHOT_FORMAT = 'zgate-datatree';
 const SNAPSHOT_VERSION = 1;
 
@@ -174,11 +175,22 @@ export class DataTree {
 
   get(path: string): { data: Uint8Array; stat: Stat } | undefined {
     const node = this.lookup(path);
-    return node === undefined ? undefined : { data: node.data, stat: node.stat() };
+    return node === undefined ? undefined : { data: node.data, stat: DataTree.statOf(path, node) };
   }
 
   stat(path: string): Stat | undefined {
-    return this.lookup(path)?.stat();
+    const node = this.lookup(path);
+    return node === undefined ? undefined : DataTree.statOf(path, node);
+  }
+
+  /**
+   * ZooKeeper creates /zookeeper/config with ACL version -1 and nothing can write it, so its
+   * aversion reads -1 forever; every other znode's is 0 (zgate has no setACL yet).
+   */
+  private static statOf(path: string, node: ZNode): Stat {
+    const stat = node.stat();
+    if (path === CONFIG_PATH) stat.aversion = -1;
+    return stat;
   }
 
   has(path: string): boolean {
@@ -277,6 +289,36 @@ export class DataTree {
       throw new MultiOpError(f.code, f.message, f.path, f.opIndex, f.results);
     }
     throw new ZgateError(f.code, f.message, f.path);
+  }
+
+  /**
+   * What apply() would answer for `op` on this tree as it stands, for an op that fails a check
+   * needing no state (undefined when none does: the op must go through the log). For a multi,
+   * ZooKeeper checks the ops in order, so an earlier op that fails on the tree's state is the
+   * answer rather than a later op's bad argument: the ops before the bad one run here against
+   * the undo log and are always rolled back.
+   */
+  precheck(op: Op): OpFailure | undefined {
+    const f = DataTree.checkOp(op, this.opts);
+    if (f === undefined || f.opIndex === undefined || op.op !== 'multi') return f;
+    assert(this.undo === null, 'precheck re-entered');
+    const ops = op.ops as unknown as Unchecked[];
+    this.undo = [];
+    try {
+      for (let i = 0; i < f.opIndex; i++) {
+        const r = this.subOp(ops[i]!, this._lastZxid + 1, 0, []);
+        if (isFailure(r)) {
+          const failure: OpFailure = { code: r.code, message: `op ${i} (${String(ops[i]!.op)}): ${r.message}`, opIndex: i, results: multiResults(ops, i, r.code) };
+          const path = r.path ?? (typeof ops[i]!.path === 'string' ? (ops[i]!.path as string) : undefined);
+          if (path !== undefined) failure.path = path;
+          return failure;
+        }
+      }
+      return f;
+    } finally {
+      this.rollback();
+      this.undo = null;
+    }
   }
 
   // ---------------------------------------------------------------- apply

@@ -97,7 +97,8 @@ class Model {
       mtime: n.mtime,
       version: n.version,
       cversion: n.creates * 2 - numChildren,
-      aversion: 0,
+      // ZooKeeper's /zookeeper/config has ACL version -1 (conformance against ZooKeeper 3.8).
+      aversion: p === '/zookeeper/config' ? -1 : 0,
       ephemeralOwner: n.kind === 'ephemeral' ? n.owner : 0n,
       dataLength: n.data.length,
       numChildren,

@@ -106,7 +106,8 @@ describe('the initial tree', () => {
     expect(t.stat('/')).toEqual({ ...zero, cversion: -1, numChildren: 1 });
     expect(t.stat('/zookeeper')).toEqual({ ...zero, cversion: -2, numChildren: 2 });
     expect(t.stat('/zookeeper/quota')).toEqual({ ...zero, cversion: 0, numChildren: 0 });
-    expect(t.stat('/zookeeper/config')).toEqual({ ...zero, cversion: 0, numChildren: 0 });
+    // As ZooKeeper 3.8 reports it: /zookeeper/config is created with ACL version -1.
+    expect(t.stat('/zookeeper/config')).toEqual({ ...zero, aversion: -1, cversion: 0, numChildren: 0 });
   });
 
   it('the first sequential child of / is numbered 0', () => {
@@ -222,7 +223,7 @@ describe('Stat bookkeeping (zookeeper-semantics.md 2.3)', () => {
     expect(h.stat('/ts-0000000004').ephemeralOwner).toBe(0n);
   });
 
-  it('aversion is always 0 (zgate has no setACL)', () => {
+  it('aversion is always 0 (zgate has no setACL) but for /zookeeper/config', () => {
     h.create('/a');
     h.ok(set('/a', bytes('1')));
     expect(h.stat('/a').aversion).toBe(0);
@@ -1441,5 +1442,48 @@ describe('snapshot and restore', () => {
         }),
       );
     });
+  });
+});
+
+describe('precheck (what the member refuses before the log)', () => {
+  it('a multi with a bad argument answers the first failure in op order, as ZooKeeper', () => {
+    const t = new DataTree();
+    const bad: Op = {
+      op: 'multi',
+      ops: [
+        { op: 'set', path: '/missing', data: new Uint8Array(0), version: -1 },
+        { op: 'create', path: '/t', data: new Uint8Array(0), mode: 'persistent_with_ttl', ttl: 0 },
+      ],
+    };
+    const f = t.precheck(bad)!;
+    expect(f).toMatchObject({ code: 'NoNode', opIndex: 0, path: '/missing' });
+    expect(f.results).toEqual([
+      { op: 'set', code: 'NoNode' },
+      { op: 'create', code: 'RuntimeInconsistency' },
+    ]);
+  });
+
+  it('earlier ops that would succeed are rolled back; the bad argument is reported', () => {
+    const t = new DataTree();
+    const digest = t.digest();
+    const f = t.precheck({
+      op: 'multi',
+      ops: [
+        { op: 'create', path: '/a', data: new Uint8Array([1]), mode: 'persistent' },
+        { op: 'create', path: '/a/b', data: new Uint8Array(0), mode: 'persistent' },
+        { op: 'create', path: '/bad//x', data: new Uint8Array(0), mode: 'persistent' },
+      ],
+    })!;
+    expect(f).toMatchObject({ code: 'BadArguments', opIndex: 2 });
+    expect(f.results!.map((r) => r.code)).toEqual(['Ok', 'Ok', 'BadArguments']);
+    expect(t.digest()).toBe(digest);
+    expect(t.has('/a')).toBe(false);
+    expect(t.nodeCount).toBe(4);
+  });
+
+  it('a valid op passes precheck untouched', () => {
+    const t = new DataTree();
+    expect(t.precheck({ op: 'create', path: '/a', data: new Uint8Array(0), mode: 'persistent' })).toBeUndefined();
+    expect(t.has('/a')).toBe(false);
   });
 });

@@ -95,7 +95,10 @@ export interface Recovered {
  * AssertionFailure.
  */
 export interface Storage {
-  /** Durable (fdatasync returned) when resolved. entries[0].index must be queued lastIndex + 1. */
+  /**
+   * Durable (fdatasync returned) when resolved. entries[0].index must be queued lastIndex + 1.
+   * The entry objects are kept (by reference) as the in-memory log: don't mutate them.
+   */
   append(entries: readonly LogEntry[]): Promise<void>;
   /** Drop entries >= fromIndex (a follower's conflicting tail), durably. No-op past the end. */
   truncateSuffix(fromIndex: number): Promise<void>;

@@ -4,15 +4,17 @@
  *
  * ## Building a member
  *
- *   const storage = MemoryStorage.fromDisk({ hardState, snapshot, entries })   // from the WAL
- *   // or, first start of a new cluster: new MemoryStorage([1, 2, 3]); of a joining member: new MemoryStorage([])
+ *   const storage = MemoryStorage.fromDisk({ hardState, snapshot, entries })   // what the WAL holds
+ *   // First start of a member of a new cluster: persist bootstrapState([1, 2, 3]) (entries
+ *   // 1..n adding each voter, committed), then load it as above. A member joining an
+ *   // existing cluster starts with an empty disk: new MemoryStorage().
  *   const node = new RawNode({ id, storage, random: new Prng(seed), electionTick: 10, heartbeatTick: 1 });
  *
  * `storage` (LogStorage) must equal what is durable. The core writes into it itself in
  * advance() (after the runtime persisted a Ready) and in compact(); the runtime only fills
  * it at start. Snapshot data there may be a reference (a file name) the runtime resolves
  * when it streams a MsgSnap. The membership lives in the snapshot meta (confState) and in
- * confChange entries; a member with an empty confState waits to be added.
+ * confChange entries; a member not (yet) in its own configuration never campaigns.
  *
  * ## Inputs
  *
@@ -62,7 +64,7 @@
  */
 export { RawNode, validateMessage, type RawNodeConfig, type Status, type ProgressStatus, type Result } from './rawnode.js';
 export { type RaftConfig, type RaftLogger, type RandomSource, type ProposeResult, type Refusal, SILENT_LOGGER } from './raft.js';
-export { MemoryStorage, type RaftStorage, type LogStorage } from './storage.js';
+export { MemoryStorage, bootstrapState, type RaftStorage, type LogStorage } from './storage.js';
 export { type ConfChange, encodeConfChange, decodeConfChange, validateConfChange, applyConfChange } from './confchange.js';
 export { describeEntry, describeMessage, describeReady, describeHardState, describeSnapshot, type DataFormatter } from './describe.js';
 export * from './types.js';

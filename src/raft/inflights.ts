@@ -62,6 +62,12 @@ export class Inflights {
     assert(this.bytes_ >= 0, 'Inflights bytes went negative');
   }
 
+  /** Frees the oldest message (a heartbeat answer shows the follower is alive: let one more MsgApp go). */
+  freeFirstOne(): void {
+    if (this.count_ === 0) return;
+    this.freeLE(this.indexes[this.start]!);
+  }
+
   reset(): void {
     this.start = 0;
     this.count_ = 0;

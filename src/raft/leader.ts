@@ -85,6 +85,10 @@ function handleHeartbeatResponse(r: Raft, m: Message): void {
   const pr = r.tracker.get(m.from)!;
   pr.recentActive = true;
   pr.msgAppFlowPaused = false;
+  // The follower is alive but the window is full: MsgApps may have been lost. Free one slot
+  // so that the next MsgApp goes out; a gap makes the follower reject it, and the leader
+  // falls back to probing from match.
+  if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
   if (pr.match < r.log.lastIndex() || pr.state === 'probe') sendAppend(r, m.from);
   if (m.context === undefined || m.context.length === 0) return;
   const acks = r.readOnly.recvAck(m.from, m.context);

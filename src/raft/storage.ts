@@ -10,7 +10,7 @@
  * `Unstable` (unstable.ts).
  */
 import { assert } from '../util/assert.js';
-import { normalizeConfState } from './confchange.js';
+import { encodeConfChange, normalizeConfState } from './confchange.js';
 import type { ConfState, Entry, HardState, Snapshot } from './types.js';
 
 /** Read side (etcd's Storage interface). Indices outside the stored range answer undefined. */
@@ -41,6 +41,19 @@ export interface LogStorage extends RaftStorage {
   applySnapshot(snap: Snapshot): void;
   /** Records a snapshot the application took at index i (<= lastIndex) and drops entries <= i. */
   createSnapshot(i: number, confState: ConfState, data: Uint8Array): Snapshot;
+}
+
+/**
+ * The durable state of a member of a brand-new cluster, as etcd bootstraps it: the log
+ * starts with one committed 'add' conf change per initial voter (term 1, indexes 1..n).
+ * Every initial member writes exactly these entries at first start; a member that joins
+ * later starts empty and learns the membership by replaying them (or from a snapshot).
+ */
+export function bootstrapState(voters: readonly number[]): { hardState: HardState; entries: Entry[] } {
+  const ids = normalizeConfState({ voters: [...voters] }).voters;
+  assert(ids.length > 0, 'bootstrap needs at least one voter');
+  const entries: Entry[] = ids.map((id, k) => ({ index: k + 1, term: 1, type: 'confChange', data: encodeConfChange({ type: 'add', id }) }));
+  return { hardState: { term: 1, vote: 0, commit: ids.length }, entries };
 }
 
 export function entrySize(e: Entry): number {
@@ -82,17 +95,20 @@ export class MemoryStorage implements LogStorage {
   /** Entries snap.meta.index + 1 .. lastIndex. */
   private ents: Entry[] = [];
 
-  /**
-   * A fresh log: a member of a new cluster with `voters` (empty for a member that will
-   * join an existing cluster and learn the membership from the leader).
-   */
-  constructor(voters: readonly number[] = []) {
-    this.snap = { meta: { index: 0, term: 0, confState: normalizeConfState({ voters: [...voters] }) }, data: new Uint8Array(0) };
+  /** An empty log with no membership: a member that joins an existing cluster starts so. */
+  constructor() {
+    this.snap = { meta: { index: 0, term: 0, confState: { voters: [] } }, data: new Uint8Array(0) };
+  }
+
+  /** The first start of a member of a new cluster (see bootstrapState). */
+  static bootstrap(voters: readonly number[]): MemoryStorage {
+    const b = bootstrapState(voters);
+    return MemoryStorage.fromDisk({ hardState: b.hardState, entries: b.entries });
   }
 
   /** Restores what the runtime found on disk. */
-  static fromDisk(state: { hardState: HardState; snapshot?: Snapshot; entries: readonly Entry[]; voters?: number[] }): MemoryStorage {
-    const s = new MemoryStorage(state.voters ?? []);
+  static fromDisk(state: { hardState: HardState; snapshot?: Snapshot; entries: readonly Entry[] }): MemoryStorage {
+    const s = new MemoryStorage();
     if (state.snapshot !== undefined) s.applySnapshot(state.snapshot);
     if (state.entries.length > 0) {
       assert(state.entries[0]!.index === s.firstIndex(), () => `entries from disk start at ${state.entries[0]!.index}, expected ${s.firstIndex()}`);

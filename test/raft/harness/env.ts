@@ -214,7 +214,7 @@ export class InteractionEnv {
     };
     for (let k = 0; k < count; k++) {
       const id = this.nodes.size + 1;
-      const storage = new MemoryStorage(voters);
+      const storage = index > 0 || voters.length === 0 ? new MemoryStorage() : MemoryStorage.bootstrap(voters);
       if (index > 0) {
         storage.applySnapshot({ meta: { index, term: 1, confState: { voters } }, data: bytes(`snap@${index}`) });
         storage.setHardState({ term: 1, vote: 0, commit: index });

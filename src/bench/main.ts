@@ -325,6 +325,8 @@ async function benchHttp(opts: Options): Promise<HttpOutcome> {
 interface StorageOutcome {
   ran: boolean;
   result?: unknown;
+  /** The result as the module's own formatStorageBench renders it, when it exports one. */
+  text?: string;
   error?: string;
 }
 
@@ -348,6 +350,14 @@ async function benchStorageHook(opts: Options): Promise<StorageOutcome> {
   if (opts.json) console.log = (...args: unknown[]) => console.error(...args);
   try {
     const result: unknown = await (fn as (dir: string) => unknown)(dir);
+    const format = (mod as { formatStorageBench?: unknown }).formatStorageBench;
+    if (typeof format === 'function' && result !== undefined && result !== null) {
+      try {
+        return { ran: true, result, text: String((format as (r: unknown) => unknown)(result)) };
+      } catch {
+        // fall back to the generic rendering
+      }
+    }
     return { ran: true, result };
   } catch (e) {
     return { ran: true, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
@@ -367,7 +377,8 @@ function printStorage(outcome: StorageOutcome): void {
   }
   console.log('\nstorage benchmark:');
   const r = outcome.result;
-  if (r === undefined || r === null) console.log('  (done; it printed its own results)');
+  if (outcome.text !== undefined) console.log(outcome.text);
+  else if (r === undefined || r === null) console.log('  (done; it printed its own results)');
   else if (typeof r === 'string') console.log(r);
   else if (Array.isArray(r) && r.every((x) => typeof x === 'object' && x !== null)) console.table(r);
   else console.log(JSON.stringify(r, null, 2));

@@ -14,9 +14,16 @@ export interface ServeConfig {
   requestTimeoutMs: number;
   corsOrigins: string[];
   logLevel: string;
+  snapshotEntries: number;
+  snapshotBytes: number;
+  keepSnapshots: number;
+  segmentBytes: number;
+  repair: boolean;
 }
 
 interface FlagSpec {
+  /** A switch: `--repair` alone means true. */
+  kind?: 'boolean';
   flag: string;
   env: string;
   default: string;
@@ -34,6 +41,11 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { flag: 'min-zxid-wait-ms', env: 'ZGATE_MIN_ZXID_WAIT_MS', default: '5000', help: 'how long ?minZxid= and linearizable reads wait before 503' },
   { flag: 'request-timeout-ms', env: 'ZGATE_REQUEST_TIMEOUT_MS', default: '10000', help: 'how long a write waits to apply before 503' },
   { flag: 'cors-origins', env: 'ZGATE_CORS_ORIGINS', default: '', help: 'comma-separated origins allowed by CORS (empty: none)' },
+  { flag: 'snapshot-entries', env: 'ZGATE_SNAPSHOT_ENTRIES', default: '100000', help: 'snapshot the tree (and compact the log) after this many entries' },
+  { flag: 'snapshot-bytes', env: 'ZGATE_SNAPSHOT_BYTES', default: '67108864', help: '... or after this many bytes of log entries, whichever comes first' },
+  { flag: 'keep-snapshots', env: 'ZGATE_KEEP_SNAPSHOTS', default: '2', help: 'snapshot files kept (log segments are kept back to the oldest)' },
+  { flag: 'segment-bytes', env: 'ZGATE_SEGMENT_BYTES', default: '67108864', help: 'size at which the write-ahead log rolls to a new segment file' },
+  { kind: 'boolean', flag: 'repair', env: 'ZGATE_REPAIR', default: 'false', help: 'true: cut a corrupt write-ahead log at the first bad record instead of refusing to start (copies kept aside)' },
   { flag: 'log-level', env: 'ZGATE_LOG_LEVEL', default: 'info', help: 'pino log level: fatal, error, warn, info, debug, trace, silent' },
 ];
 
@@ -52,6 +64,12 @@ function integer(name: string, text: string, min: number, max: number): number {
   const n = Number(text);
   if (n < min || n > max) throw new ZgateError('BadArguments', `--${name} must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+function boolean(name: string, text: string): boolean {
+  if (text === 'true' || text === '1') return true;
+  if (text === 'false' || text === '0' || text === '') return false;
+  throw new ZgateError('BadArguments', `--${name} must be true or false, got '${text}'`);
 }
 
 /** Flags win over environment variables, which win over defaults. */
@@ -78,5 +96,10 @@ export function resolveServeConfig(flags: Record<string, string | undefined>, en
     requestTimeoutMs: integer('request-timeout-ms', value('request-timeout-ms'), 1, 600_000),
     corsOrigins: value('cors-origins').split(',').map((s) => s.trim()).filter((s) => s !== ''),
     logLevel: value('log-level'),
+    snapshotEntries: integer('snapshot-entries', value('snapshot-entries'), 1, 1_000_000_000),
+    snapshotBytes: integer('snapshot-bytes', value('snapshot-bytes'), 1024, 2 ** 40),
+    keepSnapshots: integer('keep-snapshots', value('keep-snapshots'), 1, 1000),
+    segmentBytes: integer('segment-bytes', value('segment-bytes'), 1024, 2 ** 32),
+    repair: boolean('repair', value('repair')),
   };
 }

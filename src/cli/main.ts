@@ -3,8 +3,10 @@
 import { parseArgs } from 'node:util';
 import { isZgateError } from '../core/errors.js';
 import { buildApp, VERSION } from '../api/http/app.js';
-import { LocalLog } from '../node/log.js';
-import { Member } from '../node/member.js';
+import { DurableLocalLog } from '../node/durable-log.js';
+import { LateLog, LocalLog } from '../node/log.js';
+import { Member, type RecoveredState } from '../node/member.js';
+import { FileStorage } from '../storage/index.js';
 import { resolveServeConfig, SERVE_FLAGS, serveHelp } from './config.js';
 
 const USAGE = `zgate ${VERSION}: a ZooKeeper-style coordination service with a REST face
@@ -19,7 +21,7 @@ Commands:
 
 async function serve(argv: string[]): Promise<void> {
   const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const f of SERVE_FLAGS) options[f.flag] = { type: 'string' };
+  for (const f of SERVE_FLAGS) options[f.flag] = { type: f.kind === 'boolean' ? 'boolean' : 'string' };
   const { values } = parseArgs({ args: argv, options, strict: true }) as { values: Record<string, string | boolean | undefined> };
   if (values.help === true) {
     console.log(serveHelp());
@@ -29,16 +31,26 @@ async function serve(argv: string[]): Promise<void> {
   for (const f of SERVE_FLAGS) {
     const v = values[f.flag];
     if (typeof v === 'string') flags[f.flag] = v;
+    else if (v === true) flags[f.flag] = 'true';
   }
   const config = resolveServeConfig(flags, process.env);
   if (config.peers !== '') {
     throw new Error('--peers: replication (Raft) is not built yet; this version runs a single member only');
   }
-  const member = new Member(new LocalLog(), { id: config.id, tree: { maxDataBytes: config.maxDataBytes }, requestTimeoutMs: config.requestTimeoutMs });
+  const lateLog = new LateLog(config.id);
+  const member = new Member(lateLog, {
+    id: config.id,
+    tree: { maxDataBytes: config.maxDataBytes },
+    requestTimeoutMs: config.requestTimeoutMs,
+    snapshotEntries: config.snapshotEntries,
+    snapshotBytes: config.snapshotBytes,
+  });
+  member.markRecovering();
   const app = await buildApp({
     member,
     logLevel: config.logLevel,
     processMetrics: true,
+    isReady: () => member.ready,
     advertisedHttp: `http://${config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost}:${config.httpPort}`,
     config: {
       maxDataBytes: config.maxDataBytes,
@@ -47,11 +59,12 @@ async function serve(argv: string[]): Promise<void> {
       corsOrigins: config.corsOrigins,
     },
   });
+  const log = app.log;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    app.log.info({ signal }, 'stopping');
+    log.info({ signal }, 'stopping');
     void app
       .close()
       .then(() => member.close())
@@ -60,7 +73,31 @@ async function serve(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   await app.listen({ host: config.httpHost, port: config.httpPort });
-  app.log.info({ http: app.server.address(), dataDir: config.dataDir, storage: 'memory' }, 'zgate member serving (state in memory until the storage issue lands)');
+  log.info({ http: app.server.address(), dataDir: config.dataDir }, 'zgate member listening; recovering its state (/readyz answers 503 until done)');
+
+  // Storage first (it takes the data dir's lock), then the tree from the snapshot and log.
+  const opened = await FileStorage.open(config.dataDir, {
+    segmentBytes: config.segmentBytes,
+    keepSnapshots: config.keepSnapshots,
+    repair: config.repair,
+    onProgress: (p) => {
+      if (p.elapsedMs >= 1000 || p.phase === 'done') log.info({ phase: p.phase, records: p.records, bytes: p.bytes, bytesTotal: p.bytesTotal, elapsedMs: p.elapsedMs }, 'recovery: reading the write-ahead log');
+    },
+  }).catch((e: unknown) => {
+    log.fatal({ err: e }, `cannot open the data dir: ${e instanceof Error ? e.message : String(e)}`);
+    throw e;
+  });
+  const { storage, recovered } = opened;
+  if (recovered.repaired) log.warn({ repaired: recovered.repaired }, 'the write-ahead log was repaired');
+  const durable = new DurableLocalLog(storage, config.id);
+  await durable.init();
+  lateLog.attach(durable);
+  const state: RecoveredState = {
+    entries: recovered.entries.map((e) => ({ index: e.index, data: e.data })),
+  };
+  if (recovered.snapshot) state.snapshot = { index: recovered.snapshot.meta.index, data: recovered.snapshot.data };
+  await member.recover(state, (p) => log.info(p, 'recovery: applying the log'));
+  log.info({ appliedZxid: member.appliedZxid, znodes: member.tree.nodeCount, snapshotIndex: recovered.snapshot?.meta.index ?? 0, entries: recovered.entries.length }, 'zgate member ready');
 }
 
 async function printOpenApi(): Promise<void> {

@@ -27,6 +27,8 @@ export interface ReplicatedLog {
   readIndex(): Promise<number>;
   /** Registered once, before the first proposal; called with contiguous entries in index order. */
   onCommit(handler: (entries: CommittedEntry[]) => void): void;
+  /** Keeps a snapshot of the state as of applied `index` and compacts the log before it. */
+  saveSnapshot(index: number, data: Uint8Array): Promise<void>;
   status(): LogStatus;
   close(): Promise<void>;
 }
@@ -83,11 +85,63 @@ export class LocalLog implements ReplicatedLog {
     return this.lastIndex;
   }
 
+  async saveSnapshot(_index: number, _data: Uint8Array): Promise<void> {
+    // In memory there is nothing to compact into.
+  }
+
   status(): LogStatus {
     return { id: 1, leaderId: 1, term: 1, commitIndex: this.lastIndex - this.pending.length, role: 'leader' };
   }
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+}
+
+/**
+ * A log that arrives later: the member and its HTTP face start first (answering /readyz 503
+ * and every request Unavailable) while storage recovers, then the real log is attached.
+ */
+export class LateLog implements ReplicatedLog {
+  private target: ReplicatedLog | undefined;
+  private handler: ((entries: CommittedEntry[]) => void) | undefined;
+
+  constructor(private readonly id: number) {}
+
+  attach(log: ReplicatedLog): void {
+    assert(this.target === undefined, 'LateLog attached twice');
+    this.target = log;
+    if (this.handler) log.onCommit(this.handler);
+  }
+
+  private get log(): ReplicatedLog {
+    if (!this.target) throw new ZgateError('Unavailable', 'the member is still opening its storage');
+    return this.target;
+  }
+
+  onCommit(handler: (entries: CommittedEntry[]) => void): void {
+    assert(this.handler === undefined, 'commit handler registered twice');
+    this.handler = handler;
+    this.target?.onCommit(handler);
+  }
+
+  async propose(data: Uint8Array): Promise<void> {
+    return this.log.propose(data);
+  }
+
+  async readIndex(): Promise<number> {
+    return this.log.readIndex();
+  }
+
+  async saveSnapshot(index: number, data: Uint8Array): Promise<void> {
+    return this.log.saveSnapshot(index, data);
+  }
+
+  status(): LogStatus {
+    return this.target?.status() ?? { id: this.id, leaderId: null, term: 0, commitIndex: 0, role: 'follower' };
+  }
+
+  async close(): Promise<void> {
+    await this.target?.close();
   }
 }

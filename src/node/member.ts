@@ -33,6 +33,22 @@ export interface MemberOptions {
   maxInflightWrites: number;
   /** Bound on reads waiting for ?minZxid. */
   maxZxidWaiters: number;
+  /** Take a snapshot (and compact the log) after this many entries... */
+  snapshotEntries: number;
+  /** ... or this many bytes of entries, whichever comes first. */
+  snapshotBytes: number;
+}
+
+/** What storage recovered: the state to restore before serving. */
+export interface RecoveredState {
+  snapshot?: { index: number; data: Uint8Array };
+  entries: CommittedEntry[];
+}
+
+export interface RecoveryProgressLine {
+  applied: number;
+  total: number;
+  elapsedMs: number;
 }
 
 export interface WriteAnswer {
@@ -61,9 +77,16 @@ function failureError(f: OpFailure): ZgateError {
 }
 
 export class Member {
-  readonly tree: DataTree;
+  private _tree: DataTree;
   readonly opts: MemberOptions;
   private appliedIndex = 0;
+  /** False while recovering: nothing is served until the state is whole. */
+  private _ready = true;
+  private snapshotIndex = 0;
+  private bytesSinceSnapshot = 0;
+  private snapshotInFlight: Promise<void> | undefined;
+  /** A snapshot that failed to save (disk full...) is retried at the next threshold. */
+  lastSnapshotError: Error | undefined;
   private nextReqId = 1;
   private readonly waiters = new Map<number, Waiter>();
   private zxidWaiters: ZxidWaiter[] = [];
@@ -81,13 +104,63 @@ export class Member {
       requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
       maxInflightWrites: opts.maxInflightWrites ?? 10_000,
       maxZxidWaiters: opts.maxZxidWaiters ?? 10_000,
+      snapshotEntries: opts.snapshotEntries ?? 100_000,
+      snapshotBytes: opts.snapshotBytes ?? 64 * 1024 * 1024,
     };
-    this.tree = new DataTree(this.opts.tree);
+    this._tree = new DataTree(this.opts.tree);
     log.onCommit((entries) => this.applyCommitted(entries));
+  }
+
+  get tree(): DataTree {
+    return this._tree;
   }
 
   get appliedZxid(): Zxid {
     return this.appliedIndex;
+  }
+
+  get ready(): boolean {
+    return this._ready;
+  }
+
+  /** Until recover() finishes: writes and reads answer Unavailable, /readyz 503. */
+  markRecovering(): void {
+    assert(this.appliedIndex === 0, 'markRecovering() after entries applied');
+    this._ready = false;
+  }
+
+  /** Reads must not see a half-recovered tree. */
+  assertReadable(): void {
+    if (!this._ready) throw new ZgateError('Unavailable', 'the member is still recovering its state');
+  }
+
+  /**
+   * Restores the recovered snapshot, then replays the log after it, in slices so that the
+   * event loop keeps answering (/readyz says 503 meanwhile). Call before any write.
+   */
+  async recover(state: RecoveredState, onProgress?: (p: RecoveryProgressLine) => void): Promise<void> {
+    assert(this.appliedIndex === 0 && this.waiters.size === 0, 'recover() on a member that already applied entries');
+    // Applying recovered entries must not snapshot midway: the log is compacted only once whole.
+    this._ready = false;
+    const started = Date.now();
+    if (state.snapshot) {
+      this._tree = DataTree.restore(state.snapshot.data, this.opts.tree);
+      assert(this._tree.lastZxid === state.snapshot.index, () => `snapshot at ${state.snapshot!.index} holds a tree at zxid ${this._tree.lastZxid}`);
+      this.appliedIndex = state.snapshot.index;
+      this.snapshotIndex = state.snapshot.index;
+    }
+    const SLICE = 5_000;
+    let lastReport = Date.now();
+    for (let i = 0; i < state.entries.length; i += SLICE) {
+      this.applyCommitted(state.entries.slice(i, i + SLICE), false);
+      if (onProgress && Date.now() - lastReport >= 1_000) {
+        lastReport = Date.now();
+        onProgress({ applied: Math.min(i + SLICE, state.entries.length), total: state.entries.length, elapsedMs: lastReport - started });
+      }
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    onProgress?.({ applied: state.entries.length, total: state.entries.length, elapsedMs: Date.now() - started });
+    this._ready = true;
   }
 
   get treeOptions(): DataTreeOptions {
@@ -110,9 +183,10 @@ export class Member {
    * Bad input is refused here, before it reaches the log.
    */
   async write(op: Op): Promise<WriteAnswer> {
-    const refused = this.tree.precheck(op);
+    const refused = this._tree.precheck(op);
     if (refused) throw failureError(refused);
     if (this.closed) throw new ZgateError('Unavailable', 'the member is shutting down');
+    if (!this._ready) throw new ZgateError('Unavailable', 'the member is still recovering its state');
     if (this.waiters.size >= this.opts.maxInflightWrites) {
       throw new ZgateError('Unavailable', `too many writes in flight (bound ${this.opts.maxInflightWrites})`);
     }
@@ -138,11 +212,12 @@ export class Member {
     return answer;
   }
 
-  private applyCommitted(entries: CommittedEntry[]): void {
+  private applyCommitted(entries: CommittedEntry[], snapshots = true): void {
     for (const entry of entries) {
+      this.bytesSinceSnapshot += entry.data.byteLength;
       assert(entry.index === this.appliedIndex + 1, () => `apply out of order: applied ${this.appliedIndex}, got ${entry.index}`);
       const payload = decode(entry.data) as EntryPayload;
-      const outcome = this.tree.apply(payload.op, entry.index, payload.timeMs);
+      const outcome = this._tree.apply(payload.op, entry.index, payload.timeMs);
       this.appliedIndex = entry.index;
       for (const l of this.listeners) l(entry.index, outcome.events, outcome);
       if (payload.origin === this.opts.id) {
@@ -155,6 +230,37 @@ export class Member {
       }
     }
     this.releaseZxidWaiters();
+    if (snapshots) this.maybeSnapshot();
+  }
+
+  /**
+   * Snapshots the tree as of the last applied entry and hands it to the log, which compacts
+   * behind it. One at a time; a failed save is logged by the caller's hook and retried later.
+   */
+  private maybeSnapshot(): void {
+    if (this.snapshotInFlight || this.closed) return;
+    const entries = this.appliedIndex - this.snapshotIndex;
+    if (entries < this.opts.snapshotEntries && this.bytesSinceSnapshot < this.opts.snapshotBytes) return;
+    const index = this.appliedIndex;
+    const data = this._tree.snapshot();
+    this.bytesSinceSnapshot = 0;
+    this.snapshotInFlight = this.log
+      .saveSnapshot(index, data)
+      .then(() => {
+        this.snapshotIndex = index;
+        this.lastSnapshotError = undefined;
+      })
+      .catch((e: unknown) => {
+        this.lastSnapshotError = e instanceof Error ? e : new Error(String(e));
+      })
+      .finally(() => {
+        this.snapshotInFlight = undefined;
+      });
+  }
+
+  /** Resolves when no snapshot is being saved (tests, shutdown). */
+  async snapshotsSettled(): Promise<void> {
+    await this.snapshotInFlight;
   }
 
   private releaseZxidWaiters(): void {
@@ -197,11 +303,12 @@ export class Member {
   }
 
   read(path: string): { data: Uint8Array; stat: Stat } | undefined {
-    return this.tree.get(path);
+    return this._tree.get(path);
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.snapshotInFlight;
     await this.log.close();
     const err = new ZgateError('Unavailable', 'the member is shutting down');
     for (const w of this.waiters.values()) {

@@ -12,6 +12,14 @@ export interface ApiConfig {
   minZxidWaitMs: number;
   /** Origins allowed by CORS; empty: no CORS headers at all. */
   corsOrigins: string[];
+  /** Watch history (resume by fromZxid / Last-Event-ID): retained zxids that have events. */
+  watchHistoryEntries: number;
+  /** Watch history: estimated bytes retained (paths, data and stats as of each event). */
+  watchHistoryBytes: number;
+  /** Heartbeat interval of WebSocket and SSE watchers, ms (0: none). */
+  heartbeatMs: number;
+  /** Send queue bound of one WebSocket or SSE stream, bytes; past it the reader is too slow (4008). */
+  watchQueueBytes: number;
 }
 
 export const defaultApiConfig: ApiConfig = {
@@ -19,6 +27,10 @@ export const defaultApiConfig: ApiConfig = {
   maxDeleteNodes: 100_000,
   minZxidWaitMs: 5_000,
   corsOrigins: [],
+  watchHistoryEntries: 10_000,
+  watchHistoryBytes: 64 * 1024 * 1024,
+  heartbeatMs: 10_000,
+  watchQueueBytes: 4 * 1024 * 1024,
 };
 
 export interface ApiContext {

@@ -8,7 +8,7 @@ import { sendFailure } from './errors.js';
 import { errorResponses } from './schemas.js';
 import { parseSessionHeader, sessionHeaderSchema } from './sessions-header.js';
 
-interface TxnOpJson {
+export interface TxnOpJson {
   op: 'create' | 'set' | 'delete' | 'check';
   path: string;
   data?: string;
@@ -19,7 +19,7 @@ interface TxnOpJson {
   parents?: boolean;
 }
 
-const txnOpSchema = {
+export const txnOpSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['op', 'path'],
@@ -43,7 +43,7 @@ export const txnBodySchema = {
   properties: { ops: { type: 'array', items: txnOpSchema } },
 } as const;
 
-function toSubOp(o: TxnOpJson, i: number, owner: SessionId | undefined): SubOp {
+export function toSubOp(o: TxnOpJson, i: number, owner: SessionId | undefined): SubOp {
   const where = `ops[${i}] (${o.op} ${o.path})`;
   const misplaced = (field: string) => new ZgateError('BadArguments', `${where}: '${field}' does not go with op ${o.op}`, o.path);
   const data = o.data === undefined ? new Uint8Array(0) : decodeData(o.data, o.encoding ?? 'utf8', where);

@@ -115,6 +115,7 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
   const pathOf = (request: FastifyRequest): string => znodePathFromUrl(request.raw.url ?? '', ZNODES_PREFIX);
 
   async function awaitReadable(query: { consistency?: string; minZxid?: string }): Promise<void> {
+    member.assertReadable();
     if (query.minZxid !== undefined) await member.waitForApplied(Number(query.minZxid), config.minZxidWaitMs);
     if (query.consistency === 'linearizable') await member.linearizableBarrier(config.minZxidWaitMs);
   }

@@ -45,7 +45,9 @@ export class BenchChild {
   get exitDescription(): string | undefined {
     if (this.exitInfo === undefined) return undefined;
     const { code, signal } = this.exitInfo;
-    return signal !== null ? `killed by ${signal}` : `exited with code ${String(code)}`;
+    if (signal !== null) return `killed by ${signal}`;
+    // zgate and the bare server exit 0 only from their SIGTERM/SIGINT handlers.
+    return code === 0 ? 'exited with code 0 (a graceful stop: did something send it SIGTERM?)' : `exited with code ${String(code)}`;
   }
 
   output(): string {

@@ -54,8 +54,8 @@ export class BenchChild {
     return this.tail.trim();
   }
 
-  /** Polls `url` until it answers 200; fails early if the child dies, or after `timeoutMs`. */
-  async waitHealthy(url: string, timeoutMs = 20_000): Promise<void> {
+  /** Polls `url` until it answers 200 (or another of `okStatuses`); fails early if the child dies, or after `timeoutMs`. */
+  async waitHealthy(url: string, timeoutMs = 20_000, okStatuses: readonly number[] = [200]): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer yet';
     while (Date.now() < deadline) {
@@ -65,7 +65,7 @@ export class BenchChild {
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
         await res.arrayBuffer();
-        if (res.status === 200) return;
+        if (okStatuses.includes(res.status)) return;
         last = `HTTP ${res.status}`;
       } catch (e) {
         last = e instanceof Error ? e.message : String(e);

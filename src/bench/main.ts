@@ -27,7 +27,8 @@ const SET_BODY_BYTES = 100;
 
 const HELP = `npm run bench [-- options]   (or: node dist/bench/main.js [options])
 
-Benchmarks a zgate member (node dist/cli/main.js serve, a child process on a free loopback port)
+Benchmarks a zgate member (node dist/cli/main.js serve, a child process on a free loopback port,
+with a fresh --data-dir; measured once /healthz and /readyz answer 200)
 against a bare fastify server (node dist/bench/bare-server.js, also a child process), with
 autocannon driving the load from this process, then runs the storage benchmark
 (dist/bench/storage.js, benchStorage) when it is built.
@@ -260,6 +261,8 @@ async function benchHttp(opts: Options): Promise<HttpOutcome> {
   children.push(zgate);
   log(`bench: zgate pid ${zgate.proc.pid} on ${zOrigin} (data ${dataDir}), bare fastify pid ${bare.proc.pid} on ${bOrigin}`);
   await Promise.all([bare.waitHealthy(`${bOrigin}/healthz`), zgate.waitHealthy(`${zOrigin}/healthz`)]);
+  // Alive is not ready: a member answers 503 until it has recovered its state (404: a build without /readyz).
+  await zgate.waitHealthy(`${zOrigin}/readyz`, 60_000, [200, 404]);
 
   // Fixtures: the parent of the created znodes, and the znode that set/get hammer.
   for (const [path, body] of [['/v1/znodes/bench', Buffer.alloc(0)], ['/v1/znodes/bench/hot', dataBody]] as const) {

@@ -15,6 +15,7 @@ import { operationRoutes } from './operations.js';
 import { sharedSchemas } from './schemas.js';
 import { txnBodySchema, txnRoutes } from './txn.js';
 import { znodeRoutes } from './znodes.js';
+import { watchRoutes, type WatchPluginOptions } from '../ws/plugin.js';
 
 export const VERSION = '0.1.0';
 
@@ -29,6 +30,8 @@ export interface BuildAppOptions {
   isReady?: () => boolean;
   advertisedHttp?: string;
   sessionFor?: ApiContext['sessionFor'];
+  /** Watches (WebSocket, SSE): the session hook for sockets, where the example page lives. */
+  watch?: WatchPluginOptions;
 }
 
 function formatAjvErrors(errors: ErrorObject[], dataVar: string): Error {
@@ -128,6 +131,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => znodeRoutes(scope, ctx));
   await app.register(async (scope) => txnRoutes(scope, ctx));
   await app.register(async (scope) => operationRoutes(scope, ctx, registry, opts.isReady ?? (() => true)));
+  await app.register(async (scope) => watchRoutes(scope, ctx, registry, opts.watch));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

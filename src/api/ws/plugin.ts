@@ -1,0 +1,230 @@
+/**
+ * Watches over WebSocket (/v1/ws) and server-sent events (/v1/watch/{path}), the example
+ * page (/examples/watch.html) and the watch metrics: one WatchHub per app, hung on the
+ * member's applied log.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ZgateError } from '../../core/errors.js';
+import type { Zxid } from '../../core/types.js';
+import { WatchHub } from '../../watch/index.js';
+import type { ApiContext } from '../http/context.js';
+import { errorBody } from '../http/errors.js';
+import { newCounters, type SocketSessions, type WatchEnv } from './env.js';
+import { REQUEST_OPS } from './requests.js';
+import { sseRoutes } from './sse.js';
+import { WsSubscriber } from './websocket.js';
+
+export const WS_PATH = '/v1/ws';
+export const EXAMPLE_PATH = '/examples/watch.html';
+
+export interface WatchPluginOptions {
+  /** The sessions issue's hook for `{"op":"session"}`; absent: Unimplemented. */
+  sessions?: SocketSessions;
+  /** Where watch.html lives; default: found from the working directory or the CLI's location. */
+  staticDir?: string;
+}
+
+/** The example page: src/api/static, found from the source tree or from dist/cli/main.js. */
+function findStatic(name: string, staticDir: string | undefined): string | undefined {
+  const candidates: string[] = [];
+  if (staticDir !== undefined) candidates.push(staticDir);
+  candidates.push(resolve(process.cwd(), 'src', 'api', 'static'));
+  const main = process.argv[1];
+  if (main !== undefined) {
+    try {
+      const dir = dirname(realpathSync(main));
+      candidates.push(join(dir, '..', 'api', 'static'), join(dir, '..', '..', 'src', 'api', 'static'));
+    } catch {
+      // not a file (a REPL): the other candidates remain
+    }
+  }
+  for (const dir of candidates) {
+    try {
+      return readFileSync(join(dir, name), 'utf8');
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+function rejectUpgrade(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify(errorBody(code, message));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** A browser's Origin must be this server's own, or one of the CORS allow-list. */
+function originAllowed(origin: string, host: string | undefined, allowed: readonly string[]): boolean {
+  if (allowed.includes(origin)) return true;
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+const WS_DESCRIPTION = [
+  'WebSocket upgrade (a plain GET answers 426). JSON text frames; each request carries a client-chosen `id` echoed by its reply.',
+  `Requests (\`op\`): ${REQUEST_OPS.join(', ')}.`,
+  '`{"id":1,"op":"watch","path":"/a","kind":"data|exists|children|persistent|persistent_recursive","withData":true,"fromZxid":"N"}` →',
+  '`{"id":1,"type":"watching","watchId":"7","zxid":"Z","state":{"data","encoding","stat"(,"children")}|null}`; then',
+  '`{"type":"event","watchId":"7","event":"NodeDataChanged","path":"/a","zxid":"..."}` or, for several events of one zxid,',
+  '`{"type":"events","zxid":"Z","events":[...]}`; heartbeats `{"type":"heartbeat","zxid":"..."}`.',
+  '`unwatch` → `{"type":"unwatched"}`; `ping` → `{"type":"pong","zxid"}`; get/create/set/delete/txn → `{"type":"result",...}` with the REST body\'s fields and `zxid`.',
+  'Errors: `{"id":n,"type":"error","error":{"code","message"}}`; a resume older than the history: `{"type":"error","code":"Compacted","compactZxid":"..."}`.',
+  'A reader slower than its send queue bound is closed with code 4008.',
+].join(' ');
+
+export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry, opts: WatchPluginOptions = {}): Promise<void> {
+  const { member, config } = ctx;
+  const hub = new WatchHub(member, {
+    maxEntries: config.watchHistoryEntries,
+    maxBytes: config.watchHistoryBytes,
+    heartbeatMs: config.heartbeatMs,
+    onError: (err) => app.log.error({ err }, 'watch dispatch failed'),
+  });
+  const counters = newCounters();
+  const env: WatchEnv = {
+    hub,
+    ctx,
+    config,
+    counters,
+    sockets: new Set(),
+    maxFrameBytes: Math.ceil(config.maxDataBytes * 1.5) + 65536,
+    maxInflight: 256,
+    maxWatchesPerSocket: 10_000,
+    closeGraceMs: 5_000,
+    livenessMs: Math.max(3 * config.heartbeatMs, 30_000),
+    async awaitResumable(fromZxid: Zxid): Promise<void> {
+      if (fromZxid <= member.appliedZxid) return;
+      const s = member.status();
+      // A leader knows everything committed: past its commit index the zxid does not exist (yet).
+      if (s.role === 'leader' && fromZxid > Math.max(s.commitIndex, member.appliedZxid)) {
+        throw new ZgateError('BadArguments', `fromZxid ${fromZxid} is ahead of this member's log (applied ${member.appliedZxid})`);
+      }
+      await member.waitForApplied(fromZxid, config.minZxidWaitMs);
+    },
+    log: (err) => app.log.error({ err }, 'watch request failed'),
+  };
+  if (opts.sessions !== undefined) env.sessions = opts.sessions;
+
+  // ---------------------------------------------------------------- metrics
+  new Gauge({
+    name: 'zgate_watch_connections',
+    help: 'open watch connections, by transport',
+    labelNames: ['transport'] as const,
+    registers: [registry],
+    collect() {
+      this.set({ transport: 'ws' }, counters.wsOpen);
+      this.set({ transport: 'sse' }, counters.sseOpen);
+    },
+  });
+  new Gauge({ name: 'zgate_watches', help: 'active watches', registers: [registry], collect() { this.set(hub.registry.size); } });
+  new Gauge({ name: 'zgate_watch_history_entries', help: 'zxids with events retained for resume', registers: [registry], collect() { this.set(hub.stats().historyEntries); } });
+  new Gauge({ name: 'zgate_watch_history_bytes', help: 'estimated bytes retained by the watch history', registers: [registry], collect() { this.set(hub.stats().historyBytes); } });
+  const reported = { wsEvents: 0, sseEvents: 0, wsSlowCloses: 0, sseSlowCloses: 0 };
+  new Counter({
+    name: 'zgate_watch_events_sent_total',
+    help: 'watch events sent, by transport',
+    labelNames: ['transport'] as const,
+    registers: [registry],
+    collect() {
+      this.inc({ transport: 'ws' }, counters.wsEvents - reported.wsEvents);
+      this.inc({ transport: 'sse' }, counters.sseEvents - reported.sseEvents);
+      reported.wsEvents = counters.wsEvents;
+      reported.sseEvents = counters.sseEvents;
+    },
+  });
+  new Counter({
+    name: 'zgate_watch_slow_reader_closes_total',
+    help: 'watch connections closed because the reader could not keep up (WebSocket code 4008), by transport',
+    labelNames: ['transport'] as const,
+    registers: [registry],
+    collect() {
+      this.inc({ transport: 'ws' }, counters.wsSlowCloses - reported.wsSlowCloses);
+      this.inc({ transport: 'sse' }, counters.sseSlowCloses - reported.sseSlowCloses);
+      reported.wsSlowCloses = counters.wsSlowCloses;
+      reported.sseSlowCloses = counters.sseSlowCloses;
+    },
+  });
+
+  // ---------------------------------------------------------------- WebSocket
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * env.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  const raw = new Set<WebSocket>();
+  let closing = false;
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const pathname = (req.url ?? '').split('?')[0];
+    if (pathname !== WS_PATH) {
+      // Someone else's upgrade (another plugin) is theirs to answer.
+      if (app.server.listenerCount('upgrade') === 1) rejectUpgrade(socket, 404, 'BadArguments', `no WebSocket at ${pathname}; use ${WS_PATH}`);
+      return;
+    }
+    if (closing) return rejectUpgrade(socket, 503, 'Unavailable', 'the member is shutting down');
+    const origin = req.headers.origin;
+    if (origin !== undefined && !originAllowed(origin, req.headers.host, config.corsOrigins)) {
+      return rejectUpgrade(socket, 403, 'NoAuth', `origin ${origin} is not allowed (same origin, or --cors-origins)`);
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      raw.add(ws);
+      ws.once('close', () => raw.delete(ws));
+      env.sockets.add(new WsSubscriber(ws, env));
+    });
+  };
+  app.server.on('upgrade', onUpgrade);
+
+  app.get(
+    WS_PATH,
+    {
+      schema: {
+        summary: 'WebSocket: watches (one-shot, persistent, recursive) with resume, and the REST operations',
+        description: WS_DESCRIPTION,
+        tags: ['watches'],
+        response: {
+          101: { description: 'Switching Protocols: the WebSocket is open' },
+          426: { description: 'Upgrade Required: this URL speaks WebSocket only', $ref: 'Error#' },
+        },
+      },
+    },
+    async (_request, reply) => reply.code(426).header('upgrade', 'websocket').send(errorBody('BadArguments', `${WS_PATH} is a WebSocket: send an Upgrade request`)),
+  );
+
+  // ---------------------------------------------------------------- SSE
+  await app.register(async (scope) => sseRoutes(scope, env));
+
+  // ---------------------------------------------------------------- example page
+  app.get(EXAMPLE_PATH, { schema: { hide: true } }, async (_request, reply) => {
+    const page = findStatic('watch.html', opts.staticDir);
+    if (page === undefined) return reply.code(404).send(errorBody('NoNode', 'the example page is not installed (src/api/static/watch.html)'));
+    return reply.type('text/html; charset=utf-8').header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(page);
+  });
+
+  // ---------------------------------------------------------------- shutdown
+  app.addHook('preClose', async () => {
+    closing = true;
+    for (const s of [...env.sockets]) s.shutdown(1001, 'the member is shutting down');
+    const deadline = Date.now() + 1000;
+    while (raw.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const ws of raw) ws.terminate();
+  });
+  app.addHook('onClose', async () => {
+    app.server.off('upgrade', onUpgrade);
+    hub.close();
+    wss.close();
+  });
+  hubs.set(member, hub);
+}
+
+const hubs = new WeakMap<object, WatchHub>();
+
+/** The watch hub serving a member's app (for tests and tools). */
+export function watchHubOf(member: object): WatchHub | undefined {
+  return hubs.get(member);
+}

@@ -89,7 +89,10 @@ async function serve(argv: string[]): Promise<void> {
   });
   const { storage, recovered } = opened;
   if (recovered.repaired) log.warn({ repaired: recovered.repaired }, 'the write-ahead log was repaired');
-  const durable = new DurableLocalLog(storage, config.id);
+  const durable = new DurableLocalLog(storage, config.id, (e) => {
+    log.fatal({ err: e }, 'the write-ahead log is in an unknown state after a failed write; stopping (a restart recovers every acknowledged write)');
+    process.exit(70);
+  });
   await durable.init();
   lateLog.attach(durable);
   const state: RecoveredState = {

@@ -26,9 +26,15 @@ export class DurableLocalLog implements ReplicatedLog {
   private failed = false;
   private closed = false;
 
+  /**
+   * `onFatal`: the storage could not put its files back into a known state after a failed
+   * write and refuses all writes until reopened. The member stops (fail-stop): a restart
+   * recovers from the files, which hold every acknowledged write.
+   */
   constructor(
-    private readonly storage: Storage,
+    private readonly storage: Storage & { failure?(): Error | undefined },
     private readonly id = 1,
+    private readonly onFatal: (e: Error) => void = () => undefined,
   ) {
     this.lastAssigned = storage.lastIndex();
     this.committed = storage.lastIndex();
@@ -54,6 +60,8 @@ export class DurableLocalLog implements ReplicatedLog {
       await this.storage.append([{ index, term: TERM, data }]);
     } catch (e) {
       this.failed = true;
+      const fatal = this.storage.failure?.();
+      if (fatal) this.onFatal(fatal);
       throw e instanceof ZgateError ? e : new ZgateError('Unavailable', `write-ahead log: ${(e as Error).message}`);
     } finally {
       this.inflight--;

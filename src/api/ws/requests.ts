@@ -156,6 +156,7 @@ export async function runOperation(ctx: ApiContext, name: 'get' | 'create' | 'se
       const minZxid = zxidField(f.minZxid);
       if (minZxid !== undefined) await member.waitForApplied(minZxid, config.minZxidWaitMs);
       if (f.consistency === 'linearizable') await member.linearizableBarrier(config.minZxidWaitMs);
+      member.assertReadable();
       const zxid = member.appliedZxid;
       const node = member.read(path);
       if (!node) return failed({ code: 'NoNode', message: `no znode at ${path}`, path }, zxid);

@@ -145,6 +145,7 @@ export async function sseRoutes(app: FastifyInstance, env: WatchEnv): Promise<vo
     if (accept !== undefined && !/text\/event-stream|\*\/\*|text\/\*/.test(accept)) {
       throw new ZgateError('BadArguments', `this route answers text/event-stream only (Accept: ${accept})`);
     }
+    env.ctx.member.assertReadable();
     const kind: WatchKind = request.query.kind ?? 'persistent';
     const withData = request.query.withData === true;
     const fromZxid = lastEventId(request.headers['last-event-id']) ?? (request.query.fromZxid === undefined ? undefined : Number(request.query.fromZxid));
@@ -152,6 +153,7 @@ export async function sseRoutes(app: FastifyInstance, env: WatchEnv): Promise<vo
     request.raw.once('close', () => (gone = true));
     if (fromZxid !== undefined && fromZxid > env.hub.appliedZxid) await env.awaitResumable(fromZxid);
     if (gone || reply.raw.destroyed) return reply.hijack();
+    env.ctx.member.assertReadable();
 
     // From here to the end of hub.watch() nothing awaits: read, register and replay are atomic.
     const res = reply.raw;

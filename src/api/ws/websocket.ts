@@ -205,6 +205,7 @@ export class WsSubscriber extends Subscriber {
     if (this.watches.size >= this.env.maxWatchesPerSocket) {
       throw new ZgateError('BadArguments', `too many watches on this socket (bound ${this.env.maxWatchesPerSocket})`);
     }
+    this.env.ctx.member.assertReadable();
     const req = { path: f.path as string, kind: ((f.kind as WatchKind | undefined) ?? 'persistent') as WatchKind, withData: f.withData === true, fromZxid: zxidField(f.fromZxid) };
     if (req.fromZxid === undefined) delete req.fromZxid;
     if (req.fromZxid === undefined || req.fromZxid <= this.env.hub.appliedZxid) return this.register(id, req);

@@ -17,8 +17,11 @@ export interface Served {
   port: number;
   base: string;
   wsUrl: string;
-  /** Every applied (zxid, events), recorded by an independent listener, for expected streams. */
-  applied: { zxid: number; events: TreeEvent[] }[];
+  /**
+   * Every applied (zxid, events), recorded by an independent listener, for expected streams;
+   * with each event's znode data (utf8) as the zxid left it (undefined for NodeDeleted or gone).
+   */
+  applied: { zxid: number; events: (TreeEvent & { data: string | undefined })[] }[];
   write(op: Op): Promise<number>;
   close(): Promise<void>;
 }
@@ -26,7 +29,10 @@ export interface Served {
 export async function serve(opts: Partial<BuildAppOptions> = {}, port = 0): Promise<Served> {
   const member = new Member(new LocalLog(), {});
   const applied: Served['applied'] = [];
-  member.onApply((zxid, events) => applied.push({ zxid, events: events.map((e) => ({ ...e })) }));
+  const text = (d: Uint8Array | undefined) => (d === undefined ? undefined : Buffer.from(d).toString('utf8'));
+  member.onApply((zxid, events) =>
+    applied.push({ zxid, events: events.map((e) => ({ ...e, data: e.type === 'NodeDeleted' ? undefined : text(member.tree.get(e.path)?.data) })) }),
+  );
   const app = await buildApp({ member, logLevel: false, ...opts });
   await app.listen({ host: '127.0.0.1', port });
   const p = (app.server.address() as AddressInfo).port;

@@ -22,6 +22,8 @@ export interface Served {
    * with each event's znode data (utf8) as the zxid left it (undefined for NodeDeleted or gone).
    */
   applied: { zxid: number; events: (TreeEvent & { data: string | undefined })[] }[];
+  /** performance.now() when the test's listener (registered before the hub's) last ran. */
+  appliedAt: number;
   write(op: Op): Promise<number>;
   close(): Promise<void>;
 }
@@ -30,13 +32,14 @@ export async function serve(opts: Partial<BuildAppOptions> = {}, port = 0): Prom
   const member = new Member(new LocalLog(), {});
   const applied: Served['applied'] = [];
   const text = (d: Uint8Array | undefined) => (d === undefined ? undefined : Buffer.from(d).toString('utf8'));
-  member.onApply((zxid, events) =>
-    applied.push({ zxid, events: events.map((e) => ({ ...e, data: e.type === 'NodeDeleted' ? undefined : text(member.tree.get(e.path)?.data) })) }),
-  );
+  member.onApply((zxid, events) => {
+    applied.push({ zxid, events: events.map((e) => ({ ...e, data: e.type === 'NodeDeleted' ? undefined : text(member.tree.get(e.path)?.data) })) });
+    served.appliedAt = performance.now();
+  });
   const app = await buildApp({ member, logLevel: false, ...opts });
   await app.listen({ host: '127.0.0.1', port });
   const p = (app.server.address() as AddressInfo).port;
-  return {
+  const served: Served = {
     app,
     member,
     hub: watchHubOf(member)!,
@@ -44,6 +47,7 @@ export async function serve(opts: Partial<BuildAppOptions> = {}, port = 0): Prom
     base: `http://127.0.0.1:${p}`,
     wsUrl: `ws://127.0.0.1:${p}/v1/ws`,
     applied,
+    appliedAt: 0,
     async write(op: Op): Promise<number> {
       const a = await member.write(op);
       return a.zxid;
@@ -53,6 +57,7 @@ export async function serve(opts: Partial<BuildAppOptions> = {}, port = 0): Prom
       await member.close();
     },
   };
+  return served;
 }
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);

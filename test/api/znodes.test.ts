@@ -60,7 +60,9 @@ describe('GET', () => {
     expect(res.body.stat.dataLength).toBe(5);
     expect(res.headers.etag).toBe('"0"');
     expect(res.headers['zgate-zxid']).toBe(String(t.member.appliedZxid));
-    expect(JSON.parse(res.headers['zgate-stat'])).toEqual(res.body.stat);
+    const head = await http.head('/v1/znodes/a');
+    expect(JSON.parse(head.headers['zgate-stat'])).toEqual(res.body.stat);
+    expect(head.headers.etag).toBe('"0"');
   });
 
   test('binary data is base64; ?encoding=base64 forces it', async () => {

@@ -97,11 +97,6 @@ function setZxid(reply: FastifyReply, zxid: number): void {
   reply.header('zgate-zxid', String(zxid));
 }
 
-function statHeaders(reply: FastifyReply, stat: Stat): void {
-  reply.header('etag', etagOf(stat));
-  reply.header('zgate-stat', JSON.stringify(statJson(stat)));
-}
-
 function statOfResult(result: OpResult): Stat {
   if (result.op === 'create' || result.op === 'set') return result.stat;
   throw new ZgateError('SystemError', `unexpected result ${result.op}`);
@@ -164,9 +159,12 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     await awaitReadable(q);
     const node = member.read(path);
     if (!node) return sendError(reply, 'NoNode', `no znode at ${path}`, path);
-    statHeaders(reply, node.stat);
+    reply.header('etag', etagOf(node.stat));
     const accept = request.headers.accept ?? '';
-    if (q.raw === true || (accept.includes('application/octet-stream') && !accept.includes('application/json'))) {
+    const raw = q.raw === true || (accept.includes('application/octet-stream') && !accept.includes('application/json'));
+    // The stat travels in a header only where the body can't carry it: raw bytes and HEAD.
+    if (raw || request.method === 'HEAD') reply.header('zgate-stat', JSON.stringify(statJson(node.stat)));
+    if (raw) {
       reply.header('x-content-type-options', 'nosniff');
       return reply.type('application/octet-stream').send(Buffer.from(node.data));
     }

@@ -19,6 +19,10 @@ export interface ServeConfig {
   keepSnapshots: number;
   segmentBytes: number;
   repair: boolean;
+  watchHistoryEntries: number;
+  watchHistoryBytes: number;
+  heartbeatMs: number;
+  watchQueueBytes: number;
 }
 
 interface FlagSpec {
@@ -46,6 +50,10 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { flag: 'keep-snapshots', env: 'ZGATE_KEEP_SNAPSHOTS', default: '2', help: 'snapshot files kept (log segments are kept back to the oldest)' },
   { flag: 'segment-bytes', env: 'ZGATE_SEGMENT_BYTES', default: '67108864', help: 'size at which the write-ahead log rolls to a new segment file' },
   { kind: 'boolean', flag: 'repair', env: 'ZGATE_REPAIR', default: 'false', help: 'true: cut a corrupt write-ahead log at the first bad record instead of refusing to start (copies kept aside)' },
+  { flag: 'watch-history', env: 'ZGATE_WATCH_HISTORY', default: '10000', help: 'watch resume history: zxids with events retained (older fromZxid answers Compacted)' },
+  { flag: 'watch-history-bytes', env: 'ZGATE_WATCH_HISTORY_BYTES', default: '67108864', help: '... and at most this many bytes of events (with their data)' },
+  { flag: 'heartbeat-ms', env: 'ZGATE_HEARTBEAT_MS', default: '10000', help: 'heartbeat interval of WebSocket and SSE watchers, carrying the applied zxid (0: none)' },
+  { flag: 'watch-queue-bytes', env: 'ZGATE_WATCH_QUEUE_BYTES', default: '4194304', help: 'send queue bound of one WebSocket or SSE stream; a slower reader is closed (4008)' },
   { flag: 'log-level', env: 'ZGATE_LOG_LEVEL', default: 'info', help: 'pino log level: fatal, error, warn, info, debug, trace, silent' },
 ];
 
@@ -101,5 +109,9 @@ export function resolveServeConfig(flags: Record<string, string | undefined>, en
     keepSnapshots: integer('keep-snapshots', value('keep-snapshots'), 1, 1000),
     segmentBytes: integer('segment-bytes', value('segment-bytes'), 1024, 2 ** 32),
     repair: boolean('repair', value('repair')),
+    watchHistoryEntries: integer('watch-history', value('watch-history'), 1, 100_000_000),
+    watchHistoryBytes: integer('watch-history-bytes', value('watch-history-bytes'), 1024, 2 ** 40),
+    heartbeatMs: integer('heartbeat-ms', value('heartbeat-ms'), 0, 3_600_000),
+    watchQueueBytes: integer('watch-queue-bytes', value('watch-queue-bytes'), 1024, 2 ** 32),
   };
 }

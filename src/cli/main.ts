@@ -57,6 +57,10 @@ async function serve(argv: string[]): Promise<void> {
       maxDeleteNodes: config.maxDeleteNodes,
       minZxidWaitMs: config.minZxidWaitMs,
       corsOrigins: config.corsOrigins,
+      watchHistoryEntries: config.watchHistoryEntries,
+      watchHistoryBytes: config.watchHistoryBytes,
+      heartbeatMs: config.heartbeatMs,
+      watchQueueBytes: config.watchQueueBytes,
     },
   });
   const log = app.log;

@@ -54,7 +54,7 @@ async function open(transport: 'ws' | 'sse', path: string): Promise<Page> {
 
 async function shows(page: Page, event: string, data: string): Promise<void> {
   await page.waitForFunction(
-    ([ev, d]) => [...document.querySelectorAll('#events li')].some((li) => li.textContent!.includes(ev!) && li.textContent!.includes(`= ${d}`)) && document.getElementById('data')!.textContent === d,
+    ([ev, d]) => Array.from(document.querySelectorAll('#events li')).some((li) => li.textContent!.includes(ev!) && li.textContent!.includes(`= ${d}`)) && document.getElementById('data')!.textContent === d,
     [event, data],
     { timeout: 8000 },
   );

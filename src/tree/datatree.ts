@@ -30,9 +30,10 @@ import {
   type Zxid,
 } from '../core/types.js';
 import { assert } from '../util/assert.js';
-import { decode, encode } from '../util/codec.js';
-import { bytesFloat64, bytesInt32, float64Bytes, int32Bytes } from './columns.js';
+import { decode } from '../util/codec.js';
+import { bytesFloat64, bytesInt32 } from './columns.js';
 import { Fnv64 } from './fnv.js';
+import { CowSnapshot, DEFAULT_TUNING, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type SnapshotTuning, type SnapshotWriter } from './snapshot.js';
 import { childPath, isValidName, ROOT } from './path.js';
 import {
   checkStaticFailure,
@@ -60,6 +61,7 @@ import { EMPTY_DATA, NodeKind, ZNode } from './znode.js';
 
 export type { DataTreeOptions } from './validate.js';
 export { DEFAULT_MAX_DATA_BYTES, MAX_TTL_MS, formatSequence } from './validate.js';
+export type { SnapshotTuning, SnapshotWriter } from './snapshot.js';
 
 export type MultiOpResultCode = { op: SubOp['op']; code: ZkCode };
 
@@ -81,8 +83,6 @@ export class MultiOpError extends ZgateError {
 }
 
 const CONFIG_PATH = '/zookeeper/config';
-const SNAPSHOT_FORMAT = 'zgate-datatree';
-const SNAPSHOT_VERSION = 1;
 
 const UndoKind = { Create: 0, Delete: 1, Set: 2 } as const;
 type UndoKind = (typeof UndoKind)[keyof typeof UndoKind];
@@ -140,6 +140,10 @@ export class DataTree {
   private readonly ttls = new Map<string, ZNode>();
   /** Non-null while an op runs: what to undo should it fail. */
   private undo: Undo[] | null = null;
+  /** Non-null while an incremental snapshot is walking: it keeps pre-images of what changes. */
+  private snap: CowSnapshot | null = null;
+  /** Names bytes per node in the last snapshot: how much room the next one reserves for them. */
+  private nameBytesHint = DEFAULT_TUNING.nameBytesPerNode;
 
   constructor(opts?: Partial<DataTreeOptions>) {
     this.opts = resolveOptions(opts);
@@ -593,6 +597,7 @@ export class DataTree {
   // ---------------------------------------------------------------- mutation primitives
 
   private insert(parent: ZNode, parentPath: string, name: string, path: string, node: ZNode, zxid: Zxid, events: TreeEvent[]): void {
+    if (this.snap !== null) this.snap.beforeChildChange(parent);
     if (this.undo !== null) {
       this.undo.push(new Undo(UndoKind.Create, node, parent, name, path, parent.cversion, parent.pzxid, EMPTY_DATA, 0, 0, 0));
     }
@@ -614,6 +619,7 @@ export class DataTree {
   private remove(parent: ZNode, parentPath: string, name: string, path: string, node: ZNode, zxid: Zxid, events: TreeEvent[]): void {
     assert(node.children === null, () => `remove of non-empty ${path}`);
     assert(parent.children !== null && parent.children.get(name) === node, () => `remove of ${path}: not a child of ${parentPath}`);
+    if (this.snap !== null) this.snap.beforeRemove(parent, name, node);
     if (this.undo !== null) {
       this.undo.push(new Undo(UndoKind.Delete, node, parent, name, path, parent.cversion, parent.pzxid, EMPTY_DATA, 0, 0, 0));
     }
@@ -635,6 +641,7 @@ export class DataTree {
   }
 
   private setData(node: ZNode, path: string, data: Uint8Array, zxid: Zxid, time: number, events: TreeEvent[]): void {
+    if (this.snap !== null) this.snap.beforeSet(node);
     if (this.undo !== null) {
       this.undo.push(new Undo(UndoKind.Set, node, null, '', path, 0, 0, node.data, node.version, node.mzxid, node.mtime));
     }
@@ -737,54 +744,46 @@ export class DataTree {
   /**
    * Columns over a pre-order walk with children in name order: a few large msgpack values
    * rather than one record per znode, and the walk order is canonical, so equal trees give
-   * equal bytes.
+   * equal bytes. The same writer as beginSnapshot()'s, run to the end at once (see snapshot.ts).
    */
   snapshot(): Uint8Array {
-    const nodes: ZNode[] = [];
-    const names: string[] = [];
-    this.walk(nodes, names);
-    const n = nodes.length;
-    assert(n === this._nodeCount, () => `walk found ${n} znodes, the count says ${this._nodeCount}`);
-    const zxids = new Float64Array(3 * n);
-    const times = new Float64Array(2 * n);
-    const ints = new Int32Array(5 * n);
-    const owners: bigint[] = [];
-    const ttls: number[] = [];
-    const data = new Uint8Array(this._dataBytes);
-    let offset = 0;
-    for (let i = 0; i < n; i++) {
-      const node = nodes[i]!;
-      zxids[3 * i] = node.czxid;
-      zxids[3 * i + 1] = node.mzxid;
-      zxids[3 * i + 2] = node.pzxid;
-      times[2 * i] = node.ctime;
-      times[2 * i + 1] = node.mtime;
-      ints[5 * i] = node.numChildren;
-      ints[5 * i + 1] = node.version;
-      ints[5 * i + 2] = node.cversion;
-      ints[5 * i + 3] = node.kind;
-      ints[5 * i + 4] = node.data.length;
-      if (node.kind === NodeKind.Ephemeral) owners.push(node.owner);
-      else if (node.kind === NodeKind.Ttl) ttls.push(node.ttl);
-      const d = node.data;
-      // TypedArray.set costs more than a short loop for the small values most znodes hold.
-      if (d.length > 64) data.set(d, offset);
-      else for (let j = 0; j < d.length; j++) data[offset + j] = d[j]!;
-      offset += d.length;
-    }
-    assert(offset === data.length, 'data size out of step with the tree');
-    return encode({
-      format: SNAPSHOT_FORMAT,
-      v: SNAPSHOT_VERSION,
-      lastZxid: this._lastZxid,
-      names,
-      zxids: float64Bytes(zxids),
-      times: float64Bytes(times),
-      ints: int32Bytes(ints),
-      owners,
-      ttls,
-      data,
-    });
+    const w = this.snapshotWriter(null, {});
+    const bytes = w.finish();
+    this.nameBytesHint = w.nameBytesPerNode;
+    return bytes;
+  }
+
+  /**
+   * Starts an incremental snapshot of the tree as it is now (at lastZxid): drive it with
+   * step() between applies, then finish(). Writes go on meanwhile and the bytes are exactly
+   * snapshot()'s at that zxid (copy-on-write, see snapshot.ts). One at a time.
+   */
+  beginSnapshot(tuning: Partial<SnapshotTuning> = {}): SnapshotWriter {
+    assert(this.undo === null, 'beginSnapshot() during an op');
+    assert(this.snap === null, 'a snapshot is already being written');
+    const w = this.snapshotWriter((done) => {
+      if (this.snap === done) this.snap = null;
+      // An allocation hint only (the bytes do not depend on it), taken from a complete walk.
+      if (done.written === done.nodes) this.nameBytesHint = done.nameBytesPerNode;
+    }, tuning);
+    this.snap = w;
+    return w;
+  }
+
+  /** Whether an incremental snapshot is walking the tree (mutations then keep pre-images). */
+  get snapshotInProgress(): boolean {
+    return this.snap !== null;
+  }
+
+  private snapshotWriter(detach: ((w: CowSnapshot) => void) | null, tuning: Partial<SnapshotTuning>): CowSnapshot {
+    let owners = 0;
+    for (const set of this.ephemerals.values()) owners += set.size;
+    const t: SnapshotTuning = { ...DEFAULT_TUNING, nameBytesPerNode: Math.ceil(this.nameBytesHint * 1.05) + 1, ...tuning };
+    return new CowSnapshot(
+      { root: this.root, zxid: this._lastZxid, nodes: this._nodeCount, dataBytes: this._dataBytes, owners, ttls: this.ttls.size },
+      t,
+      detach,
+    );
   }
 
   /** Pre-order, children ascending, without recursion (paths may nest deeper than the stack). */

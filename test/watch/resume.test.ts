@@ -114,6 +114,51 @@ describe('WebSocket resume', () => {
   });
 });
 
+describe('a resume point this member has not applied yet (it lags another member)', () => {
+  let h: Served;
+  beforeAll(async () => {
+    h = await serve({ config: { heartbeatMs: 0, minZxidWaitMs: 400 } });
+    // A follower: it can't tell a zxid not applied yet from one that doesn't exist.
+    const real = h.member.status.bind(h.member);
+    h.member.status = () => ({ ...real(), role: 'follower', leaderId: 2 });
+    await create(h, '/w');
+  });
+  afterAll(async () => h.close());
+
+  test('WebSocket and SSE wait until the member has applied it, then replay from there', async () => {
+    const ahead = h.member.appliedZxid + 2;
+    const c = await Client.connect(h.wsUrl);
+    const reply = c.request({ op: 'watch', path: '/w', fromZxid: String(ahead) });
+    // (The SSE answer's headers come only once the member has caught up.)
+    const opening = SseStream.open(`${h.base}/v1/watch/w`, { 'last-event-id': String(ahead) });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.frames).toHaveLength(0);
+    await set(h, '/w', '1');
+    await set(h, '/w', '2');
+    const z3 = await set(h, '/w', '3');
+    const sse = await opening;
+    expect(await reply).toMatchObject({ type: 'watching', zxid: String(ahead), resumed: true });
+    await c.sync();
+    expect(c.events().map(brief)).toEqual([`NodeDataChanged /w @${z3}`]);
+    await sse.until(() => sse.messages.length >= 2);
+    expect(sse.status).toBe(200);
+    expect(sse.events().map(brief)).toEqual([`NodeDataChanged /w @${z3}`]);
+    sse.close();
+    await c.close();
+  });
+
+  test('past --min-zxid-wait-ms: Unavailable (503 over SSE)', async () => {
+    const far = String(h.member.appliedZxid + 100);
+    const c = await Client.connect(h.wsUrl);
+    expect(await c.request({ op: 'watch', path: '/w', fromZxid: far })).toMatchObject({ type: 'error', error: { code: 'Unavailable' } });
+    const sse = await SseStream.open(`${h.base}/v1/watch/w?fromZxid=${far}`);
+    await sse.until(() => sse.ended);
+    expect(sse.status).toBe(503);
+    expect(h.hub.registry.size).toBe(0);
+    await c.close();
+  });
+});
+
 describe('server-sent events', () => {
   let s: Served;
   beforeAll(async () => {

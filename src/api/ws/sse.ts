@@ -149,10 +149,21 @@ export async function sseRoutes(app: FastifyInstance, env: WatchEnv): Promise<vo
     const kind: WatchKind = request.query.kind ?? 'persistent';
     const withData = request.query.withData === true;
     const fromZxid = lastEventId(request.headers['last-event-id']) ?? (request.query.fromZxid === undefined ? undefined : Number(request.query.fromZxid));
-    let gone = false;
-    request.raw.once('close', () => (gone = true));
-    if (fromZxid !== undefined && fromZxid > env.hub.appliedZxid) await env.awaitResumable(fromZxid);
-    if (gone || reply.raw.destroyed) return reply.hijack();
+    if (fromZxid !== undefined && fromZxid > env.hub.appliedZxid) {
+      // (The request's own 'close' fires once a GET is read; the response's, when the client goes.)
+      let gone = false;
+      const onGone = () => (gone = true);
+      reply.raw.once('close', onGone);
+      try {
+        await env.awaitResumable(fromZxid);
+      } finally {
+        reply.raw.off('close', onGone);
+      }
+      if (gone || reply.raw.destroyed || request.raw.socket.destroyed) {
+        reply.hijack();
+        return reply;
+      }
+    }
     env.ctx.member.assertReadable();
 
     // From here to the end of hub.watch() nothing awaits: read, register and replay are atomic.

@@ -5,7 +5,7 @@
  */
 import { ZgateError } from '../core/errors.js';
 import type { ApplyOutcome, Op, OpFailure, Stat, TreeEvent, Zxid } from '../core/types.js';
-import { DataTree, MultiOpError, type DataTreeOptions } from '../tree/datatree.js';
+import { DataTree, MultiOpError, type DataTreeOptions, type SnapshotWriter } from '../tree/datatree.js';
 import { assert } from '../util/assert.js';
 import { decode, encode } from '../util/codec.js';
 import type { CommittedEntry, LogStatus, ReplicatedLog } from './log.js';
@@ -77,6 +77,8 @@ function failureError(f: OpFailure): ZgateError {
 }
 
 export class Member {
+  /** Znodes serialised per slice of a snapshot: a few milliseconds of event loop each. */
+  private static readonly SNAPSHOT_SLICE = 10_000;
   private _tree: DataTree;
   readonly opts: MemberOptions;
   private appliedIndex = 0;
@@ -235,27 +237,44 @@ export class Member {
 
   /**
    * Snapshots the tree as of the last applied entry and hands it to the log, which compacts
-   * behind it. One at a time; a failed save is logged by the caller's hook and retried later.
+   * behind it. The tree is serialised incrementally, copy-on-write (src/tree/snapshot.ts), a
+   * slice per turn of the event loop, so that entries keep applying meanwhile while the bytes
+   * still hold exactly the tree at `index`. One at a time; a failed save is kept in
+   * lastSnapshotError and retried at the next threshold.
    */
   private maybeSnapshot(): void {
     if (this.snapshotInFlight || this.closed) return;
     const entries = this.appliedIndex - this.snapshotIndex;
     if (entries < this.opts.snapshotEntries && this.bytesSinceSnapshot < this.opts.snapshotBytes) return;
+    const tree = this._tree;
     const index = this.appliedIndex;
-    const data = this._tree.snapshot();
+    assert(tree.lastZxid === index, () => `snapshot at ${index} of a tree at zxid ${tree.lastZxid}`);
+    const writer = tree.beginSnapshot();
     this.bytesSinceSnapshot = 0;
-    this.snapshotInFlight = this.log
-      .saveSnapshot(index, data)
-      .then(() => {
-        this.snapshotIndex = index;
-        this.lastSnapshotError = undefined;
-      })
-      .catch((e: unknown) => {
-        this.lastSnapshotError = e instanceof Error ? e : new Error(String(e));
-      })
-      .finally(() => {
-        this.snapshotInFlight = undefined;
-      });
+    // writeSnapshot() yields before its first step, so this always settles after the assignment.
+    this.snapshotInFlight = this.writeSnapshot(tree, writer, index).finally(() => {
+      this.snapshotInFlight = undefined;
+    });
+  }
+
+  private async writeSnapshot(tree: DataTree, writer: SnapshotWriter, index: number): Promise<void> {
+    try {
+      do {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this._tree !== tree) {
+          // The tree was replaced (an installed snapshot, newer than this one): drop it.
+          writer.abort();
+          return;
+        }
+      } while (writer.step(Member.SNAPSHOT_SLICE));
+      const data = writer.finish();
+      await this.log.saveSnapshot(index, data);
+      if (index > this.snapshotIndex) this.snapshotIndex = index;
+      this.lastSnapshotError = undefined;
+    } catch (e) {
+      writer.abort();
+      this.lastSnapshotError = e instanceof Error ? e : new Error(String(e));
+    }
   }
 
   /** Resolves when no snapshot is being saved (tests, shutdown). */

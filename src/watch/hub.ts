@@ -74,7 +74,6 @@ export class WatchHub {
   readonly registry = new WatchRegistry();
   private readonly history: EventHistory;
   private readonly subscribers = new Set<Subscriber>();
-  private nextWatchId = 1;
   private dispatchSeq = 0;
   private readonly touched: Subscriber[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -139,7 +138,7 @@ export class WatchHub {
     validatePath(req.path);
     this.sync();
     const applied = this.source.appliedZxid;
-    const watch: Watch = { id: String(this.nextWatchId++), kind: req.kind, path: req.path, withData: req.withData, owner: sub };
+    const watch: Watch = { id: sub.nextWatchId(), kind: req.kind, path: req.path, withData: req.withData, owner: sub };
     if (req.fromZxid === undefined) {
       const got = this.source.tree.get(req.path);
       if (got === undefined && (req.kind === 'data' || req.kind === 'children')) {
@@ -167,7 +166,7 @@ export class WatchHub {
         if (oneShot) break;
       }
       if (indices.length === 0) continue;
-      sub.deliver({ zxid: entry.zxid, events: entry.events, cache: [] }, watches, indices);
+      sub.deliver({ zxid: entry.zxid, events: entry.events, cache: [], frames: [] }, watches, indices);
       // A one-shot watch fired during the replay is done: it is never registered.
       if (oneShot) return watching;
       watches.length = 0;
@@ -236,7 +235,7 @@ export class WatchHub {
       }
       const records = this.capture(events);
       this.history.record(zxid, records);
-      if (this.registry.size > 0) this.dispatch({ zxid, events: records, cache: [] });
+      if (this.registry.size > 0) this.dispatch({ zxid, events: records, cache: [], frames: [] });
     } catch (e) {
       this.opts.onError?.(e);
     }

@@ -19,6 +19,11 @@ export interface Delivery {
    * transport's encoder; valid during this delivery only.
    */
   readonly cache: (string | undefined)[];
+  /**
+   * Whole encoded frames by slot and watch id, for the transports: watch ids are numbered per
+   * subscriber, so the many sockets that each hold one watch on a path share one frame.
+   */
+  readonly frames: (Map<string, Uint8Array> | undefined)[];
 }
 
 export interface Watch {
@@ -36,12 +41,19 @@ export interface Watch {
 export abstract class Subscriber {
   /** This subscriber's live watches by id. */
   readonly watches = new Map<string, Watch>();
+  /** Watch ids are this subscriber's own: "1", "2", ... */
+  private lastWatchId = 0;
   /** @internal dispatch scratch: the dispatch sequence number this subscriber was last touched in. */
   mark = 0;
   /** @internal dispatch scratch: watches hit in the current dispatch, parallel to hitEvents. */
   readonly hitWatches: Watch[] = [];
   /** @internal dispatch scratch: index of the event each hit is for. */
   readonly hitEvents: number[] = [];
+
+  /** The id of this subscriber's next watch. */
+  nextWatchId(): string {
+    return String(++this.lastWatchId);
+  }
 
   /**
    * The events of one zxid for this subscriber, in event order: `watches[k]` is fired by

@@ -31,6 +31,19 @@ export function eventJson(watchId: string, d: Delivery, i: number, withData: boo
   return `{"type":"event","watchId":"${watchId}"${eventTail(d, i, withData)}`;
 }
 
+/**
+ * A frame for one event and one watch, encoded once per (event, shape, watch id) and shared:
+ * `make` builds its text the first time.
+ */
+export function sharedFrame(d: Delivery, i: number, withData: boolean, watchId: string, make: () => string): Uint8Array {
+  const slot = 2 * i + (withData ? 1 : 0);
+  let byId = d.frames[slot];
+  if (byId === undefined) d.frames[slot] = byId = new Map();
+  let frame = byId.get(watchId);
+  if (frame === undefined) byId.set(watchId, (frame = Buffer.from(make(), 'utf8')));
+  return frame;
+}
+
 /** The state part of a `watching` reply. */
 export function watchingJson(w: Watching, id: unknown): string {
   const body: Record<string, unknown> = {};

@@ -14,7 +14,7 @@ import { CompactedError, Subscriber, type Delivery, type Watch, type WatchKind }
 import { boolParam, errorResponses } from '../http/schemas.js';
 import { znodePathFromUrl } from '../http/paths.js';
 import type { WatchEnv } from './env.js';
-import { eventJson, watchingJson } from './frames.js';
+import { eventJson, sharedFrame, watchingJson } from './frames.js';
 
 export const WATCH_PREFIX = '/v1/watch';
 
@@ -37,7 +37,7 @@ export class SseSubscriber extends Subscriber {
     return this.closed;
   }
 
-  write(chunk: string): boolean {
+  write(chunk: string | Uint8Array): boolean {
     if (this.closed || this.res.destroyed) return false;
     const queued = this.res.writableLength;
     if (queued > 0 && queued + chunk.length > this.env.config.watchQueueBytes) {
@@ -53,6 +53,14 @@ export class SseSubscriber extends Subscriber {
 
   override deliver(d: Delivery, watches: readonly Watch[], events: readonly number[]): void {
     const n = watches.length;
+    if (n === 1) {
+      const w = watches[0]!;
+      const i = events[0]!;
+      // SSE and WebSocket frames of one delivery differ: SSE's key carries a prefix.
+      const chunk = sharedFrame(d, i, w.withData, `sse${w.id}`, () => `event: ${d.events[i]!.type}\nid: ${d.zxid}\ndata: ${eventJson(w.id, d, i, w.withData)}\n\n`);
+      if (this.write(chunk)) this.env.counters.sseEvents += 1;
+      return;
+    }
     let chunk = '';
     for (let k = 0; k < n; k++) {
       const ev = d.events[events[k]!]!;

@@ -8,7 +8,7 @@ import type { RawData, WebSocket } from 'ws';
 import { ZgateError } from '../../core/errors.js';
 import type { SessionId, Zxid } from '../../core/types.js';
 import { CompactedError, Subscriber, type Delivery, type Watch, type WatchKind } from '../../watch/index.js';
-import { compactedFrame, errorFrame, eventJson, watchingJson, type ErrorFields } from './frames.js';
+import { compactedFrame, errorFrame, eventJson, sharedFrame, watchingJson, type ErrorFields } from './frames.js';
 import { failureOfError, REQUEST_SCHEMAS, runOperation, validateRequest, zxidField, type RequestOp } from './requests.js';
 import type { WatchEnv } from './env.js';
 
@@ -51,8 +51,8 @@ export class WsSubscriber extends Subscriber {
     return this.closed;
   }
 
-  /** Sends unless the queue is over its bound, in which case the reader is too slow: 4008. */
-  send(frame: string): boolean {
+  /** Sends (a text frame) unless the queue is over its bound, in which case the reader is too slow: 4008. */
+  send(frame: string | Uint8Array): boolean {
     if (this.closed || this.ws.readyState !== OPEN) return false;
     const queued = this.ws.bufferedAmount;
     // One frame always goes on an empty queue, whatever its size.
@@ -60,7 +60,7 @@ export class WsSubscriber extends Subscriber {
       this.slowReader(queued);
       return false;
     }
-    this.ws.send(frame);
+    this.ws.send(frame, { binary: false });
     return true;
   }
 
@@ -83,9 +83,12 @@ export class WsSubscriber extends Subscriber {
 
   override deliver(d: Delivery, watches: readonly Watch[], events: readonly number[]): void {
     const n = watches.length;
-    let frame: string;
-    if (n === 1) frame = eventJson(watches[0]!.id, d, events[0]!, watches[0]!.withData);
-    else {
+    let frame: string | Uint8Array;
+    if (n === 1) {
+      const w = watches[0]!;
+      const i = events[0]!;
+      frame = sharedFrame(d, i, w.withData, w.id, () => eventJson(w.id, d, i, w.withData));
+    } else {
       let parts = '';
       for (let k = 0; k < n; k++) parts += (k === 0 ? '' : ',') + eventJson(watches[k]!.id, d, events[k]!, watches[k]!.withData);
       frame = `{"type":"events","zxid":"${d.zxid}","events":[${parts}]}`;

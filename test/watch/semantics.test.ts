@@ -464,6 +464,30 @@ describe('HTTP face of /v1/ws', () => {
     await same.close();
   });
 
+  test('with --cors-origins: a listed Origin may open a WebSocket, and an SSE answer carries the CORS header', async () => {
+    const h = await serve({ config: { heartbeatMs: 0, corsOrigins: ['http://app.example'] } });
+    try {
+      const ok = await Client.connect(h.wsUrl, { origin: 'http://app.example' });
+      await ok.close();
+      await expect(Client.connect(h.wsUrl, { origin: 'http://other.example' })).rejects.toThrow(/403/);
+      const ac = new AbortController();
+      const res = await fetch(`${h.base}/v1/watch`, { headers: { origin: 'http://app.example', accept: 'text/event-stream' }, signal: ac.signal });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('access-control-allow-origin')).toBe('http://app.example');
+      expect(res.headers.get('zgate-zxid')).toBe(String(h.member.appliedZxid));
+      ac.abort();
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('the example page is served as HTML', async () => {
+    const res = await fetch(`${s.base}/examples/watch.html`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await res.text()).toContain('/v1/ws');
+  });
+
   test('metrics: open sockets, active watches, events sent', async () => {
     const r = root();
     await create(r);

@@ -9,7 +9,7 @@ import { confStatesEqual, decodeConfChange, normalizeConfState } from './confcha
 import { RaftLog } from './log.js';
 import { ProgressTracker } from './progress.js';
 import { ReadOnly } from './readonly.js';
-import { entriesSize, type LogStorage } from './storage.js';
+import { payloadSize, type LogStorage } from './storage.js';
 import { NONE, type ConfState, type Entry, type EntryType, type Message, type MessageType, type NodeId, type ReadState, type Role } from './types.js';
 import { stepLeader, bcastAppend, bcastHeartbeat, maybeCommit, sendAppend, sendTimeoutNow, releasePendingReadIndex, sendReadIndexResponse } from './leader.js';
 import { stepCandidate, stepFollower } from './follower.js';
@@ -38,9 +38,9 @@ export interface RaftConfig {
   heartbeatTick?: number;
   /** The application's applied index at start (default: the snapshot's index). */
   applied?: number;
-  /** Upper bound of entry data bytes in one MsgApp (at least one entry is always sent). Default 1 MiB. */
+  /** Upper bound of entry bytes (data + 16 per entry) in one MsgApp (at least one entry is always sent). Default 1 MiB. */
   maxSizePerMsg?: number;
-  /** Upper bound of committed entry bytes handed out in one Ready (at least one). Default 8 MiB. */
+  /** Upper bound of committed entry bytes (data + 16 per entry) handed out in one Ready (at least one). Default 8 MiB. */
   maxCommittedSizePerReady?: number;
   /** A leader refuses proposals once this many bytes of its log are uncommitted. Default 64 MiB. */
   maxUncommittedEntriesSize?: number;
@@ -580,7 +580,7 @@ export class Raft {
       if (e.type === 'confChange') this.applyConfChange(e);
     }
     this.log.appliedTo(ents[ents.length - 1]!.index);
-    if (this.role === 'leader') this.uncommittedSize = Math.max(0, this.uncommittedSize - entriesSize(ents));
+    if (this.role === 'leader') this.uncommittedSize = Math.max(0, this.uncommittedSize - payloadSize(ents));
   }
 
   private applyConfChange(e: Entry): void {

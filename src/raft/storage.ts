@@ -56,8 +56,19 @@ export function bootstrapState(voters: readonly number[]): { hardState: HardStat
   return { hardState: { term: 1, vote: 0, commit: ids.length }, entries };
 }
 
+/** Bytes an entry counts for in message and in-flight limits: its data plus its framing
+ * (index, term, type), so that empty entries are not free. */
+export const ENTRY_OVERHEAD = 16;
+
 export function entrySize(e: Entry): number {
-  return e.data.byteLength;
+  return e.data.byteLength + ENTRY_OVERHEAD;
+}
+
+/** Bytes of data only: what the uncommitted-proposal budget counts (empty entries are free). */
+export function payloadSize(es: readonly Entry[]): number {
+  let n = 0;
+  for (const e of es) n += e.data.byteLength;
+  return n;
 }
 
 export function entriesSize(es: readonly Entry[]): number {

@@ -100,24 +100,18 @@ export class SafetyChecker {
       else if (other !== id) fail(`two leaders in term ${r.term}: ${other} and ${id}`);
     }
 
-    // Log matching, on entries not seen before (they only ever enter through the unstable tail).
+    // Log matching, on entries not seen before. The unpersisted tail is only compared with
+    // what is known (a crash may erase it, and a member that lost it may legitimately create
+    // other entries with the same index and term); entries register once durable (persisted()).
     const un = log.unstable;
     for (let k = 0; k < un.entries.length; k++) {
       const e = un.entries[k]!;
       if (pm.seen.has(e)) continue;
       const prevTerm = log.term(e.index - 1);
       if (prevTerm === undefined) fail(`member ${id}: entry ${e.index} has no predecessor in its log`);
-      const kk = key(e.index, e.term);
-      const known = this.entries.get(kk);
-      if (known === undefined) {
-        this.entries.set(kk, { term: e.term, type: e.type, data: e.data, prevTerm });
-      } else {
-        if (known.prevTerm !== prevTerm) fail(`log matching: entry ${e.term}/${e.index} on ${id} follows term ${prevTerm}, elsewhere term ${known.prevTerm}`);
-        if (known.type !== e.type || !bytesEqual(known.data, e.data)) fail(`log matching: entry ${e.term}/${e.index} on ${id} differs from the same (index, term) elsewhere`);
-      }
+      this.matchEntry(id, e, prevTerm, false);
       pm.seen.add(e);
     }
-
     if (un.snapshot !== undefined) {
       const c = this.committed[un.snapshot.meta.index];
       if (c !== undefined && c.term !== un.snapshot.meta.term) fail(`member ${id} received a snapshot at ${un.snapshot.meta.term}/${un.snapshot.meta.index}, but ${c.term} was committed there`);
@@ -161,6 +155,27 @@ export class SafetyChecker {
       }
       pm.leaderChecked = Math.max(pm.leaderChecked, this.commitMax);
     }
+  }
+
+  /** Entries just written to a member's durable log (`term` reads that log). */
+  persisted(id: number, ents: readonly Entry[], term: (i: number) => number | undefined): void {
+    for (const e of ents) {
+      const prevTerm = term(e.index - 1);
+      if (prevTerm === undefined) fail(`member ${id}: persisted entry ${e.index} has no predecessor`);
+      if (term(e.index) !== e.term) continue; // already overwritten again (a later Ready)
+      this.matchEntry(id, e, prevTerm, true);
+    }
+  }
+
+  private matchEntry(id: number, e: Entry, prevTerm: number, register: boolean): void {
+    const kk = key(e.index, e.term);
+    const known = this.entries.get(kk);
+    if (known === undefined) {
+      if (register) this.entries.set(kk, { term: e.term, type: e.type, data: e.data, prevTerm });
+      return;
+    }
+    if (known.prevTerm !== prevTerm) fail(`log matching: entry ${e.term}/${e.index} on ${id} follows term ${prevTerm}, elsewhere term ${known.prevTerm}`);
+    if (known.type !== e.type || !bytesEqual(known.data, e.data)) fail(`log matching: entry ${e.term}/${e.index} on ${id} differs from the same (index, term) elsewhere`);
   }
 
   /** A member applied entry i, its state digest becoming `hash`. */

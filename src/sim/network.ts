@@ -17,6 +17,8 @@ export interface NetConfig {
   /** Probability of a long delay (a slow link), up to longDelayMax sub-steps. */
   longDelayRate: number;
   longDelayMax: number;
+  /** Deliver messages due at the same time in send order (with a constant delay: FIFO links). */
+  fifo?: boolean;
 }
 
 interface InFlight {
@@ -156,7 +158,7 @@ export class SimNetwork {
       }
       out.push(top.msg);
     }
-    if (out.length > 1) this.prng.shuffle(out);
+    if (out.length > 1 && this.config.fifo !== true) this.prng.shuffle(out);
     return out;
   }
 

@@ -26,9 +26,11 @@ const SUB = 4;
 
 export interface SimOptions {
   seed: number;
-  /** Ticks of the fault phase. Default 120. */
+  /** Ticks of the fault phase. Default 600. */
   safetyTicks?: number;
-  /** Tick budget of the healed phase. Default 400. */
+  /** Tick budget of the healed phase: this many ticks plus one per committed entry (a slow
+   * configuration — one entry per message, one message in flight — may have to stream the
+   * whole log to a member that was added or cut off). Default 300. */
   livenessTicks?: number;
   /** Keep a trace of events (printed on failure). */
   trace?: boolean;
@@ -48,8 +50,22 @@ export interface SimConfig {
   /** Per tick probabilities. */
   proposeRate: number;
   crashRate: number;
+  /** Per tick: crash the current leader (leader changes are where Raft's subtle bugs live). */
+  leaderCrashRate: number;
+  /** Probability that a newly elected leader crashes within a few sub-steps (short-lived
+   * leaders leave divergent uncommitted tails: the material of the paper's Figure 8). */
+  freshLeaderCrash: number;
+  /** Probability that a member crashes right after its commit index advanced (before it
+   * can tell anyone): a generic "crash at an interesting moment" fault. */
+  commitCrash: number;
+  /** Probability that a member crashes while writing a Ready that holds entries (a prefix
+   * of the write survives, its messages are never sent). */
+  midWriteCrash: number;
   partitionRate: number;
   healRate: number;
+  /** Per tick: heal every partition and restart every crashed member at once (a wave of
+   * elections among members with divergent logs). */
+  recoveryRate: number;
   compactRate: number;
   readRate: number;
   transferRate: number;
@@ -90,15 +106,23 @@ export class SimFailure extends Error {
   }
 }
 
+/**
+ * A seed's configuration (swarm testing: each seed turns features and faults on or off at
+ * random, so that no fault masks another everywhere). A third of the seeds are "violent":
+ * members, and leaders in particular, crash often and at awkward moments, which is what it
+ * takes to build the divergent logs of the paper's Figure 8.
+ */
 export function configFor(prng: Prng): SimConfig {
   const lossy = prng.chance(0.7);
+  const violent = prng.chance(0.4);
+  const pick = <T>(calm: T[], hard: T[]): T => prng.pick(violent ? hard : calm);
   return {
-    members: prng.pick([1, 3, 3, 3, 3, 5, 5, 5]),
+    members: pick([1, 3, 3, 3, 5, 5, 5], [3, 3, 3, 5]),
     electionTick: prng.pick([6, 10, 10]),
     heartbeatTick: prng.pick([1, 1, 2]),
-    preVote: prng.chance(0.8),
-    checkQuorum: prng.chance(0.8),
-    maxSizePerMsg: prng.pick([16, 64, 256, 1 << 20]),
+    preVote: prng.chance(0.7),
+    checkQuorum: prng.chance(0.7),
+    maxSizePerMsg: pick([1, 64, 256, 1 << 20], [1, 1, 1, 64, 256]),
     maxInflightMsgs: prng.pick([1, 2, 4, 64]),
     maxInflightBytes: prng.pick([0, 0, 64, 512]),
     maxUncommittedEntriesSize: prng.pick([128, 1024, 1 << 20]),
@@ -111,9 +135,14 @@ export function configFor(prng: Prng): SimConfig {
       longDelayMax: 12 * SUB,
     },
     proposeRate: prng.pick([0.1, 0.3, 0.6]),
-    crashRate: prng.pick([0, 0.005, 0.02, 0.05]),
+    crashRate: pick([0, 0.005, 0.02], [0.02, 0.05]),
+    leaderCrashRate: pick([0, 0.02, 0.05], [0.05, 0.15]),
+    freshLeaderCrash: pick([0, 0, 0.2], [0.3, 0.5]),
+    commitCrash: pick([0, 0, 0.01], [0.05, 0.2]),
+    midWriteCrash: pick([0, 0, 0.02], [0.05, 0.1]),
     partitionRate: prng.pick([0, 0.01, 0.03]),
     healRate: prng.pick([0.02, 0.05, 0.1]),
+    recoveryRate: pick([0, 0.01], [0.01, 0.03]),
     compactRate: prng.pick([0, 0.02, 0.1]),
     readRate: prng.pick([0, 0.05, 0.2]),
     transferRate: prng.pick([0, 0, 0.01]),
@@ -160,6 +189,12 @@ class Member {
   removed = false;
   stopAt = -1;
   restartAt = -1;
+  /** Sub-step at which to crash (a fresh leader), or -1. */
+  crashAt = -1;
+  /** The last term in which this member was seen leading. */
+  ledTerm = 0;
+  /** The commit index at the last check. */
+  seenCommit = 0;
   /** The application: applied index, digest and membership as of it. */
   appIndex = 0;
   appHash = 0;
@@ -246,6 +281,7 @@ export class Simulation {
     m.appConf = d.snapshot.meta.confState;
     if (m.appIndex > 0) this.checker.installed(m.id, m.appIndex, m.appHash);
     this.checker.restarted(m.id, m.rn.raft.log.committed);
+    this.checker.persisted(m.id, d.entries, (i) => storage.term(i));
     this.log(`${m.id} started: term ${m.rn.raft.term} commit ${m.rn.raft.log.committed} log [${m.rn.raft.log.firstIndex()}, ${m.rn.raft.log.lastIndex()}]`);
     this.check(m);
   }
@@ -255,19 +291,32 @@ export class Simulation {
     m.rn = undefined;
     m.pending = undefined;
     m.up = false;
+    m.crashAt = -1;
+    m.seenCommit = 0;
     this.crashes++;
     if (permanently) {
       m.removed = true;
       this.log(`${m.id} stopped (removed)`);
     } else {
-      m.restartAt = this.tick + this.prng.range(3, 8 * this.config.electionTick);
+      m.restartAt = this.tick + this.prng.range(1, Math.round(this.prng.pick([0.3, 2, 8]) * this.config.electionTick));
       this.log(`${m.id} crashed, restarts at ${m.restartAt}`);
     }
   }
 
   private check(m: Member): void {
     this.steps++;
+    const r = m.rn!.raft;
     this.checker.check(m.id, m.rn!);
+    if (this.liveness || m.crashAt >= 0) return;
+    const c = this.config;
+    if (r.role === 'leader' && r.term !== m.ledTerm) {
+      m.ledTerm = r.term;
+      if (this.prng.chance(c.freshLeaderCrash)) m.crashAt = this.now + this.prng.range(0, this.prng.pick([1, 4]) * SUB);
+    }
+    if (r.log.committed > m.seenCommit) {
+      if (m.seenCommit > 0 && this.prng.chance(c.commitCrash)) m.crashAt = this.now + (this.prng.chance(0.5) ? 0 : this.prng.range(1, 2 * SUB));
+      m.seenCommit = r.log.committed;
+    }
   }
 
   // ---- the runtime's loop for one member ------------------------------------------------
@@ -297,7 +346,13 @@ export class Simulation {
 
   private take(m: Member): void {
     const rd = m.rn!.ready();
-    const d = this.config.readyDelayMax === 0 || this.prng.chance(0.5) ? 0 : this.prng.range(1, this.config.readyDelayMax);
+    if (!this.liveness && rd.entries.length > 0 && this.prng.chance(this.config.midWriteCrash)) {
+      m.pending = { rd, at: this.now };
+      this.log(`${m.id} crashes while writing ${rd.entries.length} entries`);
+      this.crash(m, false);
+      return;
+    }
+    const d = this.liveness || this.config.readyDelayMax === 0 || this.prng.chance(0.5) ? 0 : this.prng.range(1, this.config.readyDelayMax);
     m.pending = { rd, at: this.now + d };
     if (d === 0) this.complete(m);
   }
@@ -322,6 +377,8 @@ export class Simulation {
     for (const e of rd.committedEntries) this.applyEntry(m, e);
     for (const rs of rd.readStates) this.checker.readAnswered(m.id, new TextDecoder().decode(rs.ctx), rs.index);
     rn.advance(rd);
+    const storage = rn.raft.storage;
+    this.checker.persisted(m.id, rd.entries, (i) => storage.term(i));
     this.check(m);
   }
 
@@ -377,12 +434,24 @@ export class Simulation {
     // Each action sees the effects of the previous ones (a crash, a new leader).
     let up = this.upMembers();
     let lead = this.leader();
-    if (up.length > 0 && p.chance(c.proposeRate)) this.propose(lead !== undefined && p.chance(0.7) ? lead : p.pick(up));
+    if (up.length > 0 && p.chance(c.proposeRate)) {
+      // Mostly at a leader — any leader, also a stale one that has not heard of a newer term:
+      // that is how logs diverge.
+      const leaders = up.filter((m) => m.rn!.raft.role === 'leader');
+      this.propose(leaders.length > 0 && p.chance(0.8) ? p.pick(leaders) : p.pick(up));
+    }
     if (up.length > 0 && p.chance(c.crashRate)) this.crash(p.pick(up), false);
+    lead = this.leader();
+    if (lead !== undefined && p.chance(c.leaderCrashRate)) this.crash(lead, false);
     if (p.chance(c.partitionRate)) this.partition();
     if (this.net.partitioned && p.chance(c.healRate)) {
       this.net.heal();
       this.log('heal');
+    }
+    if (p.chance(c.recoveryRate)) {
+      this.net.heal();
+      for (const m of this.members.values()) if (!m.up && !m.removed && m.stopAt < 0) this.start(m);
+      this.log('recovery: healed, all restarted');
     }
     up = this.upMembers();
     lead = this.leader();
@@ -467,8 +536,10 @@ export class Simulation {
   private heal(): void {
     this.liveness = true;
     this.net.heal();
-    this.net.config = { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: SUB, longDelayRate: 0, longDelayMax: SUB };
+    // A healthy network: no loss, and a constant delay, so links are FIFO as TCP is.
+    this.net.config = { dropRate: 0, dupRate: 0, minDelay: 2, maxDelay: 2, longDelayRate: 0, longDelayMax: 2, fifo: true };
     for (const m of this.members.values()) {
+      m.crashAt = -1;
       if (m.up || m.removed) continue;
       if (m.stopAt >= 0) m.removed = true;
       else this.start(m);
@@ -513,12 +584,16 @@ export class Simulation {
   }
 
   run(): SimResult {
-    const safety = this.opts.safetyTicks ?? 120;
-    const budget = this.opts.livenessTicks ?? 400;
+    const safety = this.opts.safetyTicks ?? 600;
+    const base = this.opts.livenessTicks ?? 300;
+    let budget = base;
     let convergeTicks = -1;
     try {
       for (this.tick = 0; this.tick < safety + budget; this.tick++) {
-        if (this.tick === safety) this.heal();
+        if (this.tick === safety) {
+          this.heal();
+          budget = base + this.checker.commitMax;
+        }
         this.runTick();
         if (this.liveness && this.converged()) {
           convergeTicks = this.tick - safety;
@@ -556,6 +631,7 @@ export class Simulation {
     for (let sub = 0; sub < SUB; sub++) {
       this.now = this.tick * SUB + sub;
       for (const msg of this.net.due(this.now)) this.deliver(msg);
+      this.scheduledCrashes();
       for (const m of this.members.values()) {
         if (m.up && m.pending !== undefined && m.pending.at <= this.now) this.complete(m);
       }
@@ -569,6 +645,7 @@ export class Simulation {
           this.check(m);
         }
       }
+      this.scheduledCrashes();
       for (const m of this.members.values()) {
         if (!m.up || m.pending !== undefined) continue;
         if (m.rn!.hasReady() && (this.liveness || this.prng.chance(c.takeRate))) this.take(m);
@@ -585,6 +662,11 @@ export class Simulation {
       }
       this.actions();
     }
+  }
+
+  private scheduledCrashes(): void {
+    if (this.liveness) return;
+    for (const m of this.members.values()) if (m.up && m.crashAt >= 0 && m.crashAt <= this.now) this.crash(m, false);
   }
 
   traceLines(): string[] {

@@ -8,6 +8,10 @@ export interface ServeConfig {
   id: number;
   peers: string;
   peerPort: number | undefined;
+  join: boolean;
+  advertiseHttp: string;
+  tickMs: number;
+  electionTicks: number;
   maxDataBytes: number;
   maxDeleteNodes: number;
   minZxidWaitMs: number;
@@ -38,8 +42,12 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { flag: 'http', env: 'ZGATE_HTTP', default: '127.0.0.1:8080', help: 'host:port the HTTP API listens on (0.0.0.0:8080 for all interfaces)' },
   { flag: 'data-dir', env: 'ZGATE_DATA_DIR', default: './data', help: 'directory of the member\'s data' },
   { flag: 'id', env: 'ZGATE_ID', default: '1', help: 'this member\'s id in the cluster (1..254)' },
-  { flag: 'peers', env: 'ZGATE_PEERS', default: '', help: 'cluster members as id=host:port,... (empty: a single member)' },
-  { flag: 'peer-port', env: 'ZGATE_PEER_PORT', default: '', help: 'port this member listens on for peers, if not the one in --peers' },
+  { flag: 'peers', env: 'ZGATE_PEERS', default: '', help: 'cluster members as id=host:port,... where the others reach each one, this member included (empty: a single member)' },
+  { flag: 'peer-port', env: 'ZGATE_PEER_PORT', default: '', help: 'port this member listens on for peers, if not the one of its --peers entry' },
+  { kind: 'boolean', flag: 'join', env: 'ZGATE_JOIN', default: 'false', help: 'true: this member is being added to a running cluster (empty data dir; add it with POST /v1/cluster/members)' },
+  { flag: 'advertise-http', env: 'ZGATE_ADVERTISE_HTTP', default: '', help: 'the HTTP URL clients reach this member at, shown by /v1/cluster (default: http://<--http>)' },
+  { flag: 'tick-ms', env: 'ZGATE_TICK_MS', default: '100', help: 'Raft tick: heartbeats every tick, elections after --election-ticks..2x ticks without a leader' },
+  { flag: 'election-ticks', env: 'ZGATE_ELECTION_TICKS', default: '10', help: 'ticks without hearing from a leader before a member campaigns (randomized up to twice that)' },
   { flag: 'max-data-bytes', env: 'ZGATE_MAX_DATA_BYTES', default: '1048576', help: 'largest znode data, and largest total data of a txn' },
   { flag: 'max-delete-nodes', env: 'ZGATE_MAX_DELETE_NODES', default: '100000', help: 'largest subtree one recursive delete may remove' },
   { flag: 'min-zxid-wait-ms', env: 'ZGATE_MIN_ZXID_WAIT_MS', default: '5000', help: 'how long ?minZxid= and linearizable reads wait before 503' },
@@ -98,6 +106,10 @@ export function resolveServeConfig(flags: Record<string, string | undefined>, en
     id: integer('id', value('id'), 1, 254),
     peers: value('peers'),
     peerPort: peerPort === '' ? undefined : integer('peer-port', peerPort, 1, 65535),
+    join: boolean('join', value('join')),
+    advertiseHttp: value('advertise-http'),
+    tickMs: integer('tick-ms', value('tick-ms'), 1, 10_000),
+    electionTicks: integer('election-ticks', value('election-ticks'), 2, 1000),
     maxDataBytes: integer('max-data-bytes', value('max-data-bytes'), 1, 64 * 1024 * 1024),
     maxDeleteNodes: integer('max-delete-nodes', value('max-delete-nodes'), 1, 100_000_000),
     minZxidWaitMs: integer('min-zxid-wait-ms', value('min-zxid-wait-ms'), 0, 600_000),

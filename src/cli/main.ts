@@ -1,13 +1,19 @@
 #!/usr/bin/env node
 /** The zgate command: `serve` runs a member; `openapi` prints the OpenAPI document. */
 import { parseArgs } from 'node:util';
-import { isZgateError } from '../core/errors.js';
+import type { FastifyBaseLogger } from 'fastify';
+import { isZgateError, ZgateError } from '../core/errors.js';
 import { buildApp, VERSION } from '../api/http/app.js';
+import type { ClusterControl } from '../api/http/cluster.js';
+import { IDENTITY_FILE, identityExists } from '../cluster/identity.js';
+import { parsePeers } from '../cluster/peers.js';
+import type { RaftLog } from '../cluster/raft-log.js';
+import { openClusterLog } from '../cluster/start.js';
 import { DurableLocalLog } from '../node/durable-log.js';
 import { LateLog, LocalLog } from '../node/log.js';
 import { Member, type RecoveredState } from '../node/member.js';
-import { FileStorage } from '../storage/index.js';
-import { resolveServeConfig, SERVE_FLAGS, serveHelp } from './config.js';
+import { FileStorage, type Recovered, type Storage } from '../storage/index.js';
+import { resolveServeConfig, SERVE_FLAGS, serveHelp, type ServeConfig } from './config.js';
 
 const USAGE = `zgate ${VERSION}: a ZooKeeper-style coordination service with a REST face
 
@@ -34,9 +40,9 @@ async function serve(argv: string[]): Promise<void> {
     else if (v === true) flags[f.flag] = 'true';
   }
   const config = resolveServeConfig(flags, process.env);
-  if (config.peers !== '') {
-    throw new Error('--peers: replication (Raft) is not built yet; this version runs a single member only');
-  }
+  const peers = parsePeers(config.peers);
+  const clustered = peers.size > 0;
+  const advertisedHttp = config.advertiseHttp !== '' ? config.advertiseHttp : `http://${config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost}:${config.httpPort}`;
   const lateLog = new LateLog(config.id);
   const member = new Member(lateLog, {
     id: config.id,
@@ -46,21 +52,31 @@ async function serve(argv: string[]): Promise<void> {
     snapshotBytes: config.snapshotBytes,
   });
   member.markRecovering();
+  // The replicated log arrives once storage is open; until then the cluster routes answer Unavailable.
+  let raftLog: RaftLog | undefined;
+  const opening = (): never => {
+    throw new ZgateError('Unavailable', 'the member is still opening its storage');
+  };
+  const cluster: ClusterControl | undefined = clustered
+    ? {
+        cluster: () => raftLog?.cluster() ?? { id: config.id, leaderId: null, term: 0, commitIndex: 0, members: [] },
+        addMember: async (id, peer, http) => (raftLog ?? opening()).addMember(id, peer, http),
+        removeMember: async (id) => (raftLog ?? opening()).removeMember(id),
+        metrics: () => raftLog?.metrics() ?? { term: 0, commitIndex: 0, isLeader: false, leaderChanges: 0, forwarded: 0, followerLag: [] },
+      }
+    : undefined;
   const app = await buildApp({
     member,
     logLevel: config.logLevel,
     processMetrics: true,
-    isReady: () => member.ready,
-    advertisedHttp: `http://${config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost}:${config.httpPort}`,
+    isReady: () => member.ready && (!clustered || (raftLog !== undefined && raftLog.isReady())),
+    advertisedHttp,
+    ...(cluster ? { cluster } : {}),
     config: {
       maxDataBytes: config.maxDataBytes,
       maxDeleteNodes: config.maxDeleteNodes,
       minZxidWaitMs: config.minZxidWaitMs,
       corsOrigins: config.corsOrigins,
-      watchHistoryEntries: config.watchHistoryEntries,
-      watchHistoryBytes: config.watchHistoryBytes,
-      heartbeatMs: config.heartbeatMs,
-      watchQueueBytes: config.watchQueueBytes,
     },
   });
   const log = app.log;
@@ -69,10 +85,16 @@ async function serve(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
-    void app
-      .close()
-      .then(() => member.close())
-      .then(() => process.exit(0));
+    void (async () => {
+      if (raftLog !== undefined) {
+        // A leader hands over first, so that the cluster does not wait an election timeout.
+        const to = await raftLog.transferLeadership(2000).catch(() => 0);
+        if (to !== 0) log.info({ newLeader: to }, 'leadership transferred');
+      }
+      await app.close();
+      await member.close();
+      process.exit(0);
+    })();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -93,10 +115,23 @@ async function serve(argv: string[]): Promise<void> {
   });
   const { storage, recovered } = opened;
   if (recovered.repaired) log.warn({ repaired: recovered.repaired }, 'the write-ahead log was repaired');
-  const durable = new DurableLocalLog(storage, config.id, (e) => {
+  const onFatal = (e: Error): void => {
     log.fatal({ err: e }, 'the write-ahead log is in an unknown state after a failed write; stopping (a restart recovers every acknowledged write)');
     process.exit(70);
-  });
+  };
+  if (clustered) {
+    await serveClusterMember(config, peers, advertisedHttp, storage, recovered, member, lateLog, log, onFatal, (rl) => (raftLog = rl)).catch(async (e: unknown) => {
+      log.fatal({ err: e }, `cannot start the cluster member: ${e instanceof Error ? e.message : String(e)}`);
+      await storage.close().catch(() => undefined);
+      throw e;
+    });
+    return;
+  }
+  if (identityExists(config.dataDir)) {
+    await storage.close();
+    throw new ZgateError('BadArguments', `data dir ${config.dataDir} belongs to a cluster member (it has a '${IDENTITY_FILE}' file): start it with its --id and --peers`);
+  }
+  const durable = new DurableLocalLog(storage, config.id, onFatal);
   await durable.init();
   lateLog.attach(durable);
   const state: RecoveredState = {
@@ -105,6 +140,51 @@ async function serve(argv: string[]): Promise<void> {
   if (recovered.snapshot) state.snapshot = { index: recovered.snapshot.meta.index, data: recovered.snapshot.data };
   await member.recover(state, (p) => log.info(p, 'recovery: applying the log'));
   log.info({ appliedZxid: member.appliedZxid, znodes: member.tree.nodeCount, snapshotIndex: recovered.snapshot?.meta.index ?? 0, entries: recovered.entries.length }, 'zgate member ready');
+}
+
+/**
+ * A member of a replicated cluster: the Raft log over the storage, the snapshot restored into
+ * the member, then the loop started (it hands the committed entries after the snapshot over).
+ */
+async function serveClusterMember(
+  config: ServeConfig,
+  peers: Map<number, string>,
+  advertisedHttp: string,
+  storage: Storage,
+  recovered: Recovered,
+  member: Member,
+  lateLog: LateLog,
+  log: FastifyBaseLogger,
+  onFatal: (e: Error) => void,
+  attached: (rl: RaftLog) => void,
+): Promise<void> {
+  const { raftLog } = await openClusterLog({
+    id: config.id,
+    peers,
+    ...(config.peerPort !== undefined ? { peerPort: config.peerPort } : {}),
+    join: config.join,
+    http: advertisedHttp,
+    dataDir: config.dataDir,
+    storage,
+    recovered,
+    tickMs: config.tickMs,
+    electionTicks: config.electionTicks,
+    requestTimeoutMs: config.requestTimeoutMs,
+    readTimeoutMs: config.minZxidWaitMs,
+    log,
+    onFatal,
+  });
+  raftLog.setSnapshotInstaller((index, data) => member.installSnapshot(index, data));
+  lateLog.attach(raftLog);
+  attached(raftLog);
+  const state: RecoveredState = { entries: [] };
+  if (recovered.snapshot) state.snapshot = { index: recovered.snapshot.meta.index, data: recovered.snapshot.data };
+  await member.recover(state);
+  await raftLog.start();
+  log.info(
+    { id: config.id, peers: config.peers, snapshotIndex: recovered.snapshot?.meta.index ?? 0, entries: recovered.entries.length, commit: recovered.hardState.commit },
+    'zgate cluster member started: the log after the snapshot is applied as it is confirmed committed; /readyz answers 200 once there is a leader and this member caught up',
+  );
 }
 
 async function printOpenApi(): Promise<void> {

@@ -93,6 +93,7 @@ export class Member {
   private readonly waiters = new Map<number, Waiter>();
   private zxidWaiters: ZxidWaiter[] = [];
   private readonly listeners: ApplyListener[] = [];
+  private readonly installListeners: ((index: Zxid) => void)[] = [];
   private closed = false;
 
   constructor(
@@ -163,6 +164,29 @@ export class Member {
     }
     onProgress?.({ applied: state.entries.length, total: state.entries.length, elapsedMs: Date.now() - started });
     this._ready = true;
+  }
+
+  /**
+   * Replaces the tree by a snapshot received from the leader (this member was behind the
+   * leader's compacted log): the member continues from `index`. Writes waiting for entries
+   * the snapshot covers are not answered by it (they time out: they may or may not be in it);
+   * `onSnapshotInstalled` listeners hear of the jump (a watch history has a gap there).
+   */
+  installSnapshot(index: number, data: Uint8Array): void {
+    assert(index > this.appliedIndex, () => `snapshot at ${index} is not newer than applied ${this.appliedIndex}`);
+    const tree = DataTree.restore(data, this.opts.tree);
+    assert(tree.lastZxid === index, () => `snapshot at ${index} holds a tree at zxid ${tree.lastZxid}`);
+    this._tree = tree;
+    this.appliedIndex = index;
+    this.snapshotIndex = index;
+    this.bytesSinceSnapshot = 0;
+    for (const l of this.installListeners) l(index);
+    this.releaseZxidWaiters();
+  }
+
+  /** Called after installSnapshot() replaced the tree (no per-entry events for the jump). */
+  onSnapshotInstalled(listener: (index: Zxid) => void): void {
+    this.installListeners.push(listener);
   }
 
   get treeOptions(): DataTreeOptions {

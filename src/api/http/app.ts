@@ -12,6 +12,7 @@ import { defaultApiConfig, noSessions, type ApiConfig, type ApiContext } from '.
 import { handleError, sendError } from './errors.js';
 import { installMetrics } from './metrics.js';
 import { operationRoutes } from './operations.js';
+import { clusterRoutes, type ClusterControl } from './cluster.js';
 import { sharedSchemas } from './schemas.js';
 import { txnBodySchema, txnRoutes } from './txn.js';
 import { znodeRoutes } from './znodes.js';
@@ -32,6 +33,8 @@ export interface BuildAppOptions {
   sessionFor?: ApiContext['sessionFor'];
   /** Watches (WebSocket, SSE): the session hook for sockets, where the example page lives. */
   watch?: WatchPluginOptions;
+  /** A replicated member's cluster view and membership changes; absent: a member running alone. */
+  cluster?: ClusterControl;
 }
 
 function formatAjvErrors(errors: ErrorObject[], dataVar: string): Error {
@@ -131,6 +134,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => znodeRoutes(scope, ctx));
   await app.register(async (scope) => txnRoutes(scope, ctx));
   await app.register(async (scope) => operationRoutes(scope, ctx, registry, opts.isReady ?? (() => true)));
+  await app.register(async (scope) => clusterRoutes(scope, ctx, registry, opts.cluster));
   await app.register(async (scope) => watchRoutes(scope, ctx, registry, opts.watch));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

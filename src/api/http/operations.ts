@@ -1,4 +1,4 @@
-/** /healthz, /readyz, /metrics and /v1/cluster: what operators and load balancers ask. */
+/** /healthz, /readyz and /metrics: what operators and load balancers ask (/v1/cluster is in cluster.ts). */
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ApiContext } from './context.js';
@@ -28,49 +28,4 @@ export async function operationRoutes(app: FastifyInstance, ctx: ApiContext, reg
     reply.type(registry.contentType);
     return registry.metrics();
   });
-
-  const memberSchema = {
-    type: 'object',
-    properties: {
-      id: { type: 'integer' },
-      peer: { type: 'string' },
-      http: { type: 'string' },
-      role: { type: 'string', enum: ['leader', 'follower', 'candidate', 'learner'] },
-      matchIndex: { type: 'string' },
-      reachable: { type: 'boolean' },
-    },
-  };
-  app.get(
-    '/v1/cluster',
-    {
-      schema: {
-        summary: 'The cluster as this member sees it',
-        tags: ['cluster'],
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              id: { type: 'integer' },
-              leaderId: { type: ['integer', 'null'] },
-              term: { type: 'string' },
-              commitIndex: { type: 'string' },
-              appliedZxid: { type: 'string' },
-              members: { type: 'array', items: memberSchema },
-            },
-          },
-        },
-      },
-    },
-    async () => {
-      const s = member.status();
-      return {
-        id: s.id,
-        leaderId: s.leaderId,
-        term: String(s.term),
-        commitIndex: String(s.commitIndex),
-        appliedZxid: String(member.appliedZxid),
-        members: [{ id: s.id, peer: '', http: ctx.advertisedHttp ?? '', role: s.role, matchIndex: String(s.commitIndex), reachable: true }],
-      };
-    },
-  );
 }

@@ -1,0 +1,164 @@
+/**
+ * /v1/cluster: the cluster as this member sees it, and membership changes one member at a
+ * time (`POST /v1/cluster/members`, `DELETE /v1/cluster/members/{id}`): any member takes
+ * them, a follower asks the leader, and the answer comes once the change has applied on the
+ * member asked. A member started without --peers runs alone and reports itself as leader.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Gauge, type Registry } from 'prom-client';
+import { ZgateError } from '../../core/errors.js';
+import type { ApiContext } from './context.js';
+
+type Role = 'leader' | 'follower' | 'candidate' | 'learner';
+
+/** The view the replicated log (cluster/) gives of the cluster. */
+export interface ClusterView {
+  id: number;
+  leaderId: number | null;
+  term: number;
+  commitIndex: number;
+  members: { id: number; peer: string; http: string; role: Role; matchIndex: number; reachable: boolean }[];
+}
+
+/** What the cluster routes need from a replicated member (cluster/RaftLog provides it). */
+export interface ClusterControl {
+  cluster(): ClusterView;
+  addMember(id: number, peer: string, http: string): Promise<{ index: number }>;
+  removeMember(id: number): Promise<{ index: number }>;
+  metrics(): { term: number; commitIndex: number; isLeader: boolean; leaderChanges: number; forwarded: number; followerLag: { id: number; lag: number }[] };
+}
+
+const memberSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    peer: { type: 'string', description: 'where the other members reach it (host:port)' },
+    http: { type: 'string', description: 'its HTTP URL (empty until it has called this member)' },
+    role: { type: 'string', enum: ['leader', 'follower', 'candidate', 'learner'] },
+    matchIndex: { type: 'string', description: "the leader's view of its log (on a follower: its own last index; others 0)" },
+    reachable: { type: 'boolean' },
+  },
+} as const;
+
+const clusterSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer', description: 'the member that answered' },
+    leaderId: { type: ['integer', 'null'] },
+    term: { type: 'string' },
+    commitIndex: { type: 'string' },
+    appliedZxid: { type: 'string' },
+    members: { type: 'array', items: memberSchema },
+  },
+} as const;
+
+const errorRef = { $ref: 'Error#' } as const;
+const memberId = { type: 'integer', minimum: 1, maximum: 254 } as const;
+
+export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry, control: ClusterControl | undefined): Promise<void> {
+  const { member } = ctx;
+
+  const view = (): Record<string, unknown> => {
+    if (control === undefined) {
+      const s = member.status();
+      return {
+        id: s.id,
+        leaderId: s.leaderId,
+        term: String(s.term),
+        commitIndex: String(s.commitIndex),
+        appliedZxid: String(member.appliedZxid),
+        members: [{ id: s.id, peer: '', http: ctx.advertisedHttp ?? '', role: s.role, matchIndex: String(s.commitIndex), reachable: true }],
+      };
+    }
+    const c = control.cluster();
+    return {
+      id: c.id,
+      leaderId: c.leaderId,
+      term: String(c.term),
+      commitIndex: String(c.commitIndex),
+      appliedZxid: String(member.appliedZxid),
+      members: c.members.map((m) => ({ ...m, matchIndex: String(m.matchIndex) })),
+    };
+  };
+
+  const need = (): ClusterControl => {
+    if (control === undefined) throw new ZgateError('BadArguments', 'this member runs alone (started without --peers): membership changes need a cluster member (start with --id and --peers)');
+    return control;
+  };
+
+  app.get('/v1/cluster', { schema: { summary: 'The cluster as this member sees it', tags: ['cluster'], response: { 200: clusterSchema } } }, async () => view());
+
+  app.post<{ Body: { id: number; peer: string; http?: string } }>(
+    '/v1/cluster/members',
+    {
+      schema: {
+        summary: 'Add a member (one at a time)',
+        description:
+          'The leader first replicates the new member\'s addresses, then proposes the configuration change; a follower asks the leader. ' +
+          'Answered once the change has applied on this member. Start the new member with --join (empty data dir) and a --peers list that includes it.',
+        tags: ['cluster'],
+        body: {
+          type: 'object',
+          properties: {
+            id: { ...memberId, description: 'the new member\'s id (its --id)' },
+            peer: { type: 'string', minLength: 3, maxLength: 255, description: 'host:port where the other members reach it' },
+            http: { type: 'string', maxLength: 255, description: 'its HTTP URL (shown by /v1/cluster)' },
+          },
+          required: ['id', 'peer'],
+          additionalProperties: false,
+        },
+        response: {
+          201: clusterSchema,
+          400: { description: 'BadArguments: bad id or address; a member running alone', ...errorRef },
+          409: { description: 'NodeExists: already a member', ...errorRef },
+          503: { description: 'Unavailable: no leader, another change in progress, or not applied in time (retry after Retry-After seconds)', ...errorRef },
+        },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      await need().addMember(b.id, b.peer, b.http ?? '');
+      return reply.code(201).header('location', `/v1/cluster/members/${b.id}`).send(view());
+    },
+  );
+
+  app.delete<{ Params: { id: number } }>(
+    '/v1/cluster/members/:id',
+    {
+      schema: {
+        summary: 'Remove a member (one at a time)',
+        description: 'The leader proposes the configuration change; a follower asks the leader. Answered once the change has applied on this member. The removed member stops taking part.',
+        tags: ['cluster'],
+        params: { type: 'object', properties: { id: memberId }, required: ['id'] },
+        response: {
+          200: clusterSchema,
+          400: { description: 'BadArguments: bad id; the last member; a member running alone', ...errorRef },
+          404: { description: 'NoNode: not a member', ...errorRef },
+          503: { description: 'Unavailable: no leader, another change in progress, or not applied in time (retry after Retry-After seconds)', ...errorRef },
+        },
+      },
+    },
+    async (request) => {
+      await need().removeMember(request.params.id);
+      return view();
+    },
+  );
+
+  if (control !== undefined) {
+    new Gauge({ name: 'zgate_raft_term', help: 'the Raft term', registers: [registry], collect() { this.set(control.metrics().term); } });
+    new Gauge({ name: 'zgate_raft_commit_index', help: 'the commit index', registers: [registry], collect() { this.set(control.metrics().commitIndex); } });
+    new Gauge({ name: 'zgate_raft_is_leader', help: '1 on the leader', registers: [registry], collect() { this.set(control.metrics().isLeader ? 1 : 0); } });
+    new Gauge({ name: 'zgate_raft_leader_changes', help: 'leader changes seen since start', registers: [registry], collect() { this.set(control.metrics().leaderChanges); } });
+    new Gauge({ name: 'zgate_raft_forwarded_writes', help: 'writes forwarded to the leader since start', registers: [registry], collect() { this.set(control.metrics().forwarded); } });
+    new Gauge({
+      name: 'zgate_raft_follower_lag_entries',
+      help: "leader only: entries each follower is behind the leader's log",
+      labelNames: ['member'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const f of control.metrics().followerLag) this.set({ member: String(f.id) }, f.lag);
+      },
+    });
+  }
+}

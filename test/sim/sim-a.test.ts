@@ -1,0 +1,3 @@
+import { defineSeedRange } from './seeds.js';
+
+defineSeedRange('sim A', 1, 1000);

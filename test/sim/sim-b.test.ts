@@ -1,0 +1,3 @@
+import { defineSeedRange } from './seeds.js';
+
+defineSeedRange('sim B', 1001, 1000);

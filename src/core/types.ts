@@ -96,7 +96,34 @@ export interface MultiOp {
 export interface NoopOp {
   op: 'noop';
 }
-export type Op = SubOp | DeleteTreeOp | MultiOp | NoopOp;
+/**
+ * Opens a session (sessions are replicated state, applied through the log like znodes).
+ * The id is chosen by the proposer (63 random bits); apply refuses one already open.
+ */
+export interface CreateSessionOp {
+  op: 'createSession';
+  id: SessionId;
+  /** The granted timeout, already clamped by the proposer. */
+  timeoutMs: number;
+}
+/** Closes a session and deletes its ephemeral znodes in the same entry. */
+export interface CloseSessionOp {
+  op: 'closeSession';
+  id: SessionId;
+  reason: 'closed' | 'expired';
+}
+/**
+ * The leader's clean-up of a container or TTL znode: apply re-checks the rule with the
+ * entry's time (and, for TTL, that `version` is unchanged), and otherwise fails harmlessly.
+ */
+export interface ReapOp {
+  op: 'reap';
+  path: string;
+  kind: 'container' | 'ttl';
+  version?: number;
+}
+export type SessionOp = CreateSessionOp | CloseSessionOp;
+export type Op = SubOp | DeleteTreeOp | MultiOp | NoopOp | SessionOp | ReapOp;
 
 export interface CreateResult { op: 'create'; path: string; stat: Stat }
 export interface SetResult { op: 'set'; path: string; stat: Stat }
@@ -106,7 +133,11 @@ export type SubResult = CreateResult | SetResult | DeleteResult | CheckResult;
 export interface DeleteTreeResult { op: 'deleteTree'; path: string; deleted: number }
 export interface MultiResult { op: 'multi'; results: SubResult[] }
 export interface NoopResult { op: 'noop' }
-export type OpResult = SubResult | DeleteTreeResult | MultiResult | NoopResult;
+export interface CreateSessionResult { op: 'createSession'; id: SessionId; timeoutMs: number }
+/** `deleted`: the session's ephemerals, deleted by the same entry, in path order. */
+export interface CloseSessionResult { op: 'closeSession'; id: SessionId; reason: 'closed' | 'expired'; deleted: string[] }
+export interface ReapResult { op: 'reap'; path: string; kind: 'container' | 'ttl' }
+export type OpResult = SubResult | DeleteTreeResult | MultiResult | NoopResult | CreateSessionResult | CloseSessionResult | ReapResult;
 
 /** A failed Op: the tree is unchanged. For a multi, `results` reports every sub-op as ZooKeeper does. */
 export interface OpFailure {

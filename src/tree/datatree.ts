@@ -21,6 +21,7 @@ import {
   type Op,
   type OpFailure,
   type OpResult,
+  type ReapResult,
   type SessionId,
   type SetResult,
   type Stat,
@@ -51,6 +52,7 @@ import {
   MIN_OWNER,
   multiStaticFailure,
   pathFailure,
+  reapStaticFailure,
   resolveOptions,
   setStaticFailure,
   subOpStaticFailure,
@@ -64,6 +66,14 @@ export { DEFAULT_MAX_DATA_BYTES, MAX_TTL_MS, formatSequence } from './validate.j
 export type { SnapshotTuning, SnapshotWriter } from './snapshot.js';
 
 export type MultiOpResultCode = { op: SubOp['op']; code: ZkCode };
+
+/**
+ * The replicated session table as apply() sees it: an ephemeral create (also inside a multi)
+ * for a session that is not open fails with SessionExpired. Without it, owners are not checked.
+ */
+export interface OpenSessions {
+  isOpen(id: SessionId): boolean;
+}
 
 /**
  * Thrown by validateOp for a multi whose sub-op is refused: carries what apply() would put
@@ -140,6 +150,8 @@ export class DataTree {
   private readonly ttls = new Map<string, ZNode>();
   /** Non-null while an op runs: what to undo should it fail. */
   private undo: Undo[] | null = null;
+  /** Set for the duration of apply(): the sessions an ephemeral create may name. */
+  private openSessions: OpenSessions | null = null;
   /** Non-null while an incremental snapshot is walking: it keeps pre-images of what changes. */
   private snap: CowSnapshot | null = null;
   /** Names bytes per node in the last snapshot: how much room the next one reserves for them. */
@@ -206,6 +218,13 @@ export class DataTree {
     return node === undefined ? undefined : node.sortedChildren().slice();
   }
 
+  /** Ephemeral znodes in the tree, all sessions together. */
+  get ephemeralCount(): number {
+    let n = 0;
+    for (const set of this.ephemerals.values()) n += set.size;
+    return n;
+  }
+
   ephemeralsOf(owner: SessionId): string[] {
     const set = this.ephemerals.get(owner);
     return set === undefined ? [] : [...set].sort();
@@ -267,6 +286,8 @@ export class DataTree {
         return subOpStaticFailure(u, o) ?? undefined;
       case 'deleteTree':
         return deleteTreeStaticFailure(u) ?? undefined;
+      case 'reap':
+        return reapStaticFailure(u) ?? undefined;
       case 'multi': {
         const m = multiStaticFailure(u, o);
         if (m) return m;
@@ -327,13 +348,23 @@ export class DataTree {
 
   // ---------------------------------------------------------------- apply
 
-  apply(op: Op, zxid: Zxid, timeMs: number): ApplyOutcome {
+  /**
+   * Applies `op` as the entry at `zxid`, stamped `timeMs` by its proposer. With `sessions`,
+   * an ephemeral create naming a session that is not open fails with SessionExpired.
+   */
+  apply(op: Op, zxid: Zxid, timeMs: number, sessions?: OpenSessions): ApplyOutcome {
     assert(Number.isSafeInteger(zxid) && zxid > this._lastZxid, () => `apply at zxid ${zxid} after zxid ${this._lastZxid}`);
     assert(Number.isSafeInteger(timeMs), () => `apply with time ${timeMs}`);
     assert(this.undo === null, 'apply re-entered');
     this._lastZxid = zxid;
     const events: TreeEvent[] = [];
-    const r = this.applyUnchecked(op, zxid, timeMs, events);
+    this.openSessions = sessions ?? null;
+    let r: OpResult | OpFailure;
+    try {
+      r = this.applyUnchecked(op, zxid, timeMs, events);
+    } finally {
+      this.openSessions = null;
+    }
     return isFailure(r) ? { ok: false, failure: r, events: [] } : { ok: true, result: r, events };
   }
 
@@ -349,6 +380,8 @@ export class DataTree {
         return this.atomically(() => this.subOp(op, zxid, time, events));
       case 'deleteTree':
         return this.deleteTree(op, zxid, events);
+      case 'reap':
+        return this.atomically(() => this.reap(op, zxid, time, events));
       case 'multi':
         return this.multi(op, zxid, time, events);
       default:
@@ -392,6 +425,10 @@ export class DataTree {
     if (s) return s;
     const path = op.path as string;
     const mode = op.mode as CreateMode;
+    // ZooKeeper checks the session before anything about the znode.
+    if (isEphemeral(mode) && this.openSessions !== null && !this.openSessions.isOpen(op.owner as bigint)) {
+      return fail('SessionExpired', `session ${String(op.owner)} is unknown, closed or expired`, path);
+    }
     const sequential = isSequential(mode);
     if (op.parents === true) {
       // Without a NoNode to report first, the path can be checked before any ancestor is made.
@@ -553,6 +590,38 @@ export class DataTree {
       }
     }
     return { op: 'deleteTree', path, deleted: count };
+  }
+
+  /**
+   * The leader's clean-up of a container or TTL znode, decided again here with the entry's
+   * time so that it changes nothing when the znode changed since the leader's sweep:
+   * a container once it has had a child (stored cversion > 0) and has none; a TTL znode with
+   * no children whose data is unchanged for longer than its ttl (and, when given, still at
+   * `version`). ZooKeeper's ContainerManager rules; otherwise a harmless failure.
+   */
+  private reap(op: Unchecked, zxid: Zxid, time: number, events: TreeEvent[]): ReapResult | OpFailure {
+    const s = reapStaticFailure(op);
+    if (s) return s;
+    const path = op.path as string;
+    const kind = op.kind as ReapResult['kind'];
+    const { parentPath, name } = splitParent(path);
+    const parent = this.lookup(parentPath);
+    const node = parent?.children?.get(name);
+    if (parent === undefined || node === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
+    if (node.kind !== (kind === 'container' ? NodeKind.Container : NodeKind.Ttl)) {
+      return fail('BadArguments', `${JSON.stringify(path)} is not a ${kind === 'container' ? 'container' : 'TTL'} znode`, path);
+    }
+    if (node.children !== null) return fail('NotEmpty', `${JSON.stringify(path)} has ${node.children.size} children`, path);
+    if (kind === 'container') {
+      if (node.cversion <= 0) return fail('BadArguments', `container ${JSON.stringify(path)} never had a child`, path);
+    } else {
+      if (typeof op.version === 'number' && op.version !== node.version) return this.versionMismatch(node, op.version, path)!;
+      if (!(time - node.mtime > node.ttl)) {
+        return fail('BadArguments', `TTL znode ${JSON.stringify(path)} changed ${time - node.mtime} ms ago, within its ttl of ${node.ttl} ms`, path);
+      }
+    }
+    this.remove(parent, parentPath, name, path, node, zxid, events);
+    return { op: 'reap', path, kind };
   }
 
   /** A node's child names, descending, and its cache dropped: it is about to be emptied. */

@@ -192,6 +192,19 @@ export function deleteTreeStaticFailure(op: Unchecked): OpFailure | null {
   return versionFailure(op.version, path) ?? pathFailure(path) ?? rootFailure(path) ?? reservedFailure(path, 'delete');
 }
 
+/** The leader's reap of a container or TTL znode (never sent by clients). */
+export function reapStaticFailure(op: Unchecked): OpFailure | null {
+  const f = pathFieldFailure(op);
+  if (f) return f;
+  const path = op.path as string;
+  if (op.kind !== 'container' && op.kind !== 'ttl') return fail('BadArguments', `reap: kind must be container or ttl, got ${describe(op.kind)}`, path);
+  if (!absent(op.version)) {
+    const v = versionFailure(op.version, path);
+    if (v) return v;
+  }
+  return pathFailure(path) ?? rootFailure(path) ?? reservedFailure(path, 'reap');
+}
+
 /**
  * The request-level checks of a multi: its shape, and the limit on all its data together.
  * They fail the multi as a whole (no opIndex), as a request ZooKeeper could not even read.

@@ -1,66 +1,91 @@
 /**
  * zgate's Raft core: a pure, synchronous state machine in the manner of etcd-io/raft.
- * No timers, sockets, files, clocks or Math.random: the runtime (cluster/) drives it.
+ * No timers, sockets, files, clocks or Math.random: the runtime (cluster/) drives it, and
+ * the same code runs under the deterministic simulator (src/sim).
  *
  * ## Building a member
  *
- *   const storage = MemoryStorage.fromDisk({ hardState, snapshot, entries })   // what the WAL holds
- *   // First start of a member of a new cluster: persist bootstrapState([1, 2, 3]) (entries
- *   // 1..n adding each voter, committed), then load it as above. A member joining an
- *   // existing cluster starts with an empty disk: new MemoryStorage().
- *   const node = new RawNode({ id, storage, random: new Prng(seed), electionTick: 10, heartbeatTick: 1 });
+ *   const storage = MemoryStorage.fromDisk({ hardState, snapshot, entries });  // what the WAL holds
+ *   const node = new RawNode({ id, storage, random: new Prng(seed), electionTick: 10, heartbeatTick: 1,
+ *                              applied: snapshot?.meta.index, logger });
  *
- * `storage` (LogStorage) must equal what is durable. The core writes into it itself in
- * advance() (after the runtime persisted a Ready) and in compact(); the runtime only fills
- * it at start. Snapshot data there may be a reference (a file name) the runtime resolves
- * when it streams a MsgSnap. The membership lives in the snapshot meta (confState) and in
- * confChange entries; a member not (yet) in its own configuration never campaigns.
+ * - First start of a member of a new cluster: persist bootstrapState([1, 2, 3]) (one
+ *   committed 'add' conf change per initial voter at indexes 1..n, term 1, commit n), then
+ *   load as above. Every initial member writes the same entries.
+ * - A member that joins later starts with an empty disk (new MemoryStorage()) and no
+ *   membership; it never campaigns until it has applied its own 'add' (which it receives
+ *   from the leader, by entries or by snapshot).
+ * - `storage` (LogStorage) must equal what is durable. After start the core maintains it
+ *   itself: advance() writes what the runtime has just persisted, compact() drops a prefix.
+ *   Snapshot data kept there may be a reference (e.g. a file name) that the runtime resolves
+ *   when it streams a MsgSnap.
+ * - The storage module's LogEntry has no `type`: the runtime must keep Entry.type in its
+ *   records (or encode it with the data) and give it back on restart.
+ * - Config knobs (RaftConfig): preVote and checkQuorum (default on), maxSizePerMsg,
+ *   maxInflightMsgs / maxInflightBytes (per-follower pipelining window),
+ *   maxUncommittedEntriesSize (proposal flow control), maxCommittedSizePerReady,
+ *   maxPendingReads. Sizes count entry data + 16 bytes per entry.
  *
  * ## Inputs
  *
- * - tick(): call every tick (e.g. 100 ms); elections after electionTick..2*electionTick-1
- *   ticks without a leader (randomized by `random`), heartbeats every heartbeatTick.
- * - step(msg): every message received from a peer (dropped with a warning if malformed or
- *   not addressed to this member).
- * - propose(data) -> {ok, index, term} | {ok: false, reason, leader}: only the leader
- *   appends; a follower answers 'not-leader' with the leader's id (NONE if unknown) and the
- *   runtime forwards the Op. Also refused: 'transferring' (leadership transfer running),
- *   'flow-control' (maxUncommittedEntriesSize). An ok proposal may still be lost if leadership
- *   changes: the runtime knows it committed when an entry at `index` with `term` is applied.
- * - proposeConfChange({type: 'add' | 'remove', id}): one voter at a time ('conf-change-pending'
- *   until the previous one is applied; 'invalid-conf-change' for a member that is already
- *   there, one that is not, or the last member).
- * - readIndex(ctx): linearizable read. On the leader (after it committed an entry of its
- *   term) a heartbeat round confirms leadership; a follower forwards MsgReadIndex to the
- *   leader. The answer is a ReadState {index, ctx} in a later Ready: serve the read once the
- *   application has applied `index`. Requests lost to a leader change never answer: time out.
- * - transferLeadership(to): leader only; catches `to` up, then MsgTimeoutNow makes it campaign
- *   at once. Proposals are refused meanwhile; gives up after an election timeout.
- * - reportUnreachable(id): a send to id failed (the leader stops pipelining to it).
- * - reportSnapshot(id, ok): the runtime finished (or failed) streaming a MsgSnap to id.
- * - compact(index, data, confState): the application made a snapshot at applied `index`;
- *   the log before it is dropped and lagging followers get this snapshot.
- * - campaign(): start an election now. status(): term, leader, role, commit, applied,
- *   membership and, on a leader, each follower's progress.
+ * - tick(): call every tick (e.g. 100 ms). A follower campaigns after a randomized
+ *   electionTick..2*electionTick-1 ticks without a leader; a leader heartbeats every
+ *   heartbeatTick, and with CheckQuorum steps down after an election timeout without
+ *   hearing from a quorum. Followers that heard from a leader within an election timeout
+ *   ignore (pre)votes (the lease), unless the vote comes from a leadership transfer.
+ * - step(msg): every message received from a peer. Malformed ones, or ones addressed to
+ *   another member, are dropped with a warning (validateMessage says why).
+ * - propose(data) -> {ok: true, index, term} | {ok: false, reason, leader, detail?}.
+ *   Only the leader appends. Refusals: 'not-leader' (with the leader's id, NONE if unknown:
+ *   the runtime forwards the Op to it), 'transferring' (a leadership transfer is running),
+ *   'flow-control' (maxUncommittedEntriesSize). An accepted proposal can still be lost to a
+ *   leader change: it took effect iff the entry applied at `index` has `term`.
+ *   Proposals made between two ready() calls travel in one MsgApp per follower (batching).
+ * - proposeConfChange({type: 'add' | 'remove', id}): one voter at a time (see
+ *   confchange.ts for why that is safe). Refusals: 'conf-change-pending' (the previous change,
+ *   or anything a new leader inherited, is not applied yet), 'invalid-conf-change' (already a
+ *   member, not a member, the last member), 'not-leader'.
+ * - readIndex(ctx) -> {ok} | {ok: false, reason: 'no-leader' | 'too-many-reads'}: a
+ *   linearizable read. The leader records its commit index and confirms its leadership with
+ *   a heartbeat round (only once it has committed an entry of its own term); a follower
+ *   forwards MsgReadIndex to the leader. The answer is a ReadState {index, ctx} in a later
+ *   Ready: serve the read once the application has applied `index`. A request lost to a
+ *   leader change or a dropped message is never answered: time out and retry. ctx must be
+ *   unique per request.
+ * - transferLeadership(to): leader only; brings `to` up to date, then MsgTimeoutNow makes it
+ *   campaign at once. Proposals are refused meanwhile; abandoned after an election timeout.
+ *   Refusals: 'not-leader', 'already-leader', 'not-a-member'.
+ * - reportUnreachable(id): sending to id failed (the leader stops pipelining to it and
+ *   probes). reportSnapshot(id, ok): the runtime finished, or failed, streaming a MsgSnap to
+ *   id. The runtime MUST report every MsgSnap it could not deliver: until then the leader
+ *   sends that follower nothing but heartbeats.
+ * - compact(index, data, confState): the application saved a snapshot of its state at
+ *   applied `index` (confState = membership as of index; status().confState when index is the
+ *   applied index). The log before it is dropped; followers too far behind get this snapshot.
+ * - campaign(): start an election now. status(): term, vote, leader, role, commit, applied,
+ *   log bounds, membership and, on a leader, each voter's progress.
  *
  * ## Output: hasReady() / ready() / advance(ready)
  *
- * A Ready holds, in the order to handle them:
- *   1. snapshot?, entries, hardState?: persist (snapshot, then entries, then hard state);
- *      fsync when mustSync (a commit-only hard state change needs none);
- *   2. messages: send them only after step 1 is durable (each carries `to`);
- *      a MsgSnap's snapshot.data is whatever compact() stored (stream it in chunks and
- *      reportSnapshot when done);
+ * A Ready holds, to be handled in this order:
+ *   1. snapshot?, entries, hardState?: persist them (snapshot, then entries — which replace
+ *      any stored suffix from entries[0].index —, then hard state); fsync when mustSync
+ *      (entries, a snapshot, or a term/vote change; a commit-only change needs none);
+ *   2. messages: send them only once step 1 is durable (a member never acknowledges or votes
+ *      on the strength of unpersisted state). A MsgSnap carries the snapshot kept by
+ *      compact(): stream it in chunks and reportSnapshot;
  *   3. snapshot?: install it into the application; then apply committedEntries in order
- *      (type 'normal': the Op; 'confChange': decodeConfChange(data) — the core applies the
- *      membership change itself at advance; a member that finds itself removed should stop);
- *   4. readStates: answer each read once applied >= index;
+ *      (type 'normal': the application's Op; 'confChange': decodeConfChange(data) — the core
+ *      applies the membership change itself at advance; a member that finds itself removed
+ *      should stop). Once step 1 is done every committed entry is durable on this member;
+ *   4. readStates: answer each read once the application has applied its index;
  *   5. softState? (leader, role) when it changed; then advance(ready).
- * tick/step/propose may be called between ready() and advance() (e.g. while the disk write
- * is in flight); ready() may not be called twice without advance().
+ * tick/step/propose/readIndex may be called between ready() and advance() (e.g. while the
+ * write is in flight); ready() may not be called again before advance().
  *
  * Entries are {index, term, type: 'normal' | 'confChange', data: Uint8Array}; messages are
- * plain objects (see types.ts), safe for util/codec.
+ * plain objects (types.ts) that util/codec carries unchanged. Broken invariants throw
+ * AssertionFailure: the member must stop.
  */
 export { RawNode, validateMessage, type RawNodeConfig, type Status, type ProgressStatus, type Result } from './rawnode.js';
 export { type RaftConfig, type RaftLogger, type RandomSource, type ProposeResult, type Refusal, SILENT_LOGGER } from './raft.js';

@@ -34,7 +34,7 @@ import { assert } from '../util/assert.js';
 import { decode } from '../util/codec.js';
 import { bytesFloat64, bytesInt32 } from './columns.js';
 import { Fnv64 } from './fnv.js';
-import { CowSnapshot, DEFAULT_TUNING, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type SnapshotTuning, type SnapshotWriter } from './snapshot.js';
+import { CowSnapshot, DEFAULT_TUNING, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type SnapshotOptions, type SnapshotWriter } from './snapshot.js';
 import { childPath, isValidName, ROOT } from './path.js';
 import {
   checkStaticFailure,
@@ -63,7 +63,7 @@ import { EMPTY_DATA, NodeKind, ZNode } from './znode.js';
 
 export type { DataTreeOptions } from './validate.js';
 export { DEFAULT_MAX_DATA_BYTES, MAX_TTL_MS, formatSequence } from './validate.js';
-export type { SnapshotTuning, SnapshotWriter } from './snapshot.js';
+export type { SnapshotOptions, SnapshotTuning, SnapshotWriter } from './snapshot.js';
 
 export type MultiOpResultCode = { op: SubOp['op']; code: ZkCode };
 
@@ -815,8 +815,8 @@ export class DataTree {
    * rather than one record per znode, and the walk order is canonical, so equal trees give
    * equal bytes. The same writer as beginSnapshot()'s, run to the end at once (see snapshot.ts).
    */
-  snapshot(): Uint8Array {
-    const w = this.snapshotWriter(null, {});
+  snapshot(prefix?: Uint8Array): Uint8Array {
+    const w = this.snapshotWriter(null, prefix === undefined ? {} : { prefix });
     const bytes = w.finish();
     this.nameBytesHint = w.nameBytesPerNode;
     return bytes;
@@ -827,14 +827,14 @@ export class DataTree {
    * step() between applies, then finish(). Writes go on meanwhile and the bytes are exactly
    * snapshot()'s at that zxid (copy-on-write, see snapshot.ts). One at a time.
    */
-  beginSnapshot(tuning: Partial<SnapshotTuning> = {}): SnapshotWriter {
+  beginSnapshot(opts: SnapshotOptions = {}): SnapshotWriter {
     assert(this.undo === null, 'beginSnapshot() during an op');
     assert(this.snap === null, 'a snapshot is already being written');
     const w = this.snapshotWriter((done) => {
       if (this.snap === done) this.snap = null;
       // An allocation hint only (the bytes do not depend on it), taken from a complete walk.
       if (done.written === done.nodes) this.nameBytesHint = done.nameBytesPerNode;
-    }, tuning);
+    }, opts);
     this.snap = w;
     return w;
   }
@@ -844,14 +844,15 @@ export class DataTree {
     return this.snap !== null;
   }
 
-  private snapshotWriter(detach: ((w: CowSnapshot) => void) | null, tuning: Partial<SnapshotTuning>): CowSnapshot {
+  private snapshotWriter(detach: ((w: CowSnapshot) => void) | null, opts: SnapshotOptions): CowSnapshot {
     let owners = 0;
     for (const set of this.ephemerals.values()) owners += set.size;
-    const t: SnapshotTuning = { ...DEFAULT_TUNING, nameBytesPerNode: Math.ceil(this.nameBytesHint * 1.05) + 1, ...tuning };
+    const { prefix, ...tuning } = opts;
     return new CowSnapshot(
       { root: this.root, zxid: this._lastZxid, nodes: this._nodeCount, dataBytes: this._dataBytes, owners, ttls: this.ttls.size },
-      t,
+      { ...DEFAULT_TUNING, nameBytesPerNode: Math.ceil(this.nameBytesHint * 1.05) + 1, ...tuning },
       detach,
+      prefix,
     );
   }
 

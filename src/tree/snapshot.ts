@@ -82,6 +82,15 @@ export interface SnapshotTuning {
   nameBytesPerNode: number;
 }
 
+/** beginSnapshot()'s options: tuning, and bytes to put in front of the snapshot. */
+export interface SnapshotOptions extends Partial<SnapshotTuning> {
+  /**
+   * Written first, as is: finish() returns prefix + the tree's snapshot in one buffer, so a
+   * caller that frames the tree with state of its own (the session table) needs no final copy.
+   */
+  prefix?: Uint8Array;
+}
+
 export const DEFAULT_TUNING: SnapshotTuning = { smallDir: 4096, sortRun: 2048, nameBytesPerNode: 12 };
 
 /** What the writer needs from the tree at Z. */
@@ -492,6 +501,7 @@ export class CowSnapshot implements SnapshotWriter {
     private readonly tuning: SnapshotTuning,
     /** Called once when the walk is over or abandoned: the tree stops calling the hooks. */
     private readonly detach: ((w: CowSnapshot) => void) | null,
+    prefix: Uint8Array = new Uint8Array(0),
   ) {
     this.zxid = src.zxid;
     this.nodes = src.nodes;
@@ -501,7 +511,7 @@ export class CowSnapshot implements SnapshotWriter {
     this.ttlCount = src.ttls;
     const n = src.nodes;
     const key = (k: string): number => 1 + k.length;
-    let size = 1; // fixmap of 10
+    let size = prefix.length + 1; // the prefix, a fixmap of 10
     size += key('format') + strHeaderSize(SNAPSHOT_FORMAT.length) + SNAPSHOT_FORMAT.length;
     size += key('v') + 1;
     size += key('lastZxid') + uintSize(src.zxid);
@@ -515,7 +525,8 @@ export class CowSnapshot implements SnapshotWriter {
     const reserve = Math.ceil(n * tuning.nameBytesPerNode);
     const out = new Out(new Uint8Array(size + reserve));
     this.out = out;
-    let at = 0;
+    out.buf.set(prefix, 0);
+    let at = prefix.length;
     out.buf[at++] = 0x8a;
     const k = (s: string): void => {
       at = out.str(at, s, s.length);

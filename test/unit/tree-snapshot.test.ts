@@ -350,7 +350,8 @@ describe('incremental snapshot cases', () => {
     const long = 'x'.repeat(300);
     scenario(
       (d) => {
-        for (const n of ['é', 'ü-ß', '中文', long, 'y'.repeat(40), 'z'.repeat(70_000)]) d.apply(mk(`/${n}`, bytes(n)));
+        // fixstr, str8, str16 and str32 names, 1 to 3 UTF-8 bytes a character.
+        for (const n of ['é', 'ü-ß', '中文', long, 'y'.repeat(40), 'z'.repeat(70_000)]) expect(d.apply(mk(`/${n}`, bytes(n)))).toBe(true);
       },
       (d, step) => {
         step();
@@ -389,6 +390,34 @@ describe('incremental snapshot cases', () => {
     expect(decoded.ttls).toEqual([1, 300, 70_000, 2 ** 40 - 1]);
   });
 
+  it('every msgpack header width: 16+ owners and ttls, 64 Ki+ znodes (array32), a directory sorted across steps while it changes', () => {
+    const d = new Driver();
+    d.apply(mk('/big'));
+    for (let i = 0; i < 20; i++) {
+      d.apply({ op: 'create', path: `/e${i}`, data: new Uint8Array(0), mode: 'ephemeral', owner: BigInt(i + 1) });
+      d.apply({ op: 'create', path: `/t${i}`, data: new Uint8Array(0), mode: 'persistent_with_ttl', ttl: 1000 + i });
+    }
+    const big: Op[] = [];
+    for (let i = 0; i < 66_000; i++) big.push(mk(`/big/n${i}`, bytes(`${i}`)) as SubOp as Op);
+    for (let i = 0; i < big.length; i += 1000) d.apply({ op: 'multi', ops: big.slice(i, i + 1000) as SubOp[] });
+    const Z = d.zxid;
+    const w = d.tree.beginSnapshot();
+    let i = 0;
+    while (w.step(3000)) {
+      d.apply({ op: 'delete', path: `/big/n${(i * 7919) % 66_000}`, version: -1 });
+      d.apply(mk(`/big/m${i}`));
+      d.apply({ op: 'delete', path: `/e${i % 20}`, version: -1 });
+      i++;
+    }
+    expect(i).toBeGreaterThan(20);
+    const bytesAtZ = w.finish();
+    expectSnapshotOf(bytesAtZ, replay(d.ops.slice(0, Z)));
+    const decoded = decode(bytesAtZ) as { names: string[]; owners: bigint[]; ttls: number[] };
+    expect(decoded.names).toHaveLength(66_045);
+    expect(decoded.owners).toHaveLength(20);
+    expect(decoded.ttls).toHaveLength(20);
+  });
+
   it('keeps the canonical bytes: equal trees, equal bytes, whatever the insertion order', () => {
     const a = new Driver();
     const b = new Driver();
@@ -397,6 +426,22 @@ describe('incremental snapshot cases', () => {
     const wa = a.tree.beginSnapshot();
     const wb = b.tree.beginSnapshot({ smallDir: 0, sortRun: 1 });
     expectSameBytes(wa.finish(), wb.finish());
+  });
+
+  it('a prefix goes in front of the bytes, in the same buffer, on both paths', () => {
+    const prefix = new Uint8Array([0x5a, 0x47, 1, 2, 3]);
+    for (const reserve of [0, 100]) {
+      const d = new Driver();
+      for (let i = 0; i < 30; i++) d.apply(mk(`/n${i}`, bytes(`v${i}`)));
+      const plain = d.tree.snapshot();
+      const w = d.tree.beginSnapshot({ prefix, nameBytesPerNode: reserve });
+      d.apply(mk('/later'));
+      const framed = w.finish();
+      expectSameBytes(framed.subarray(0, prefix.length), prefix);
+      expectSameBytes(framed.subarray(prefix.length), plain);
+      d.apply({ op: 'delete', path: '/later', version: -1 });
+      expectSameBytes(d.tree.snapshot(prefix).subarray(prefix.length), d.tree.snapshot());
+    }
   });
 
   it('one writer at a time; snapshot() meanwhile is of the tree as it is', () => {

@@ -128,12 +128,12 @@ export function sendReadIndexResponse(r: Raft, from: NodeId, ctx: Uint8Array): v
   bcastHeartbeat(r, ctx);
 }
 
-/** Sends every follower what it lacks: one MsgApp (possibly empty, to carry the commit index),
- * then more while flow control allows (pipelining in replicate state). */
-export function bcastAppend(r: Raft): void {
+/** Sends every follower what it lacks: one MsgApp (possibly empty, to carry the commit index,
+ * unless `sendIfEmpty` is false), then more while flow control allows (pipelining). */
+export function bcastAppend(r: Raft, sendIfEmpty = true): void {
   r.tracker.visit((id) => {
     if (id === r.id) return;
-    sendAppend(r, id);
+    maybeSendAppend(r, id, sendIfEmpty);
     while (maybeSendAppend(r, id, false)) {
       /* pipeline */
     }

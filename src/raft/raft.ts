@@ -491,7 +491,7 @@ export class Raft {
   flushProposals(): void {
     if (!this.needsBcast) return;
     this.needsBcast = false;
-    if (this.role === 'leader') bcastAppend(this);
+    if (this.role === 'leader') bcastAppend(this, false);
   }
 
   readIndex(ctx: Uint8Array): { ok: true } | { ok: false; reason: Refusal; leader: NodeId } {

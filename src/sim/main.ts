@@ -5,7 +5,7 @@
  *   npm run sim -- --seeds=10000          run seeds 1..10000 (--from=S to start elsewhere)
  *   options: --safety=TICKS --liveness=TICKS --verbose (print each seed's summary)
  */
-import { runSeed, SimFailure, Simulation } from './simulation.js';
+import { addStats, emptyStats, runSeed, SimFailure, Simulation } from './simulation.js';
 
 function arg(name: string): string | undefined {
   const pre = `--${name}=`;
@@ -35,6 +35,7 @@ function replay(seed: number): void {
   try {
     const r = sim.run();
     console.log(`seed ${seed} ok: ${r.steps} steps, ${r.ticks} ticks, commit ${r.commitIndex}, max term ${r.maxTerm}, ${r.crashes} crashes, ${r.messages} messages (${r.dropped} dropped), converged ${r.convergeTicks} ticks after healing`);
+    console.log(`exercised: ${JSON.stringify(r.stats)}`);
     if (verbose) for (const l of sim.traceLines()) console.log(l);
   } catch (e) {
     if (!(e instanceof SimFailure)) throw e;
@@ -52,11 +53,15 @@ function many(from: number, count: number): void {
   const t0 = process.hrtime.bigint();
   let steps = 0;
   let worstConverge = 0;
+  let stats = emptyStats();
+  const converge: number[] = [];
   for (let seed = from; seed < from + count; seed++) {
     try {
       const r = runSeed({ seed, safetyTicks, livenessTicks });
       steps += r.steps;
       worstConverge = Math.max(worstConverge, r.convergeTicks);
+      converge.push(r.convergeTicks);
+      stats = addStats(stats, r.stats);
       if (verbose) console.log(`seed ${seed}: ${r.steps} steps, commit ${r.commitIndex}, term ${r.maxTerm}, converged in ${r.convergeTicks} ticks`);
     } catch (e) {
       if (!(e instanceof SimFailure)) {
@@ -73,8 +78,9 @@ function many(from: number, count: number): void {
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   console.log(
     `${count} seeds (${from}..${from + count - 1}) ok in ${secs.toFixed(1)} s: ${(count / secs).toFixed(0)} seeds/s, ` +
-      `${(steps / secs / 1000).toFixed(0)}k steps/s, worst convergence ${worstConverge} ticks`,
+      `${(steps / secs / 1000).toFixed(0)}k steps/s, convergence after healing p99 ${converge.sort((a, b) => a - b)[Math.floor(converge.length * 0.99)]} max ${worstConverge} ticks`,
   );
+  console.log(`exercised: ${JSON.stringify(stats)}`);
 }
 
 const seed = num('seed');

@@ -90,9 +90,35 @@ export interface SimResult {
   commitIndex: number;
   maxTerm: number;
   crashes: number;
+  /** What happened, to show that each feature was exercised. */
+  stats: SimStats;
   messages: number;
   dropped: number;
   checks: number;
+}
+
+export interface SimStats {
+  /** Distinct terms that had a leader. */
+  leaderTerms: number;
+  snapshotsInstalled: number;
+  /** Membership changes committed and applied (each counted once). */
+  confChangesApplied: number;
+  readsAnswered: number;
+  transfers: number;
+  /** Crashes while a Ready was being written (a prefix of it survived). */
+  tornWrites: number;
+  /** Restarts whose log held a term above the persisted hard state (the core's fix-up). */
+  termFixups: number;
+}
+
+export function emptyStats(): SimStats {
+  return { leaderTerms: 0, snapshotsInstalled: 0, confChangesApplied: 0, readsAnswered: 0, transfers: 0, tornWrites: 0, termFixups: 0 };
+}
+
+export function addStats(a: SimStats, b: SimStats): SimStats {
+  const out = { ...a };
+  for (const k of Object.keys(b) as (keyof SimStats)[]) out[k] += b[k];
+  return out;
 }
 
 export class SimFailure extends Error {
@@ -221,6 +247,9 @@ export class Simulation {
   private tick = 0;
   private steps = 0;
   private crashes = 0;
+  private readonly stats = emptyStats();
+  private readonly leaderTerms = new Set<number>();
+  private readonly confIndexes = new Set<number>();
   private proposals = 0;
   private reads = 0;
   private nextId: number;
@@ -273,6 +302,7 @@ export class Simulation {
       maxUncommittedEntriesSize: c.maxUncommittedEntriesSize,
       applied: d.snapshot.meta.index,
     });
+    if (m.rn.raft.term > d.hardState.term) this.stats.termFixups++;
     m.up = true;
     m.pending = undefined;
     m.restartAt = -1;
@@ -287,6 +317,7 @@ export class Simulation {
   }
 
   private crash(m: Member, permanently: boolean): void {
+    if (m.pending !== undefined) this.stats.tornWrites++;
     m.disk.crash(this.prng, m.pending?.rd);
     m.rn = undefined;
     m.pending = undefined;
@@ -307,6 +338,10 @@ export class Simulation {
     this.steps++;
     const r = m.rn!.raft;
     this.checker.check(m.id, m.rn!);
+    if (r.role === 'leader' && !this.leaderTerms.has(r.term)) {
+      this.leaderTerms.add(r.term);
+      this.stats.leaderTerms++;
+    }
     if (this.liveness || m.crashAt >= 0) return;
     const c = this.config;
     if (r.role === 'leader' && r.term !== m.ledTerm) {
@@ -373,9 +408,13 @@ export class Simulation {
       m.appConf = rd.snapshot.meta.confState;
       this.checker.installed(m.id, m.appIndex, m.appHash);
       this.log(`${m.id} installed snapshot ${rd.snapshot.meta.term}/${rd.snapshot.meta.index}`);
+      this.stats.snapshotsInstalled++;
     }
     for (const e of rd.committedEntries) this.applyEntry(m, e);
-    for (const rs of rd.readStates) this.checker.readAnswered(m.id, new TextDecoder().decode(rs.ctx), rs.index);
+    for (const rs of rd.readStates) {
+      this.checker.readAnswered(m.id, new TextDecoder().decode(rs.ctx), rs.index);
+      this.stats.readsAnswered++;
+    }
     rn.advance(rd);
     const storage = rn.raft.storage;
     this.checker.persisted(m.id, rd.entries, (i) => storage.term(i));
@@ -392,6 +431,10 @@ export class Simulation {
       const cc = decodeConfChange(e.data);
       m.appConf = { voters: cc.type === 'add' ? [...m.appConf.voters, cc.id].sort((a, b) => a - b) : m.appConf.voters.filter((v) => v !== cc.id) };
       this.log(`${m.id} applied ${describeEntry(e)}`);
+      if (e.index > this.config.members && !this.confIndexes.has(e.index)) {
+        this.confIndexes.add(e.index); // a membership change (not the bootstrap), counted once
+        this.stats.confChangesApplied++;
+      }
       if (cc.type === 'remove') {
         // The runtime stops a member once its removal has committed.
         const x = this.members.get(cc.id);
@@ -470,6 +513,7 @@ export class Simulation {
         const to = p.pick(voters);
         const res = lead.rn!.transferLeadership(to);
         this.log(`transfer ${lead.id} -> ${to}: ${res.ok ? 'ok' : res.reason}`);
+        if (res.ok) this.stats.transfers++;
         this.check(lead);
       }
     }
@@ -620,6 +664,7 @@ export class Simulation {
       commitIndex: this.checker.commitMax,
       maxTerm,
       crashes: this.crashes,
+      stats: this.stats,
       messages: this.net.sent,
       dropped: this.net.dropped,
       checks: this.checker.checks,

@@ -4,7 +4,7 @@
  * jest worker; SIM_SEEDS=N scales the range (e.g. SIM_SEEDS=200 for a quick run). Longer runs:
  * `npm run sim -- --seeds=10000`. A failure names the seed and the command that replays it.
  */
-import { runSeed, SimFailure, type SimResult } from '../../src/sim/simulation.js';
+import { addStats, emptyStats, runSeed, SimFailure, type SimResult, type SimStats } from '../../src/sim/simulation.js';
 
 const CHUNK = 50;
 
@@ -13,12 +13,13 @@ export interface RangeStats {
   steps: number;
   ms: number;
   converge: number[];
+  exercised: SimStats;
 }
 
 export function defineSeedRange(name: string, from: number, defaultCount: number): RangeStats {
   const scale = process.env['SIM_SEEDS'] !== undefined ? Number(process.env['SIM_SEEDS']) / 2000 : 1;
   const count = Math.max(1, Math.round(defaultCount * scale));
-  const stats: RangeStats = { seeds: 0, steps: 0, ms: 0, converge: [] };
+  const stats: RangeStats = { seeds: 0, steps: 0, ms: 0, converge: [], exercised: emptyStats() };
   describe(`${name}: seeds ${from}..${from + count - 1}`, () => {
     for (let lo = from; lo < from + count; lo += CHUNK) {
       const hi = Math.min(lo + CHUNK, from + count);
@@ -35,6 +36,7 @@ export function defineSeedRange(name: string, from: number, defaultCount: number
           stats.seeds++;
           stats.steps += r.steps;
           stats.converge.push(r.convergeTicks);
+          stats.exercised = addStats(stats.exercised, r.stats);
         }
         stats.ms += Date.now() - t0;
       });
@@ -47,7 +49,8 @@ export function defineSeedRange(name: string, from: number, defaultCount: number
       console.log(
         `${name}: ${stats.seeds} seeds, ${stats.steps} steps in ${(stats.ms / 1000).toFixed(1)} s ` +
           `(${Math.round(stats.seeds / (stats.ms / 1000))} seeds/s, ${Math.round(stats.steps / (stats.ms / 1000) / 1000)}k steps/s); ` +
-          `convergence after healing p50 ${c[Math.floor(c.length / 2)]} p99 ${p99} max ${c[c.length - 1]} ticks`,
+          `convergence after healing p50 ${c[Math.floor(c.length / 2)]} p99 ${p99} max ${c[c.length - 1]} ticks; ` +
+          `exercised ${JSON.stringify(stats.exercised)}`,
       );
     });
   });

@@ -27,6 +27,10 @@ export interface ServeConfig {
   watchHistoryBytes: number;
   heartbeatMs: number;
   watchQueueBytes: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  reaperIntervalMs: number;
+  reaperMaxPerMinute: number;
 }
 
 interface FlagSpec {
@@ -62,6 +66,10 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { flag: 'watch-history-bytes', env: 'ZGATE_WATCH_HISTORY_BYTES', default: '67108864', help: '... and at most this many bytes of events (with their data)' },
   { flag: 'heartbeat-ms', env: 'ZGATE_HEARTBEAT_MS', default: '10000', help: 'heartbeat interval of WebSocket and SSE watchers, carrying the applied zxid (0: none)' },
   { flag: 'watch-queue-bytes', env: 'ZGATE_WATCH_QUEUE_BYTES', default: '4194304', help: 'send queue bound of one WebSocket or SSE stream; a slower reader is closed (4008)' },
+  { flag: 'min-session-timeout-ms', env: 'ZGATE_MIN_SESSION_TIMEOUT_MS', default: '1000', help: 'a session timeout asked for is clamped to at least this' },
+  { flag: 'max-session-timeout-ms', env: 'ZGATE_MAX_SESSION_TIMEOUT_MS', default: '60000', help: '... and to at most this' },
+  { flag: 'reaper-interval-ms', env: 'ZGATE_REAPER_INTERVAL_MS', default: '60000', help: 'the leader\'s sweep of empty container and expired TTL znodes runs this often' },
+  { flag: 'reaper-max-per-minute', env: 'ZGATE_REAPER_MAX_PER_MINUTE', default: '10000', help: 'throttle of that sweep: znodes deleted per minute at most (its share per sweep)' },
   { flag: 'log-level', env: 'ZGATE_LOG_LEVEL', default: 'info', help: 'pino log level: fatal, error, warn, info, debug, trace, silent' },
 ];
 
@@ -125,5 +133,13 @@ export function resolveServeConfig(flags: Record<string, string | undefined>, en
     watchHistoryBytes: integer('watch-history-bytes', value('watch-history-bytes'), 1024, 2 ** 40),
     heartbeatMs: integer('heartbeat-ms', value('heartbeat-ms'), 0, 3_600_000),
     watchQueueBytes: integer('watch-queue-bytes', value('watch-queue-bytes'), 1024, 2 ** 32),
+    ...sessionBounds(integer('min-session-timeout-ms', value('min-session-timeout-ms'), 1, 2 ** 31 - 1), integer('max-session-timeout-ms', value('max-session-timeout-ms'), 1, 2 ** 31 - 1)),
+    reaperIntervalMs: integer('reaper-interval-ms', value('reaper-interval-ms'), 1, 86_400_000),
+    reaperMaxPerMinute: integer('reaper-max-per-minute', value('reaper-max-per-minute'), 1, 100_000_000),
   };
+}
+
+function sessionBounds(min: number, max: number): { minSessionTimeoutMs: number; maxSessionTimeoutMs: number } {
+  if (min > max) throw new ZgateError('BadArguments', `--min-session-timeout-ms (${min}) is above --max-session-timeout-ms (${max})`);
+  return { minSessionTimeoutMs: min, maxSessionTimeoutMs: max };
 }

@@ -12,6 +12,7 @@ import { openClusterLog } from '../cluster/start.js';
 import { DurableLocalLog } from '../node/durable-log.js';
 import { LateLog, LocalLog } from '../node/log.js';
 import { Member, type RecoveredState } from '../node/member.js';
+import { SessionService } from '../node/session-service.js';
 import { FileStorage, type Recovered, type Storage } from '../storage/index.js';
 import { resolveServeConfig, SERVE_FLAGS, serveHelp, type ServeConfig } from './config.js';
 
@@ -52,6 +53,18 @@ async function serve(argv: string[]): Promise<void> {
     snapshotBytes: config.snapshotBytes,
   });
   member.markRecovering();
+  const logRef: { log?: FastifyBaseLogger } = {};
+  const sessions = new SessionService(
+    member,
+    {
+      minTimeoutMs: config.minSessionTimeoutMs,
+      maxTimeoutMs: config.maxSessionTimeoutMs,
+      reaperIntervalMs: config.reaperIntervalMs,
+      reaperMaxPerMinute: config.reaperMaxPerMinute,
+    },
+    undefined,
+    (err, what) => logRef.log?.warn({ err }, `sessions: ${what} failed`),
+  );
   // The replicated log arrives once storage is open; until then the cluster routes answer Unavailable.
   let raftLog: RaftLog | undefined;
   const opening = (): never => {
@@ -71,15 +84,21 @@ async function serve(argv: string[]): Promise<void> {
     processMetrics: true,
     isReady: () => member.ready && (!clustered || (raftLog !== undefined && raftLog.isReady())),
     advertisedHttp,
+    sessions,
     ...(cluster ? { cluster } : {}),
     config: {
       maxDataBytes: config.maxDataBytes,
       maxDeleteNodes: config.maxDeleteNodes,
       minZxidWaitMs: config.minZxidWaitMs,
       corsOrigins: config.corsOrigins,
+      watchHistoryEntries: config.watchHistoryEntries,
+      watchHistoryBytes: config.watchHistoryBytes,
+      heartbeatMs: config.heartbeatMs,
+      watchQueueBytes: config.watchQueueBytes,
     },
   });
   const log = app.log;
+  logRef.log = log;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

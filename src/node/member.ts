@@ -5,7 +5,8 @@
  */
 import { ZgateError } from '../core/errors.js';
 import type { ApplyOutcome, Op, OpFailure, Stat, TreeEvent, Zxid } from '../core/types.js';
-import { DataTree, MultiOpError, type DataTreeOptions, type SnapshotWriter } from '../tree/datatree.js';
+import { DataTree, MultiOpError, type DataTreeOptions } from '../tree/datatree.js';
+import { applyOp, beginSnapshot, precheck, restoreSnapshot as restoreState, SessionTable, type MemberSnapshotWriter } from '../session/index.js';
 import { assert } from '../util/assert.js';
 import { decode, encode } from '../util/codec.js';
 import type { CommittedEntry, LogStatus, ReplicatedLog } from './log.js';
@@ -80,6 +81,8 @@ export class Member {
   /** Znodes serialised per slice of a snapshot: a few milliseconds of event loop each. */
   private static readonly SNAPSHOT_SLICE = 10_000;
   private _tree: DataTree;
+  /** Replicated with the tree: applied by the same entries, snapshotted at the same zxid. */
+  private _sessions = new SessionTable();
   readonly opts: MemberOptions;
   private appliedIndex = 0;
   /** False while recovering: nothing is served until the state is whole. */
@@ -118,6 +121,22 @@ export class Member {
     return this._tree;
   }
 
+  /** The open sessions as of the applied zxid (read-only for everyone but apply). */
+  get sessions(): SessionTable {
+    return this._sessions;
+  }
+
+  /**
+   * The one place snapshot bytes become state (recovery, and a snapshot installed from the
+   * leader): the tree and the session table, both as of `index`.
+   */
+  private restoreSnapshot(index: number, data: Uint8Array): void {
+    const { tree, sessions } = restoreState(data, this.opts.tree);
+    assert(tree.lastZxid === index, () => `snapshot at ${index} holds a tree at zxid ${tree.lastZxid}`);
+    this._tree = tree;
+    this._sessions = sessions;
+  }
+
   get appliedZxid(): Zxid {
     return this.appliedIndex;
   }
@@ -147,8 +166,7 @@ export class Member {
     this._ready = false;
     const started = Date.now();
     if (state.snapshot) {
-      this._tree = DataTree.restore(state.snapshot.data, this.opts.tree);
-      assert(this._tree.lastZxid === state.snapshot.index, () => `snapshot at ${state.snapshot!.index} holds a tree at zxid ${this._tree.lastZxid}`);
+      this.restoreSnapshot(state.snapshot.index, state.snapshot.data);
       this.appliedIndex = state.snapshot.index;
       this.snapshotIndex = state.snapshot.index;
     }
@@ -174,9 +192,7 @@ export class Member {
    */
   installSnapshot(index: number, data: Uint8Array): void {
     assert(index > this.appliedIndex, () => `snapshot at ${index} is not newer than applied ${this.appliedIndex}`);
-    const tree = DataTree.restore(data, this.opts.tree);
-    assert(tree.lastZxid === index, () => `snapshot at ${index} holds a tree at zxid ${tree.lastZxid}`);
-    this._tree = tree;
+    this.restoreSnapshot(index, data);
     this.appliedIndex = index;
     this.snapshotIndex = index;
     this.bytesSinceSnapshot = 0;
@@ -209,7 +225,7 @@ export class Member {
    * Bad input is refused here, before it reaches the log.
    */
   async write(op: Op): Promise<WriteAnswer> {
-    const refused = this._tree.precheck(op);
+    const refused = precheck(this._tree, op);
     if (refused) throw failureError(refused);
     if (this.closed) throw new ZgateError('Unavailable', 'the member is shutting down');
     if (!this._ready) throw new ZgateError('Unavailable', 'the member is still recovering its state');
@@ -243,7 +259,7 @@ export class Member {
       this.bytesSinceSnapshot += entry.data.byteLength;
       assert(entry.index === this.appliedIndex + 1, () => `apply out of order: applied ${this.appliedIndex}, got ${entry.index}`);
       const payload = decode(entry.data) as EntryPayload;
-      const outcome = this._tree.apply(payload.op, entry.index, payload.timeMs);
+      const outcome = applyOp(this._tree, this._sessions, payload.op, entry.index, payload.timeMs);
       this.appliedIndex = entry.index;
       for (const l of this.listeners) l(entry.index, outcome.events, outcome);
       if (payload.origin === this.opts.id) {
@@ -273,7 +289,7 @@ export class Member {
     const tree = this._tree;
     const index = this.appliedIndex;
     assert(tree.lastZxid === index, () => `snapshot at ${index} of a tree at zxid ${tree.lastZxid}`);
-    const writer = tree.beginSnapshot();
+    const writer = beginSnapshot(tree, this._sessions);
     this.bytesSinceSnapshot = 0;
     // writeSnapshot() yields before its first step, so this always settles after the assignment.
     this.snapshotInFlight = this.writeSnapshot(tree, writer, index).finally(() => {
@@ -281,7 +297,7 @@ export class Member {
     });
   }
 
-  private async writeSnapshot(tree: DataTree, writer: SnapshotWriter, index: number): Promise<void> {
+  private async writeSnapshot(tree: DataTree, writer: MemberSnapshotWriter, index: number): Promise<void> {
     try {
       do {
         await new Promise<void>((resolve) => setImmediate(resolve));

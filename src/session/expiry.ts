@@ -36,6 +36,11 @@ export class ExpiryTracker {
     return this.sessions.has(id);
   }
 
+  /** Tracked sessions, in no particular order. */
+  ids(): SessionId[] {
+    return [...this.sessions.keys()];
+  }
+
   /** The rounded deadline of a tracked session (a session is due once now >= it). */
   deadline(id: SessionId): number | undefined {
     return this.sessions.get(id)?.bucket;
@@ -62,11 +67,11 @@ export class ExpiryTracker {
     if (set.size === 0) this.buckets.delete(bucket);
   }
 
-  /** Starts tracking (or restarts) a session: due at now + timeout. */
-  add(id: SessionId, timeoutMs: number, now: number): void {
+  /** Starts tracking (or restarts) a session: due at now + timeout, or at `dueAt` when given (a retry). */
+  add(id: SessionId, timeoutMs: number, now: number, dueAt = now + timeoutMs): void {
     const t = this.sessions.get(id);
     if (t !== undefined) this.unplace(id, t.bucket);
-    const bucket = this.roundUp(now + timeoutMs);
+    const bucket = this.roundUp(dueAt);
     this.sessions.set(id, { timeoutMs, bucket });
     this.place(id, bucket);
   }

@@ -24,6 +24,10 @@ test('the document covers every route of api.md with its schemas', async () => {
   expect(paths['/v1/znodes']!.get).toBeDefined();
   expect(paths['/v1/txn']!.post).toBeDefined();
   for (const p of ['/healthz', '/readyz', '/metrics', '/v1/cluster']) expect(paths[p]!.get).toBeDefined();
+  expect(paths['/v1/sessions']!.post).toBeDefined();
+  expect(paths['/v1/sessions/{id}/keepalive']!.post).toBeDefined();
+  for (const m of ['get', 'delete']) expect(paths['/v1/sessions/{id}']![m]).toBeDefined();
+  expect(Object.keys(paths['/v1/sessions/{id}/keepalive']!.post!.responses)).toEqual(expect.arrayContaining(['200', '400', '410']));
   const get = paths['/v1/znodes/{path}']!.get!;
   const names = (get.parameters ?? []).map((p) => `${p.in}:${p.name}`);
   for (const n of ['path:path', 'query:raw', 'query:encoding', 'query:children', 'query:limit', 'query:after', 'query:consistency', 'query:minZxid']) expect(names).toContain(n);

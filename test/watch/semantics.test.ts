@@ -416,8 +416,12 @@ describe('requests on the socket', () => {
     expect(s.member.appliedZxid).toBe(before);
   });
 
-  test('session answers an honest Unimplemented until sessions land', async () => {
-    expect(await c.request({ op: 'session' })).toMatchObject({ type: 'error', error: { code: 'Unimplemented' } });
+  test('session binds a new session to the socket, which then owns ephemerals (test/session has the rest)', async () => {
+    const bound = await c.request({ op: 'session', timeoutMs: 5000 });
+    expect(bound).toMatchObject({ type: 'session', timeoutMs: 5000 });
+    const r = root();
+    const e = await c.request({ op: 'create', path: r, mode: 'ephemeral' });
+    expect(e).toMatchObject({ type: 'result', path: r, stat: { ephemeralOwner: bound.sessionId } });
   });
 });
 

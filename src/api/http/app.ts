@@ -8,11 +8,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Ajv, type ErrorObject, type Options as AjvOptions } from 'ajv';
 import Fastify, { LogController, type FastifyInstance, type FastifySchema } from 'fastify';
 import type { Member } from '../../node/member.js';
-import { defaultApiConfig, noSessions, type ApiConfig, type ApiContext } from './context.js';
+import { SessionService, type SessionServiceOptions } from '../../node/session-service.js';
+import { defaultApiConfig, sessionOwner, type ApiConfig, type ApiContext } from './context.js';
 import { handleError, sendError } from './errors.js';
 import { installMetrics } from './metrics.js';
 import { operationRoutes } from './operations.js';
 import { clusterRoutes, type ClusterControl } from './cluster.js';
+import { sessionRoutes, socketSessions } from './sessions.js';
 import { sharedSchemas } from './schemas.js';
 import { txnBodySchema, txnRoutes } from './txn.js';
 import { znodeRoutes } from './znodes.js';
@@ -31,6 +33,12 @@ export interface BuildAppOptions {
   isReady?: () => boolean;
   advertisedHttp?: string;
   sessionFor?: ApiContext['sessionFor'];
+  /**
+   * This member's sessions (the CLI passes one wired to the cluster); absent: the app makes
+   * one with `sessionOptions`. Either way it is started here and stopped when the app closes.
+   */
+  sessions?: SessionService;
+  sessionOptions?: Partial<SessionServiceOptions>;
   /** Watches (WebSocket, SSE): the session hook for sockets, where the example page lives. */
   watch?: WatchPluginOptions;
   /** A replicated member's cluster view and membership changes; absent: a member running alone. */
@@ -52,7 +60,8 @@ function formatAjvErrors(errors: ErrorObject[], dataVar: string): Error {
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const config: ApiConfig = { ...defaultApiConfig, ...opts.config };
-  const ctx: ApiContext = { member: opts.member, config, sessionFor: opts.sessionFor ?? noSessions };
+  const sessions = opts.sessions ?? new SessionService(opts.member, opts.sessionOptions);
+  const ctx: ApiContext = { member: opts.member, config, sessionFor: opts.sessionFor ?? sessionOwner(sessions), sessions };
   if (opts.advertisedHttp !== undefined) ctx.advertisedHttp = opts.advertisedHttp;
   const app = Fastify({
     logger: opts.logLevel === false || opts.logLevel === undefined ? false : { level: opts.logLevel },
@@ -95,6 +104,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       },
       tags: [
         { name: 'znodes', description: 'the data tree' },
+        { name: 'sessions', description: 'sessions and their ephemeral znodes' },
         { name: 'cluster', description: 'membership and leadership' },
         { name: 'operations', description: 'health, readiness, metrics' },
       ],
@@ -135,7 +145,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => txnRoutes(scope, ctx));
   await app.register(async (scope) => operationRoutes(scope, ctx, registry, opts.isReady ?? (() => true)));
   await app.register(async (scope) => clusterRoutes(scope, ctx, registry, opts.cluster));
-  await app.register(async (scope) => watchRoutes(scope, ctx, registry, opts.watch));
+  await app.register(async (scope) => sessionRoutes(scope, ctx, registry));
+  await app.register(async (scope) => watchRoutes(scope, ctx, registry, { sessions: socketSessions(sessions), ...opts.watch }));
+  sessions.start();
+  app.addHook('onClose', async () => sessions.stop());
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

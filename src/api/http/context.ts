@@ -2,6 +2,7 @@
 import { ZgateError } from '../../core/errors.js';
 import { isEphemeral, type CreateMode, type SessionId } from '../../core/types.js';
 import type { Member } from '../../node/member.js';
+import type { SessionService } from '../../node/session-service.js';
 
 export interface ApiConfig {
   /** Largest znode data (and total txn data), bytes. */
@@ -42,17 +43,23 @@ export interface ApiContext {
    * `header` is undefined when absent and null when malformed.
    */
   sessionFor(mode: CreateMode, header: SessionId | null | undefined): Promise<SessionId | undefined>;
+  /** This member's sessions: the /v1/sessions routes, WebSocket binding, the leader's duties. */
+  sessions: SessionService;
   /** The URL clients reach this member at, for /v1/cluster. */
   advertisedHttp?: string;
 }
 
 /**
- * Until the sessions issue lands there is no session table: no session is open, so every
- * ephemeral create with a well-formed id is SessionExpired (unknown session), as api.md says.
+ * The owner of an ephemeral create, from the replicated session table as this member has
+ * applied it (api.md): no header or a malformed one is BadArguments, a session that is not
+ * open SessionExpired. Refused here, before the log; apply checks again (the session may
+ * expire in between), so nothing is ever created for a session that is not open.
  */
-export async function noSessions(mode: CreateMode, header: SessionId | null | undefined): Promise<SessionId | undefined> {
-  if (!isEphemeral(mode)) return undefined;
-  if (header === undefined) throw new ZgateError('BadArguments', `mode ${mode} needs a session: send the Zgate-Session header`);
-  if (header === null) throw new ZgateError('BadArguments', 'Zgate-Session must be a session id (decimal, 1..2^64-1)');
-  throw new ZgateError('SessionExpired', `session ${header} is unknown, closed or expired`);
+export function sessionOwner(sessions: SessionService): ApiContext['sessionFor'] {
+  return async (mode, header) => {
+    if (!isEphemeral(mode)) return undefined;
+    if (header === undefined) throw new ZgateError('BadArguments', `mode ${mode} needs a session: send the Zgate-Session header (POST /v1/sessions creates one)`);
+    if (header === null) throw new ZgateError('BadArguments', 'Zgate-Session must be a session id (decimal, 1..2^64-1)');
+    return sessions.ownerFor(header);
+  };
 }

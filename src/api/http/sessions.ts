@@ -1,0 +1,200 @@
+/**
+ * /v1/sessions (api.md "Sessions"): create, keepalive, look up and close sessions; the
+ * WebSocket binding of a session to a socket; the session metrics.
+ *
+ * Ids travel as decimal strings (64-bit). A malformed id is 400 BadArguments; an id that is
+ * not an open session (unknown, closed or expired) is 410 SessionExpired, and a keepalive
+ * never brings a session back: the client must create a new one.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { ZgateError } from '../../core/errors.js';
+import type { SessionId } from '../../core/types.js';
+import type { SessionService } from '../../node/session-service.js';
+import type { SocketSessions } from '../ws/env.js';
+import type { ApiContext } from './context.js';
+import { errorRef } from './schemas.js';
+import { parseSessionHeader } from './sessions-header.js';
+
+export const SESSIONS_PREFIX = '/v1/sessions';
+
+const idParams = {
+  type: 'object',
+  properties: { id: { type: 'string', pattern: '^[0-9]{1,20}$', description: 'the session id, decimal' } },
+  required: ['id'],
+} as const;
+
+const sessionAnswer = {
+  type: 'object',
+  properties: {
+    sessionId: { type: 'string', pattern: '^[1-9][0-9]*$', description: '64-bit session id, decimal; send it as Zgate-Session' },
+    timeoutMs: { type: 'integer', description: 'the timeout granted (clamped to the server\'s bounds)' },
+  },
+  required: ['sessionId', 'timeoutMs'],
+} as const;
+
+const errors = {
+  400: { description: 'BadArguments: a malformed session id or body', ...errorRef },
+  410: { description: 'SessionExpired: the session is unknown, closed or expired (create a new one)', ...errorRef },
+  503: { description: 'Unavailable (retry after Retry-After seconds)', ...errorRef },
+} as const;
+
+function sessionIdOf(text: string): SessionId {
+  const id = parseSessionHeader(text);
+  if (id === undefined || id === null) throw new ZgateError('BadArguments', `a session id is a decimal 64-bit id (1..2^64-1), got '${text}'`);
+  return id;
+}
+
+export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry): Promise<void> {
+  const { member, sessions } = ctx;
+
+  // The body is JSON whatever Content-Type curl sent (or none at all).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      done(new ZgateError('BadArguments', `the body is not valid JSON: ${(e as Error).message}`), undefined);
+    }
+  });
+  app.addHook('preValidation', async (request) => {
+    if (request.method === 'POST' && request.body === undefined) request.body = {};
+  });
+
+  app.post<{ Body: { timeoutMs?: number } }>(
+    SESSIONS_PREFIX,
+    {
+      schema: {
+        summary: 'Create a session; the timeout asked for is clamped to the server\'s bounds',
+        description:
+          'Ephemeral znodes belong to a session: create one here, send its id as the Zgate-Session header, and keep it alive ' +
+          '(POST .../keepalive, or bind it to a WebSocket) more often than its timeout. The leader closes a session that ' +
+          'nothing kept alive for its timeout and deletes its ephemerals in the same transaction.',
+        tags: ['sessions'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { timeoutMs: { type: 'integer', minimum: 1, maximum: 2147483647, description: 'ms, clamped to the server\'s bounds (--min-session-timeout-ms, --max-session-timeout-ms: by default 1000 to 60000); default 10000' } },
+        },
+        response: {
+          201: { description: 'created; Location names the session', ...sessionAnswer },
+          ...errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      member.assertReadable();
+      const s = await sessions.create(request.body.timeoutMs);
+      reply.header('zgate-zxid', String(s.zxid));
+      reply.header('location', `${SESSIONS_PREFIX}/${s.id}`);
+      return reply.code(201).send({ sessionId: s.id.toString(), timeoutMs: s.timeoutMs });
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    `${SESSIONS_PREFIX}/:id/keepalive`,
+    {
+      schema: {
+        summary: 'Keep a session alive: its expiry clock restarts at its timeout',
+        description: 'Any member may be asked; followers pass keepalives to the leader in batches. An expired or unknown session is never revived: 410.',
+        tags: ['sessions'],
+        params: idParams,
+        response: { 200: { description: 'kept alive', ...sessionAnswer }, ...errors },
+      },
+    },
+    async (request) => {
+      const info = await sessions.keepalive(sessionIdOf(request.params.id));
+      return { sessionId: info.id.toString(), timeoutMs: info.timeoutMs };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    `${SESSIONS_PREFIX}/:id`,
+    {
+      schema: {
+        summary: 'A session: its timeout and its ephemeral znodes (sorted paths)',
+        tags: ['sessions'],
+        params: idParams,
+        response: {
+          200: {
+            description: 'the session',
+            type: 'object',
+            properties: { ...sessionAnswer.properties, ephemerals: { type: 'array', items: { type: 'string' }, description: 'paths of its ephemeral znodes, sorted' } },
+            required: ['sessionId', 'timeoutMs', 'ephemerals'],
+          },
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const info = await sessions.lookup(sessionIdOf(request.params.id));
+      return { sessionId: info.id.toString(), timeoutMs: info.timeoutMs, ephemerals: member.tree.ephemeralsOf(info.id) };
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    `${SESSIONS_PREFIX}/:id`,
+    {
+      schema: {
+        summary: 'Close a session; its ephemeral znodes are deleted in the same transaction',
+        tags: ['sessions'],
+        params: idParams,
+        response: { 204: { description: 'closed', type: 'null' }, ...errors },
+      },
+    },
+    async (request, reply: FastifyReply) => {
+      const id = sessionIdOf(request.params.id);
+      await sessions.lookup(id);
+      const answer = await sessions.close(id);
+      reply.header('zgate-zxid', String(answer.zxid));
+      return reply.code(204).send();
+    },
+  );
+
+  installSessionMetrics(registry, ctx);
+}
+
+function installSessionMetrics(registry: Registry, ctx: ApiContext): void {
+  const { member, sessions } = ctx;
+  new Gauge({ name: 'zgate_sessions_open', help: 'open sessions (replicated: the same on every member)', registers: [registry], collect() { this.set(member.sessions.size); } });
+  new Gauge({ name: 'zgate_ephemerals', help: 'ephemeral znodes in the tree', registers: [registry], collect() { this.set(member.tree.ephemeralCount); } });
+  new Gauge({ name: 'zgate_sessions_held', help: 'sessions kept alive by a WebSocket bound to them on this member', registers: [registry], collect() { this.set(sessions.heldCount); } });
+  const reported = { expired: 0, closed: 0, forwardedIds: 0, forwardedBatches: 0, receivedIds: 0, reaped: 0 };
+  const counter = (name: string, help: string, read: () => number, key: keyof typeof reported): void => {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const v = read();
+        if (v > reported[key]) this.inc(v - reported[key]);
+        reported[key] = v;
+      },
+    });
+  };
+  counter('zgate_session_expirations_total', 'sessions closed because they expired (replicated count)', () => member.sessions.stats.expired, 'expired');
+  counter('zgate_sessions_closed_total', 'sessions closed, by a client or by expiry (replicated count)', () => member.sessions.stats.closed, 'closed');
+  counter('zgate_session_keepalives_forwarded_total', 'keepalive ids this member passed to the leader', () => sessions.stats.forwardedIds, 'forwardedIds');
+  counter('zgate_session_keepalive_batches_total', 'keepalive batches (messages) this member sent to the leader', () => sessions.stats.forwardedBatches, 'forwardedBatches');
+  counter('zgate_session_keepalives_received_total', 'keepalive ids received from followers (as leader)', () => sessions.stats.receivedIds, 'receivedIds');
+  counter('zgate_reaped_znodes_total', 'container and TTL znodes deleted by this member\'s sweeps (as leader)', () => sessions.stats.reaped, 'reaped');
+}
+
+/** The WebSocket's `{"op":"session"}`: binds a given session, or creates one, and holds it alive while the socket is open. */
+export function socketSessions(sessions: SessionService): SocketSessions {
+  return {
+    async bind(sessionId, timeoutMs) {
+      let info;
+      if (sessionId === undefined) {
+        const created = await sessions.create(timeoutMs);
+        info = { id: created.id, timeoutMs: created.timeoutMs };
+      } else {
+        info = await sessions.lookup(sessionId);
+      }
+      const release = sessions.hold({ id: info.id, timeoutMs: info.timeoutMs });
+      return { sessionId: info.id, timeoutMs: info.timeoutMs, release };
+    },
+  };
+}

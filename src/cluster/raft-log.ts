@@ -914,12 +914,15 @@ export class RaftLog implements ReplicatedLog {
     this.log.info({ to, match: candidates[0]!.match, lastIndex: st.lastIndex }, 'transferring leadership before stopping');
     this.kick();
     const deadline = Date.now() + timeoutMs;
+    let stepped = false;
     while (Date.now() < deadline && !this.closed) {
       const s = this.rn.status();
-      if (s.role !== 'leader') return s.leader;
+      // Stepped down: wait (briefly) until the new leader is heard of.
+      if (s.role !== 'leader' && s.leader !== NONE) return s.leader;
+      stepped ||= s.role !== 'leader';
       await sleep(Math.max(5, this.opts.tickMs / 4));
     }
-    return NONE;
+    return stepped ? to : NONE;
   }
 
   private failAll(err: Error): void {

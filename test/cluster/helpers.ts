@@ -89,6 +89,8 @@ export class TestCluster {
       port: this.httpPort.get(id)!,
       dataDir: this.dataDir(id),
       keepDataDir: true,
+      // Generous: several members start at once, on a machine that may be busy.
+      readyTimeoutMs: 60_000,
       args: ['--id', String(id), '--peers', peers, '--tick-ms', String(TICK_MS), '--log-level', 'info', ...this.args, ...extra],
     });
     this.procs.set(id, m);
@@ -101,6 +103,11 @@ export class TestCluster {
 
   async kill(id: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     await this.procs.get(id)?.kill(signal);
+  }
+
+  /** Sends a signal without waiting for an exit (SIGSTOP, SIGCONT). */
+  signal(id: number, signal: NodeJS.Signals): void {
+    this.procs.get(id)?.process.kill(signal);
   }
 
   async view(id: number): Promise<ClusterView | undefined> {

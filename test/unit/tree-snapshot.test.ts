@@ -175,7 +175,7 @@ function resolve(d: Driver, a: AOp): Op {
   }
 }
 
-const ARBITRARY_SEEDS = { numRuns: 300 };
+const ARBITRARY_SEEDS = { numRuns: Number(process.env.SNAPSHOT_RUNS ?? 300) };
 
 describe('incremental copy-on-write snapshots', () => {
   it('hold exactly the tree at Z, whatever applies while they are written (property)', () => {

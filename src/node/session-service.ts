@@ -164,8 +164,8 @@ export class SessionService {
       t.unref();
       this.timers.push(t);
     };
-    every(this.opts.checkIntervalMs, () => this.leaderTick());
-    every(this.opts.forwardIntervalMs, () => this.holdAndForward());
+    every(this.opts.checkIntervalMs, () => this.tick());
+    every(this.opts.forwardIntervalMs, () => this.flush());
     this.lastSweep = this.clock.nowMs();
   }
 
@@ -281,8 +281,11 @@ export class SessionService {
     this.pending.add(id);
   }
 
-  /** Every forwardIntervalMs: keepalives for held sessions that are due one, then a follower's batch to the leader. */
-  private holdAndForward(): void {
+  /**
+   * Every forwardIntervalMs (start()'s timer; tests call it with a fake clock): keepalives
+   * for held sessions that are due one, then a follower's batch of keepalives to the leader.
+   */
+  flush(): void {
     const now = this.clock.nowMs();
     for (const [id, h] of this.held) {
       if (h.next > now) continue;
@@ -303,7 +306,11 @@ export class SessionService {
     if (!this.forwarder.forward(ids)) this.stats.forwardFailures++;
   }
 
-  private leaderTick(): void {
+  /**
+   * Every checkIntervalMs (start()'s timer; tests call it with a fake clock): if this member
+   * leads, expire the sessions past their deadline and, every reaperIntervalMs, sweep.
+   */
+  tick(): void {
     const now = this.clock.nowMs();
     const s = this.member.status();
     if (!this.member.ready || s.role !== 'leader') {
@@ -330,7 +337,7 @@ export class SessionService {
     }
     if (now - this.lastSweep >= this.opts.reaperIntervalMs) {
       this.lastSweep = now;
-      this.sweep(now);
+      this.sweep(now).catch((e: unknown) => this.onError(e, 'the sweep'));
     }
   }
 

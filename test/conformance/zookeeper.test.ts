@@ -316,6 +316,30 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    // ZooKeeper's minimum timeout here is 2 x tickTime (4 s); zgate's bound is lower, so both grant 4 s.
+    name: 'session expiry: an abandoned session is closed with all its ephemerals in one txn; a kept-alive one stays',
+    needsSessions: true,
+    timeoutMs: 60_000,
+    async run({ h, p }) {
+      await h.step({ op: 'openSession', session: 'gone', timeoutMs: 4000 });
+      await h.step({ op: 'openSession', session: 'kept', timeoutMs: 4000 });
+      await h.step({ op: 'create', path: `${p}/dir` });
+      await h.step({ op: 'create', path: `${p}/dir/a`, mode: 'ephemeral', session: 'gone' }, { stat: { ephemeralOwner: 'session' } });
+      await h.step({ op: 'create', path: `${p}/b-`, mode: 'ephemeral_sequential', session: 'gone' }, { path: `${p}/b-0000000001` });
+      await h.step({ op: 'create', path: `${p}/k`, mode: 'ephemeral', session: 'kept' }, { stat: { ephemeralOwner: 'session' } });
+      await h.step({ op: 'abandonSession', session: 'gone' });
+      // Expired by the server after 4 s (ZooKeeper checks every tick, so up to 6 s).
+      await h.step({ op: 'awaitGone', path: `${p}/b-0000000001`, timeoutMs: 20_000 }, { code: 'Ok' });
+      await h.step({ op: 'exists', path: `${p}/dir/a` }, { code: 'NoNode' });
+      // The ephemerals of one session went in one txn: both parents' pzxid is that txn's zxid.
+      await h.step({ op: 'children', path: p }, { children: ['dir', 'k'], stat: { numChildren: 2, cversion: 4 } });
+      await h.step({ op: 'children', path: `${p}/dir` }, { children: [], stat: { numChildren: 0, cversion: 2 } });
+      await h.step({ op: 'get', path: `${p}/k` }, { stat: { ephemeralOwner: 'session' } });
+      await h.step({ op: 'closeSession', session: 'kept' });
+      await h.step({ op: 'exists', path: `${p}/k` }, { code: 'NoNode' });
+    },
+  },
+  {
     name: 'multi success: one zxid, later ops see earlier ones, per-op results',
     async run({ h, p }) {
       const m = `${p}/m`;
@@ -513,13 +537,14 @@ describeZk(`conformance with Apache ZooKeeper${located.ok ? ` ${located.install.
     zk = await startZooKeeper();
     zkBase = await zk.client();
     const server = zk;
-    zkTarget = new ZkTarget(zkBase, () => server.client());
+    zkTarget = new ZkTarget(zkBase, (timeoutMs) => server.client(timeoutMs));
     if (process.env['ZGATE_CONFORMANCE_ZK_ONLY'] === '1') {
       zgateNote = 'ZGATE_CONFORMANCE_ZK_ONLY=1';
     } else if (!memberBuilt()) {
       zgateNote = 'dist/cli/main.js is not built (npm test builds it)';
     } else {
-      member = await startMember();
+      // Ready, not just alive: a member still recovering answers writes 503 (the session probe included).
+      member = await startMember({ readyPath: '/readyz' });
       zgTarget = new ZgateHttpTarget(member.baseUrl);
       const probe = await zgTarget.probeSessions();
       sessionsOk = probe.ok;

@@ -46,8 +46,12 @@ export type Op =
   | { op: 'exists'; path: string }
   | { op: 'children'; path: string }
   | { op: 'multi'; ops: SubOp[]; session?: string }
-  | { op: 'openSession'; session: string }
-  | { op: 'closeSession'; session: string };
+  | { op: 'openSession'; session: string; timeoutMs?: number }
+  | { op: 'closeSession'; session: string }
+  /** Stops keeping a session alive without closing it: the server expires it after its timeout. */
+  | { op: 'abandonSession'; session: string }
+  /** Waits (polling) until the znode no longer exists: Ok, or Timeout after `timeoutMs`. */
+  | { op: 'awaitGone'; path: string; timeoutMs: number };
 
 /** A Stat with both sides' encodings normalised: 64-bit ids as bigint, times as ms numbers. */
 export interface NStat {
@@ -98,6 +102,16 @@ export interface Target {
   /** The last request/answer pairs, for failure messages. */
   trace(): string[];
   close(): Promise<void>;
+}
+
+/** Polls `gone` until true (Ok) or `timeoutMs` passed (Timeout). */
+export async function awaitGone(timeoutMs: number, gone: () => Promise<boolean>): Promise<Outcome> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await gone()) return { ok: true };
+    if (Date.now() > deadline) return { ok: false, code: 'Timeout', message: `still there after ${timeoutMs} ms` };
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export function bytes(d: Data | undefined): Buffer {
@@ -181,7 +195,7 @@ export class ZkTarget implements Target {
 
   constructor(
     private readonly base: ZkClient,
-    private readonly connect: () => Promise<ZkClient>,
+    private readonly connect: (sessionTimeoutMs?: number) => Promise<ZkClient>,
   ) {}
 
   trace(): string[] {
@@ -256,7 +270,7 @@ export class ZkTarget implements Target {
         }
         case 'openSession': {
           if (this.sessions.has(op.session)) throw new Error(`session '${op.session}' already open`);
-          const c = await this.connect();
+          const c = await this.connect(op.timeoutMs);
           this.sessions.set(op.session, c);
           return { ok: true, sessionId: c.sessionId };
         }
@@ -266,6 +280,15 @@ export class ZkTarget implements Target {
           await c.close();
           return { ok: true };
         }
+        case 'abandonSession': {
+          // The connection drops without a closeSession: pings stop, the session lives on until it expires.
+          const c = this.clientFor(op.session);
+          this.sessions.delete(op.session);
+          c.destroy();
+          return { ok: true };
+        }
+        case 'awaitGone':
+          return await awaitGone(op.timeoutMs, async () => (await this.base.exists(op.path)) === null);
       }
     } catch (e) {
       if (e instanceof ZkError) return { ok: false, code: e.codeName, message: e.message };
@@ -614,7 +637,7 @@ export class Harness {
       problems.push(...this.compare(op, zkOut, zgOut, 'answer'));
     }
     if (problems.length > 0) this.fail(op, zkOut, zgOut, problems, 'answer');
-    if (op.op !== 'openSession' && op.op !== 'closeSession' && !isWrite(op)) return zkOut;
+    if (op.op !== 'openSession' && op.op !== 'closeSession' && op.op !== 'awaitGone' && !isWrite(op)) return zkOut;
     for (const p of this.touched(op, zkOut)) {
       for (const read of [{ op: 'get', path: p }, { op: 'children', path: p }] as Op[]) {
         const a = await this.zk.run(read);

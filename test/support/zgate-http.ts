@@ -19,7 +19,7 @@
  * `{"error":{"code":...}}`; an answer without that shape becomes code `HTTP<status>`.
  */
 import type { CreateOp, NStat, Op, Outcome, SubOp, SubResult, Target } from './conformance.js';
-import { bytes, show } from './conformance.js';
+import { awaitGone, bytes, show } from './conformance.js';
 
 interface WireStat {
   czxid: string;
@@ -249,7 +249,7 @@ export class ZgateHttpTarget implements Target {
       }
       case 'openSession': {
         if (this.sessions.has(op.session)) throw new Error(`session '${op.session}' already open`);
-        const timeoutMs = this.opts.sessionTimeoutMs ?? 30000;
+        const timeoutMs = op.timeoutMs ?? this.opts.sessionTimeoutMs ?? 30000;
         const a = await this.request('POST', '/v1/sessions', { body: JSON.stringify({ timeoutMs }), headers: { 'Content-Type': 'application/json' } });
         if (a.status !== 201) return this.failure(a);
         const b = a.body as { sessionId: string; timeoutMs: number };
@@ -264,6 +264,15 @@ export class ZgateHttpTarget implements Target {
         this.sessions.set(op.session, { id, timer });
         return { ok: true, sessionId: big(id, 'sessionId') };
       }
+      case 'abandonSession': {
+        const s = this.sessions.get(op.session);
+        if (!s) throw new Error(`zgate target: no open session '${op.session}'`);
+        clearInterval(s.timer);
+        this.sessions.delete(op.session);
+        return { ok: true };
+      }
+      case 'awaitGone':
+        return awaitGone(op.timeoutMs, async () => (await this.request('HEAD', znodeUrl(op.path))).status === 404);
       case 'closeSession': {
         const s = this.sessions.get(op.session);
         if (!s) throw new Error(`zgate target: no open session '${op.session}'`);

@@ -139,7 +139,12 @@ async function serve(argv: string[]): Promise<void> {
     process.exit(70);
   };
   if (clustered) {
-    await serveClusterMember(config, peers, advertisedHttp, storage, recovered, member, lateLog, log, onFatal, (rl) => (raftLog = rl)).catch(async (e: unknown) => {
+    await serveClusterMember(config, peers, advertisedHttp, storage, recovered, member, lateLog, log, onFatal, (rl) => {
+      raftLog = rl;
+      // Session keepalives taken here go to the leader's expiry clock in batches.
+      sessions.setForwarder({ forward: (ids) => rl.forwardKeepalives(ids) });
+      rl.setKeepaliveReceiver((ids) => sessions.receiveKeepalives(ids));
+    }).catch(async (e: unknown) => {
       log.fatal({ err: e }, `cannot start the cluster member: ${e instanceof Error ? e.message : String(e)}`);
       await storage.close().catch(() => undefined);
       throw e;

@@ -36,7 +36,7 @@ import type { ClusterLogger } from './logger.js';
 import { decodeConfig, emptyConfig, encodeConfig, Membership, type ClusterConfig } from './membership.js';
 import { parseHostPort } from './peers.js';
 import type { Transport, TransportHandler } from './transport.js';
-import type { AdminFrame, AdminRespFrame, ControlFrame, FwdFrame, FwdRespFrame } from './wire.js';
+import { MAX_KEEPALIVE_IDS, type AdminFrame, type AdminRespFrame, type ControlFrame, type FwdFrame, type FwdRespFrame } from './wire.js';
 
 export interface RaftLogOptions {
   id: NodeId;
@@ -156,6 +156,7 @@ export class RaftLog implements ReplicatedLog {
 
   private handler: ((entries: CommittedEntry[]) => void) | undefined;
   private snapshotInstaller: ((index: number, data: Uint8Array) => void) | undefined;
+  private keepaliveReceiver: ((ids: bigint[]) => void) | undefined;
   private appliedIndex: number;
   /** Commit index when the member started: /readyz waits until it has applied that far. */
   private readonly startCommit: number;
@@ -177,14 +178,15 @@ export class RaftLog implements ReplicatedLog {
   private readonly snapConfigs = new Map<number, Uint8Array>();
   private deferredCompact: { index: number; voters: number[] } | undefined;
 
-  private nextRid = 1;
+  /** Request ids (forwards, admin) and read contexts are unique across restarts: an answer meant for a previous run must match nothing. */
+  private nextRid = Date.now() * 1000;
   private readonly fwdPending = new Map<number, Pending<FwdRespFrame>>();
   private readonly adminPending = new Map<number, Pending<AdminRespFrame>>();
   private readonly indexWaiters = new Map<number, IndexWaiter[]>();
   private leaderWaiters: (() => void)[] = [];
   private adminBusy = false;
 
-  private readCounter = 0;
+  private readCounter = Date.now() * 1000;
   private readQueue: ReadWaiter[] = [];
   private readRound: ReadRound | undefined;
 
@@ -257,6 +259,19 @@ export class RaftLog implements ReplicatedLog {
   /** How a snapshot received from the leader replaces the member's state (Member.installSnapshot). */
   setSnapshotInstaller(fn: (index: number, data: Uint8Array) => void): void {
     this.snapshotInstaller = fn;
+  }
+
+  /** Where session keepalives forwarded by followers go on the leader (SessionService.receiveKeepalives). */
+  setKeepaliveReceiver(fn: (ids: bigint[]) => void): void {
+    this.keepaliveReceiver = fn;
+  }
+
+  /** A follower's batch of session keepalives to the leader; false when there is no leader to send them to. */
+  forwardKeepalives(ids: bigint[]): boolean {
+    if (this.closed || this.leader === NONE || this.leader === this.id || ids.length === 0) return false;
+    let ok = true;
+    for (let i = 0; i < ids.length; i += MAX_KEEPALIVE_IDS) ok = this.transport.sendControl(this.leader, { t: 'ka', ids: ids.slice(i, i + MAX_KEEPALIVE_IDS) }) && ok;
+    return ok;
   }
 
   onCommit(handler: (entries: CommittedEntry[]) => void): void {
@@ -712,6 +727,9 @@ export class RaftLog implements ReplicatedLog {
         p.resolve(f);
         return;
       }
+      case 'ka':
+        this.keepaliveReceiver?.(f.ids);
+        return;
     }
   }
 

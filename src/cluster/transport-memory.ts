@@ -64,6 +64,7 @@ export class MemoryTransport implements Transport {
   private handler: TransportHandler | undefined;
   private peers = new Map<NodeId, string>();
   private closed = false;
+  private readonly heard = new Map<NodeId, number>();
 
   constructor(
     private readonly net: MemoryNetwork,
@@ -91,6 +92,7 @@ export class MemoryTransport implements Transport {
 
   receive(from: NodeId, v: unknown): void {
     if (this.closed || this.handler === undefined) return;
+    this.heard.set(from, Date.now());
     const f = v as { t: string; m?: Message; config?: Uint8Array };
     if (f.t === 'snapWhole') {
       this.handler.raft(f.m!, f.config);
@@ -119,7 +121,11 @@ export class MemoryTransport implements Transport {
   }
 
   links(): PeerLinkStatus[] {
-    return [...this.peers].map(([id, address]) => ({ id, address, connected: this.net.reachable(this.id, id) }));
+    const now = Date.now();
+    return [...this.peers].map(([id, address]) => {
+      const heard = this.heard.get(id);
+      return { id, address, connected: this.net.reachable(this.id, id), ...(heard !== undefined ? { lastHeardMs: now - heard } : {}) };
+    });
   }
 
   async close(): Promise<void> {

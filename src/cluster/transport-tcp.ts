@@ -319,6 +319,7 @@ export class TcpTransport implements Transport {
       case 'fwdResp':
       case 'admin':
       case 'adminResp':
+      case 'ka':
         h.control(from, f);
         return;
       default:

@@ -12,6 +12,7 @@
  *             membership config and the total size; the receiver reassembles, then steps
  *   fwd / fwdResp      a follower's proposal forwarded to the leader, and the leader's verdict
  *   admin / adminResp  a membership change asked on a follower, run by the leader
+ *   ka        a follower's batch of session keepalives for the leader's expiry clock
  */
 import { ZgateError } from '../core/errors.js';
 import { validateMessage, type Message } from '../raft/index.js';
@@ -87,7 +88,16 @@ export interface AdminRespFrame {
   retry: boolean;
 }
 
-export type ControlFrame = FwdFrame | FwdRespFrame | AdminFrame | AdminRespFrame;
+export interface KeepaliveFrame {
+  t: 'ka';
+  /** Session ids (64-bit). */
+  ids: bigint[];
+}
+
+/** Bound on one keepalive batch. */
+export const MAX_KEEPALIVE_IDS = 100_000;
+
+export type ControlFrame = FwdFrame | FwdRespFrame | AdminFrame | AdminRespFrame | KeepaliveFrame;
 export type Frame = HelloFrame | RefuseFrame | RaftFrame | SnapFrame | ControlFrame;
 
 /** Length prefix + msgpack. */
@@ -170,6 +180,8 @@ export function frameProblem(v: unknown): string | undefined {
       return isCount(v.rid) && (v.op === 'add' || v.op === 'remove') && isMemberId(v.id) && isStr(v.peer) && isStr(v.http) ? undefined : 'bad admin';
     case 'adminResp':
       return isCount(v.rid) && typeof v.ok === 'boolean' && isStr(v.code) && isStr(v.message, 4096) && isCount(v.index) && typeof v.retry === 'boolean' ? undefined : 'bad adminResp';
+    case 'ka':
+      return Array.isArray(v.ids) && v.ids.length <= MAX_KEEPALIVE_IDS && v.ids.every((x) => typeof x === 'bigint') ? undefined : 'bad ka';
     default:
       return `unknown frame type ${JSON.stringify(v.t)}`;
   }

@@ -92,7 +92,12 @@ export class Member {
   private snapshotInFlight: Promise<void> | undefined;
   /** A snapshot that failed to save (disk full...) is retried at the next threshold. */
   lastSnapshotError: Error | undefined;
-  private nextReqId = 1;
+  /**
+   * Unique across restarts, not only within one run: in a cluster, entries this member
+   * proposed before a restart may still commit and apply after it, and must not answer a
+   * request of the new run that happens to reuse their id.
+   */
+  private nextReqId = Date.now() * 1000;
   private readonly waiters = new Map<number, Waiter>();
   private zxidWaiters: ZxidWaiter[] = [];
   private readonly listeners: ApplyListener[] = [];

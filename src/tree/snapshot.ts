@@ -108,7 +108,7 @@ export interface SnapshotSource {
 const TICKS_PER_NODE = 8;
 const TICK_NAME = 1; // a child name looked at (and perhaps skipped)
 const TICK_COLLECT = 0.1; // a key taken from a large directory's map
-const TICK_MERGE = 0.15; // a name moved by one merge pass
+const TICK_MERGE = 0.4; // a name moved by one merge pass
 const TICK_RUN = 0.5; // a name sorted into a first-pass run
 const COPY_BYTES_PER_TICK = 256;
 const SPILL_CHUNK = 1 << 20;
@@ -135,161 +135,178 @@ class PreImage {
   }
 }
 
-const SortPhase = { Collect: 0, Runs: 1, Merge: 2, Done: 3 } as const;
+/** Sorted names as a list of chunks: no array of a million slots is ever allocated at once. */
+type Chunks = string[][];
+
+/** Names per chunk of a merged run (128 KiB of slots). */
+const CHUNK = 16_384;
+
+const SortPhase = { Collect: 0, Merge: 1, Done: 2 } as const;
 type SortPhase = (typeof SortPhase)[keyof typeof SortPhase];
 
 /**
  * The names of a large directory's children as of Z, sorted a slice at a time: collected from
  * the live map (which may change between slices: a key added later belongs to a node with
  * czxid > Z, which the frame skips; a key deleted before it is reached is in the graveyard; a
- * rolled-back delete may come twice and the frame takes it once), sorted in runs, then merged
- * bottom-up.
+ * rolled-back delete may come twice and the frame takes it once) into sorted runs, then merged
+ * pairwise, pass after pass. Runs are lists of chunks, so that no step allocates (and faults
+ * in) a large array at once.
  */
 class SortJob {
   private phase: SortPhase = SortPhase.Collect;
   private it: IterableIterator<string> | null;
-  private collected = 0;
-  private src: string[];
-  private dst: string[] = [];
-  private width = 0;
-  private lo = 0;
-  private mid = 0;
-  private hi = 0;
-  private i = 0;
-  private j = 0;
-  private k = 0;
+  private cur: string[] = [];
+  /** This pass's runs (from `qi` on) and the next pass's. */
+  private runs: Chunks[] = [];
+  private qi = 0;
+  private next: Chunks[] = [];
+  // The pair being merged: run, chunk and index in it, for each side; the output run.
+  private a: Chunks | null = null;
+  private b: Chunks = [];
+  private ac = 0;
+  private ai = 0;
+  private bc = 0;
+  private bi = 0;
+  private out: Chunks = [];
+  private outChunk: string[] = [];
+  private sorted: Chunks = [];
 
   constructor(
     children: Map<string, ZNode>,
     private readonly run: number,
   ) {
     this.it = children.keys();
-    // Sized up front: element stores into it are several times cheaper than push().
-    this.src = new Array<string>(children.size);
   }
 
   get done(): boolean {
     return this.phase === SortPhase.Done;
   }
 
-  get result(): string[] {
+  get result(): Chunks {
     assert(this.phase === SortPhase.Done, 'sort result before the sort is done');
-    return this.src;
+    return this.sorted;
   }
 
-  /** Spends up to `ticks`; returns what it spent. */
+  /** Spends up to `ticks` (at least some); returns what it spent. */
   work(ticks: number): number {
     let spent = 0;
     while (spent < ticks && this.phase !== SortPhase.Done) {
-      switch (this.phase) {
-        case SortPhase.Collect: {
-          // Names of children created since Z are taken too, and skipped by the frame.
-          const want = Math.max(1, Math.ceil((ticks - spent) / TICK_COLLECT));
-          const keys = this.src;
-          let at = this.collected;
-          let got = 0;
-          // A Map iterator has no return(): leaving the loop early leaves it where it stopped.
-          for (const name of this.it!) {
-            keys[at++] = name;
-            if (++got >= want) break;
-          }
-          this.collected = at;
-          spent += got * TICK_COLLECT;
-          if (got < want) {
-            keys.length = at;
-            this.it = null;
-            this.phase = SortPhase.Runs;
-            this.lo = 0;
-          }
-          break;
-        }
-        case SortPhase.Runs: {
-          const keys = this.src;
-          const n = keys.length;
-          while (spent < ticks && this.lo < n) {
-            const end = Math.min(this.lo + this.run, n);
-            const part = keys.slice(this.lo, end).sort();
-            for (let x = 0; x < part.length; x++) keys[this.lo + x] = part[x]!;
-            spent += part.length * TICK_RUN;
-            this.lo = end;
-          }
-          if (this.lo >= n) {
-            this.width = this.run;
-            this.dst = new Array<string>(n);
-            this.startPass();
-          }
-          break;
-        }
-        case SortPhase.Merge:
-          spent += this.merge(ticks - spent);
-          break;
-      }
+      if (this.phase === SortPhase.Collect) spent += this.collect(ticks - spent);
+      else spent += this.merge(ticks - spent);
     }
     return spent;
   }
 
-  /** Starts a merge pass at `width`, or finishes when one run covers everything. */
-  private startPass(): void {
-    if (this.width >= this.src.length) {
-      this.phase = SortPhase.Done;
-      this.dst = [];
-      return;
+  private collect(ticks: number): number {
+    const want = Math.max(1, Math.ceil(ticks / (TICK_COLLECT + TICK_RUN)));
+    const run = this.run;
+    let cur = this.cur;
+    let got = 0;
+    // A Map iterator has no return(): leaving the loop early leaves it where it stopped.
+    for (const name of this.it!) {
+      cur.push(name);
+      if (cur.length >= run) {
+        this.runs.push([cur.sort()]);
+        cur = [];
+      }
+      if (++got >= want) break;
     }
-    this.phase = SortPhase.Merge;
-    this.hi = 0;
-    this.k = 0;
-    this.nextPair();
-  }
-
-  private nextPair(): void {
-    const n = this.src.length;
-    this.lo = this.hi;
-    this.mid = Math.min(this.lo + this.width, n);
-    this.hi = Math.min(this.lo + 2 * this.width, n);
-    this.i = this.lo;
-    this.j = this.mid;
-    this.k = this.lo;
+    this.cur = cur;
+    if (got < want) {
+      if (cur.length > 0) this.runs.push([cur.sort()]);
+      this.cur = [];
+      this.it = null;
+      this.phase = SortPhase.Merge;
+    }
+    return Math.max(1, got) * (TICK_COLLECT + TICK_RUN);
   }
 
   private merge(ticks: number): number {
-    const src = this.src;
-    const dst = this.dst;
-    const n = src.length;
     let spent = 0;
     while (spent < ticks) {
-      if (this.k === this.hi) {
-        if (this.hi >= n) {
-          // The pass is complete: its output is the next pass's input.
-          this.src = dst;
-          this.dst = src;
-          this.width *= 2;
-          this.startPass();
-          return spent;
+      if (this.a === null) {
+        const left = this.runs.length - this.qi;
+        if (left >= 2) {
+          this.a = this.runs[this.qi++]!;
+          this.b = this.runs[this.qi++]!;
+          this.ac = this.ai = this.bc = this.bi = 0;
+          this.out = [];
+          this.outChunk = [];
+        } else {
+          if (left === 1) this.next.push(this.runs[this.qi++]!);
+          if (this.next.length <= 1) {
+            this.sorted = this.next[0] ?? [];
+            this.runs = this.next = [];
+            this.phase = SortPhase.Done;
+            return spent + 1;
+          }
+          this.runs = this.next;
+          this.next = [];
+          this.qi = 0;
         }
-        this.nextPair();
+        spent += 1;
+        continue;
       }
-      let i = this.i;
-      let j = this.j;
-      let k = this.k;
-      const mid = this.mid;
-      const hi = this.hi;
-      const stop = Math.min(hi, k + Math.max(1, Math.ceil((ticks - spent) / TICK_MERGE)));
-      while (k < stop) {
-        if (j >= hi || (i < mid && src[i]! <= src[j]!)) dst[k++] = src[i++]!;
-        else dst[k++] = src[j++]!;
-      }
-      spent += (k - this.k) * TICK_MERGE;
-      this.i = i;
-      this.j = j;
-      this.k = k;
+      spent += this.mergeSome(Math.max(1, Math.ceil((ticks - spent) / TICK_MERGE))) * TICK_MERGE;
     }
     return spent;
+  }
+
+  /** Moves up to `n` names of the current pair to the output run; returns how many. */
+  private mergeSome(n: number): number {
+    const a = this.a!;
+    const b = this.b;
+    let ac = this.ac;
+    let ai = this.ai;
+    let bc = this.bc;
+    let bi = this.bi;
+    let outChunk = this.outChunk;
+    let moved = 0;
+    while (moved < n) {
+      const x = ac < a.length ? a[ac]![ai] : undefined;
+      const y = bc < b.length ? b[bc]![bi] : undefined;
+      let m: string;
+      if (x !== undefined && (y === undefined || x <= y)) {
+        m = x;
+        if (++ai === a[ac]!.length) {
+          ac++;
+          ai = 0;
+        }
+      } else if (y !== undefined) {
+        m = y;
+        if (++bi === b[bc]!.length) {
+          bc++;
+          bi = 0;
+        }
+      } else {
+        // Both sides used up: the merged run goes to the next pass.
+        if (outChunk.length > 0) this.out.push(outChunk);
+        this.next.push(this.out);
+        this.a = null;
+        this.out = [];
+        this.outChunk = [];
+        return moved;
+      }
+      outChunk.push(m);
+      if (outChunk.length === CHUNK) {
+        this.out.push(outChunk);
+        outChunk = [];
+      }
+      moved++;
+    }
+    this.ac = ac;
+    this.ai = ai;
+    this.bc = bc;
+    this.bi = bi;
+    this.outChunk = outChunk;
+    return moved;
   }
 }
 
 /** An open node: its children as of Z, walked by name. */
 class Frame {
-  /** Position in `names` and `gone`; the last name looked at (siblings are never ''). */
+  /** Position in `names` (chunk, index) and in `gone`; the last name looked at (siblings are never ''). */
+  ci = 0;
   ni = 0;
   gi = 0;
   last = '';
@@ -299,10 +316,10 @@ class Frame {
     /** Its child count at Z, to check the walk against. */
     readonly expected: number,
     /** Sorted live names at open (held cache, private copy) or, once sorted, a large directory's. */
-    public names: string[],
-    /** Whether `names` is the node's own cache, which the tree must then not change in place. */
-    readonly held: boolean,
-    /** Names of children at Z deleted before the frame opened, sorted. */
+    public names: Chunks,
+    /** The node's own sorted cache when `names` is it: the tree must then not change it in place. */
+    readonly held: string[] | null,
+    /** Names of children at Z deleted before the frame opened (or its sort ended), sorted. */
     public gone: string[],
     public sort: SortJob | null,
   ) {}
@@ -690,7 +707,7 @@ export class CowSnapshot implements SnapshotWriter {
       spent += TICK_NAME;
       if (name === undefined) {
         assert(f.count === f.expected, () => `snapshot at ${Z}: a node had ${f.expected} children then, the walk found ${f.count}`);
-        if (f.held) this.held.delete(f.names);
+        if (f.held !== null) this.held.delete(f.held);
         frames.pop();
         continue;
       }
@@ -708,10 +725,18 @@ export class CowSnapshot implements SnapshotWriter {
     const a = f.names;
     const g = f.gone;
     for (;;) {
+      while (f.ci < a.length && f.ni >= a[f.ci]!.length) {
+        f.ci++;
+        f.ni = 0;
+      }
       let m: string;
-      if (f.ni < a.length) {
-        if (f.gi < g.length && g[f.gi]! < a[f.ni]!) m = g[f.gi++]!;
-        else m = a[f.ni++]!;
+      if (f.ci < a.length) {
+        const x = a[f.ci]![f.ni]!;
+        if (f.gi < g.length && g[f.gi]! < x) m = g[f.gi++]!;
+        else {
+          m = x;
+          f.ni++;
+        }
       } else if (f.gi < g.length) m = g[f.gi++]!;
       else return undefined;
       if (m !== f.last) {
@@ -771,16 +796,16 @@ export class CowSnapshot implements SnapshotWriter {
     const sorted = node.sorted;
     if (sorted !== null) {
       if (this.detach !== null) this.held.add(sorted);
-      this.frames.push(new Frame(node, expected, sorted, true, this.goneNames(node), null));
+      this.frames.push(new Frame(node, expected, [sorted], sorted, this.goneNames(node), null));
       return;
     }
     const children = node.children;
     if (children === null || children.size <= this.tuning.smallDir) {
       const names = children === null ? [] : [...children.keys()].sort();
-      this.frames.push(new Frame(node, expected, names, false, this.goneNames(node), null));
+      this.frames.push(new Frame(node, expected, [names], null, this.goneNames(node), null));
       return;
     }
-    this.frames.push(new Frame(node, expected, [], false, [], new SortJob(children, this.tuning.sortRun)));
+    this.frames.push(new Frame(node, expected, [], null, [], new SortJob(children, this.tuning.sortRun)));
   }
 
   private writeName(name: string): void {

@@ -12,7 +12,8 @@ import { call, type Answer } from '../durability/helpers.js';
 
 export { call, type Answer };
 
-export const TICK_MS = 50;
+/** Raft tick of the test members (ZGATE_TEST_TICK_MS overrides, e.g. 100 to measure the defaults). */
+export const TICK_MS = Number(process.env['ZGATE_TEST_TICK_MS'] ?? 50);
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface MemberView {

@@ -261,6 +261,7 @@ describe('WebSocket: a session bound to a socket', () => {
     expect(await c2.request({ op: 'session', sessionId: id, timeoutMs: 999 })).toMatchObject({ type: 'session', sessionId: id, timeoutMs: 200 });
     expect(await c1.request({ op: 'session', sessionId: '424242' })).toMatchObject({ type: 'error', error: { code: 'SessionExpired' } });
     expect(await c1.request({ op: 'session', sessionId: 'abc' })).toMatchObject({ type: 'error', error: { code: 'BadArguments' } });
+    expect(await c1.request({ op: 'session', sessionId: '18446744073709551616' })).toMatchObject({ type: 'error', error: { code: 'BadArguments' } });
     // The failed rebinding left the first binding in place.
     expect(await c1.request({ op: 'create', path: '/e1', mode: 'ephemeral' })).toMatchObject({ type: 'result' });
     await c1.close();

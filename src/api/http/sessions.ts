@@ -17,6 +17,7 @@ import { errorRef } from './schemas.js';
 import { parseSessionHeader } from './sessions-header.js';
 
 export const SESSIONS_PREFIX = '/v1/sessions';
+const MAX_U64 = (1n << 64n) - 1n;
 
 const idParams = {
   type: 'object',
@@ -191,6 +192,7 @@ export function socketSessions(sessions: SessionService): SocketSessions {
         const created = await sessions.create(timeoutMs);
         info = { id: created.id, timeoutMs: created.timeoutMs };
       } else {
+        if (sessionId > MAX_U64) throw new ZgateError('BadArguments', `a session id is a decimal 64-bit id (1..2^64-1), got '${sessionId}'`);
         info = await sessions.lookup(sessionId);
       }
       const release = sessions.hold({ id: info.id, timeoutMs: info.timeoutMs });

@@ -67,6 +67,7 @@ async function serve(argv: string[]): Promise<void> {
   );
   // The replicated log arrives once storage is open; until then the cluster routes answer Unavailable.
   let raftLog: RaftLog | undefined;
+  let proposalLatency: ((seconds: number) => void) | undefined;
   const opening = (): never => {
     throw new ZgateError('Unavailable', 'the member is still opening its storage');
   };
@@ -76,6 +77,9 @@ async function serve(argv: string[]): Promise<void> {
         addMember: async (id, peer, http) => (raftLog ?? opening()).addMember(id, peer, http),
         removeMember: async (id) => (raftLog ?? opening()).removeMember(id),
         metrics: () => raftLog?.metrics() ?? { term: 0, commitIndex: 0, isLeader: false, leaderChanges: 0, forwarded: 0, followerLag: [] },
+        onProposalLatency: (fn) => {
+          proposalLatency = fn;
+        },
       }
     : undefined;
   const app = await buildApp({
@@ -141,6 +145,7 @@ async function serve(argv: string[]): Promise<void> {
   if (clustered) {
     await serveClusterMember(config, peers, advertisedHttp, storage, recovered, member, lateLog, log, onFatal, (rl) => {
       raftLog = rl;
+      if (proposalLatency !== undefined) rl.onProposalLatency(proposalLatency);
       // Session keepalives taken here go to the leader's expiry clock in batches.
       sessions.setForwarder({ forward: (ids) => rl.forwardKeepalives(ids) });
       rl.setKeepaliveReceiver((ids) => sessions.receiveKeepalives(ids));

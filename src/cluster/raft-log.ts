@@ -157,6 +157,9 @@ export class RaftLog implements ReplicatedLog {
   private handler: ((entries: CommittedEntry[]) => void) | undefined;
   private snapshotInstaller: ((index: number, data: Uint8Array) => void) | undefined;
   private keepaliveReceiver: ((ids: bigint[]) => void) | undefined;
+  private proposalListener: ((seconds: number) => void) | undefined;
+  /** Leader: when each entry it appended was proposed (for the proposal latency metric). */
+  private readonly proposedAt = new Map<number, { term: number; at: number }>();
   private appliedIndex: number;
   /** Commit index when the member started: /readyz waits until it has applied that far. */
   private readonly startCommit: number;
@@ -264,6 +267,15 @@ export class RaftLog implements ReplicatedLog {
   /** Where session keepalives forwarded by followers go on the leader (SessionService.receiveKeepalives). */
   setKeepaliveReceiver(fn: (ids: bigint[]) => void): void {
     this.keepaliveReceiver = fn;
+  }
+
+  /** Leader: seconds from each proposal (its own or forwarded) to its apply here. */
+  onProposalLatency(fn: (seconds: number) => void): void {
+    this.proposalListener = fn;
+  }
+
+  private noteProposed(index: number, term: number): void {
+    if (this.proposalListener !== undefined && this.proposedAt.size < 100_000) this.proposedAt.set(index, { term, at: performance.now() });
   }
 
   /** A follower's batch of session keepalives to the leader; false when there is no leader to send them to. */
@@ -453,6 +465,13 @@ export class RaftLog implements ReplicatedLog {
         out.push({ index: e.index, data: NOOP_PAYLOAD });
       }
       this.appliedIndex = e.index;
+      if (this.proposedAt.size > 0) {
+        const p = this.proposedAt.get(e.index);
+        if (p !== undefined) {
+          this.proposedAt.delete(e.index);
+          if (p.term === e.term) this.proposalListener?.((performance.now() - p.at) / 1000);
+        }
+      }
       const ws = this.indexWaiters.get(e.index);
       if (ws !== undefined) {
         this.indexWaiters.delete(e.index);
@@ -485,6 +504,7 @@ export class RaftLog implements ReplicatedLog {
 
   private onSoftState(leader: NodeId, role: Role): void {
     if (leader !== this.leader) {
+      this.proposedAt.clear();
       if (this.leader !== NONE && this.leader !== this.id) this.failForwards(this.leader, `leader ${this.leader} was replaced`);
       this.leaderChanges++;
       this.log.info({ leader: leader === NONE ? null : leader, role, term: this.rn.status().term }, leader === NONE ? 'no leader' : leader === this.id ? 'this member is the leader' : 'following a new leader');
@@ -630,6 +650,7 @@ export class RaftLog implements ReplicatedLog {
       if (this.closed) throw unavailable('the member is shutting down');
       const r = this.rn.propose(data);
       if (r.ok) {
+        this.noteProposed(r.index, r.term);
         this.kick();
         return;
       }
@@ -703,7 +724,10 @@ export class RaftLog implements ReplicatedLog {
         } else {
           const r = this.rn.propose(f.data);
           resp = r.ok ? { t: 'fwdResp', rid: f.rid, ok: true, reason: '', leader: this.id } : { t: 'fwdResp', rid: f.rid, ok: false, reason: r.reason, leader: r.leader };
-          if (r.ok) this.kick();
+          if (r.ok) {
+            this.noteProposed(r.index, r.term);
+            this.kick();
+          }
         }
         this.transport.sendControl(from, resp);
         return;

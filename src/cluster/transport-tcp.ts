@@ -7,6 +7,7 @@
  * hello first: wrong cluster, wrong addressee or an unknown member is refused with a reason
  * (sent to the caller, and logged on both sides).
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Message, NodeId } from '../raft/index.js';
 import { assert } from '../util/assert.js';
@@ -34,6 +35,8 @@ export interface TcpTransportOptions {
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
+/** An idle outbound link sends a ping this often; an inbound link silent for 3 of them is presumed dead. */
+const PING_MS = 1000;
 const CONNECT_TIMEOUT_MS = 3_000;
 
 interface Inbound {
@@ -43,6 +46,9 @@ interface Inbound {
   snap: { sid: number; next: number; head: NonNullable<SnapFrame['head']>; parts: Uint8Array[]; got: number } | undefined;
   /** Frames that arrived behind a hello while the cluster id was being persisted. */
   backlog: unknown[] | undefined;
+  /** The caller's process id (hello.inc) and when it last sent anything. */
+  inc: string;
+  lastRecv: number;
 }
 
 export class TcpTransport implements Transport {
@@ -59,6 +65,8 @@ export class TcpTransport implements Transport {
   private adopting: Promise<void> | undefined;
   private nextSid = 1;
   private closed = false;
+  private pinger: NodeJS.Timeout | undefined;
+  private readonly inc = randomBytes(8).toString('hex');
   readonly throttle = new Throttle(30_000);
 
   constructor(opts: TcpTransportOptions) {
@@ -95,6 +103,10 @@ export class TcpTransport implements Transport {
       });
     });
     server.on('error', (e) => this.log.error({ err: e }, 'peer listener error'));
+    this.pinger = setInterval(() => {
+      for (const l of this.out.values()) l.pingIfIdle(PING_MS);
+    }, PING_MS);
+    this.pinger.unref();
     this.log.info({ peerListen: `${this.opts.listen.host}:${this.port}`, clusterId: this.clusterId ?? '(joining: learned from the first member that calls)' }, 'listening for peers');
     for (const l of this.out.values()) l.kick();
   }
@@ -158,7 +170,7 @@ export class TcpTransport implements Transport {
 
   hello(to: NodeId): HelloFrame | undefined {
     if (this.clusterId === undefined) return undefined;
-    return { t: 'hello', v: PROTOCOL_VERSION, cluster: this.clusterId, from: this.id, to, peer: this.opts.advertisedPeer, http: this.opts.http };
+    return { t: 'hello', v: PROTOCOL_VERSION, cluster: this.clusterId, from: this.id, to, peer: this.opts.advertisedPeer, http: this.opts.http, inc: this.inc };
   }
 
   get isClosed(): boolean {
@@ -168,6 +180,7 @@ export class TcpTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.pinger !== undefined) clearInterval(this.pinger);
     for (const l of this.out.values()) l.close();
     this.out.clear();
     for (const i of this.inbound) i.socket.destroy();
@@ -184,7 +197,7 @@ export class TcpTransport implements Transport {
       return;
     }
     socket.setNoDelay(true);
-    const conn: Inbound = { socket, from: undefined, decoder: new FrameDecoder(MAX_HELLO_BYTES), snap: undefined, backlog: undefined };
+    const conn: Inbound = { socket, from: undefined, decoder: new FrameDecoder(MAX_HELLO_BYTES), snap: undefined, backlog: undefined, inc: '', lastRecv: Date.now() };
     this.inbound.add(conn);
     socket.setTimeout(HELLO_TIMEOUT_MS, () => {
       if (conn.from === undefined) {
@@ -200,6 +213,7 @@ export class TcpTransport implements Transport {
   }
 
   private onInboundData(conn: Inbound, chunk: Buffer): void {
+    conn.lastRecv = Date.now();
     let values: unknown[];
     try {
       values = conn.decoder.push(chunk);
@@ -290,12 +304,22 @@ export class TcpTransport implements Transport {
       this.refuse(conn, `member ${f.from} belongs to cluster ${f.cluster}, this member to cluster ${this.clusterId}`, { from: f.from });
       return;
     }
-    conn.from = f.from;
-    conn.decoder.limit = MAX_FRAME_BYTES;
-    conn.socket.setTimeout(0);
+    const now = Date.now();
+    for (const other of this.inbound) {
+      if (other === conn || other.from !== f.from || other.socket.destroyed) continue;
+      if (other.inc !== f.inc && now - other.lastRecv < 3 * PING_MS) {
+        // Another live process already speaks as this member: two members share an --id.
+        this.refuse(conn, `member ${f.from} is already connected from another live process (${other.socket.remoteAddress}:${other.socket.remotePort}): two members started with --id ${f.from}?`, { from: f.from });
+        return;
+      }
+    }
     for (const other of this.inbound) {
       if (other !== conn && other.from === f.from) other.socket.destroy(); // the peer reconnected: the old link is dead
     }
+    conn.from = f.from;
+    conn.inc = f.inc;
+    conn.decoder.limit = MAX_FRAME_BYTES;
+    conn.socket.setTimeout(0);
     this.lastHeard.set(f.from, Date.now());
     this.helloInfo.set(f.from, { http: f.http, peer: f.peer });
     this.log.debug({ from: f.from, http: f.http }, 'peer connected');
@@ -321,6 +345,8 @@ export class TcpTransport implements Transport {
       case 'adminResp':
       case 'ka':
         h.control(from, f);
+        return;
+      case 'ping':
         return;
       default:
         this.log.warn({ from, type: f.t }, 'dropped an unexpected peer frame');
@@ -365,6 +391,8 @@ export class TcpTransport implements Transport {
     this.handlerOrThrow.raft(m, s.head.config);
   }
 }
+
+const PING = encodeFrame({ t: 'ping' });
 
 /** Our outbound connection to one peer. */
 class OutLink {
@@ -464,13 +492,20 @@ class OutLink {
     this.timer = setTimeout(() => this.dial(), delay);
   }
 
+  private lastWrite = 0;
+
   /** Queues a frame; false (dropped) when not connected or the queue is over its bound. */
   write(buf: Buffer): boolean {
     const s = this.socket;
     if (!this.connected || s === undefined || s.destroyed) return false;
     if (s.writableLength + buf.length > this.t.limits.maxQueueBytes) return false;
     s.write(buf);
+    this.lastWrite = Date.now();
     return true;
+  }
+
+  pingIfIdle(idleMs: number): void {
+    if (this.connected && Date.now() - this.lastWrite >= idleMs) this.write(PING);
   }
 
   async streamSnapshot(sid: number, m: Message, data: Uint8Array, config: Uint8Array): Promise<void> {

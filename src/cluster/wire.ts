@@ -5,7 +5,10 @@
  * answering member's own link.
  *
  *   hello     dialer → listener: protocol version, cluster id, who is calling whom, the
- *             caller's peer address and HTTP URL (GET /v1/cluster shows every member's URL)
+ *             caller's peer address and HTTP URL (GET /v1/cluster shows every member's URL),
+ *             and a random id of the calling process (two live processes claiming one member
+ *             id are told apart by it)
+ *   ping      sent on an idle link every second, so the listener knows the caller is alive
  *   refuse    listener → dialer, then close: why the hello was refused (logged by the dialer)
  *   raft      one Raft message (never a MsgSnap)
  *   snap      one chunk of a MsgSnap: the first carries the message (without its data), the
@@ -35,6 +38,11 @@ export interface HelloFrame {
   to: number;
   peer: string;
   http: string;
+  /** Random per process: a reconnect of the same process, or another process with the same id. */
+  inc: string;
+}
+export interface PingFrame {
+  t: 'ping';
 }
 export interface RefuseFrame {
   t: 'refuse';
@@ -98,7 +106,7 @@ export interface KeepaliveFrame {
 export const MAX_KEEPALIVE_IDS = 100_000;
 
 export type ControlFrame = FwdFrame | FwdRespFrame | AdminFrame | AdminRespFrame | KeepaliveFrame;
-export type Frame = HelloFrame | RefuseFrame | RaftFrame | SnapFrame | ControlFrame;
+export type Frame = HelloFrame | PingFrame | RefuseFrame | RaftFrame | SnapFrame | ControlFrame;
 
 /** Length prefix + msgpack. */
 export function encodeFrame(f: Frame): Buffer {
@@ -152,7 +160,9 @@ export function frameProblem(v: unknown): string | undefined {
   if (!isRecord(v)) return 'not an object';
   switch (v.t) {
     case 'hello':
-      if (!isCount(v.v) || !isStr(v.cluster, 64) || !isMemberId(v.from) || !isMemberId(v.to) || !isStr(v.peer) || !isStr(v.http)) return 'bad hello';
+      if (!isCount(v.v) || !isStr(v.cluster, 64) || !isMemberId(v.from) || !isMemberId(v.to) || !isStr(v.peer) || !isStr(v.http) || !isStr(v.inc, 64)) return 'bad hello';
+      return undefined;
+    case 'ping':
       return undefined;
     case 'refuse':
       return isStr(v.reason, 4096) ? undefined : 'bad refuse';

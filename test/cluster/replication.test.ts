@@ -130,3 +130,30 @@ test('a member whose --peers disagree is refused by the others, with a log line 
   const w = await writeRetrying(c.base(1), 'PUT', '/v1/znodes/after-refusal', 'x');
   expect(w.status).toBe(201);
 });
+
+test('a second live process started with a member\'s --id (same cluster) is refused: two members with one id', async () => {
+  const [port] = await getFreePorts(1);
+  const twin = await startMember({ args: ['--id', '2', '--peers', c.peers, '--peer-port', String(port), '--tick-ms', '50'] });
+  try {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !/already connected from another live process/.test(twin.stdout())) await sleep(100);
+    expect(twin.stdout()).toMatch(/member 2 is already connected from another live process .*two members started with --id 2\?/);
+    expect(c.procs.get(1)!.stdout() + c.procs.get(3)!.stdout()).toMatch(/refused a peer connection: member 2 is already connected/);
+  } finally {
+    await twin.stop(1000);
+  }
+  expect((await c.view(2))!.leaderId).toBe((await c.view(1))!.leaderId);
+  expect((await writeRetrying(c.base(2), 'PUT', '/v1/znodes/after-twin', 'x')).status).toBe(201);
+});
+
+test('/metrics carries the Raft gauges and, on the leader, the proposal latency', async () => {
+  const l = await c.waitLeader();
+  await call(c.base(l), 'PUT', '/v1/znodes/metric-probe', 'x');
+  const text = (await call(c.base(l), 'GET', '/metrics')).body as string;
+  expect(text).toMatch(/^zgate_raft_term [1-9]/m);
+  expect(text).toMatch(/^zgate_raft_is_leader 1/m);
+  expect(text).toMatch(/^zgate_raft_proposal_seconds_count [1-9]/m);
+  expect(text).toMatch(/^zgate_raft_follower_lag_entries\{member="[0-9]"\} [0-9]+/m);
+  const f = c.ids.find((id) => id !== l)!;
+  expect((await call(c.base(f), 'GET', '/metrics')).body as string).toMatch(/^zgate_raft_is_leader 0/m);
+});

@@ -5,7 +5,7 @@
  * member asked. A member started without --peers runs alone and reports itself as leader.
  */
 import type { FastifyInstance } from 'fastify';
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, Histogram, type Registry } from 'prom-client';
 import { ZgateError } from '../../core/errors.js';
 import type { ApiContext } from './context.js';
 
@@ -26,6 +26,8 @@ export interface ClusterControl {
   addMember(id: number, peer: string, http: string): Promise<{ index: number }>;
   removeMember(id: number): Promise<{ index: number }>;
   metrics(): { term: number; commitIndex: number; isLeader: boolean; leaderChanges: number; forwarded: number; followerLag: { id: number; lag: number }[] };
+  /** The leader reports each proposal's time to apply (its own and forwarded ones). */
+  onProposalLatency?(fn: (seconds: number) => void): void;
 }
 
 const memberSchema = {
@@ -150,6 +152,13 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext, regis
     new Gauge({ name: 'zgate_raft_is_leader', help: '1 on the leader', registers: [registry], collect() { this.set(control.metrics().isLeader ? 1 : 0); } });
     new Gauge({ name: 'zgate_raft_leader_changes', help: 'leader changes seen since start', registers: [registry], collect() { this.set(control.metrics().leaderChanges); } });
     new Gauge({ name: 'zgate_raft_forwarded_writes', help: 'writes forwarded to the leader since start', registers: [registry], collect() { this.set(control.metrics().forwarded); } });
+    const proposals = new Histogram({
+      name: 'zgate_raft_proposal_seconds',
+      help: 'leader only: time from a proposal (its own or forwarded) to its apply on the leader',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+    control.onProposalLatency?.((s) => proposals.observe(s));
     new Gauge({
       name: 'zgate_raft_follower_lag_entries',
       help: "leader only: entries each follower is behind the leader's log",

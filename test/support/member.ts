@@ -26,7 +26,7 @@ export interface MemberOptions {
   cwd?: string;
   /** Readiness probe path; default /healthz. */
   readyPath?: string;
-  /** Default 15 s. */
+  /** Default 30 s: a loaded 2-core CI machine starting several members at once is slow. */
   readyTimeoutMs?: number;
   /** Keep a generated data dir after stop(). */
   keepDataDir?: boolean;
@@ -198,7 +198,7 @@ async function startOnce(opts: MemberOptions): Promise<RunningMember> {
   };
 
   const readyPath = opts.readyPath ?? '/healthz';
-  const timeoutMs = opts.readyTimeoutMs ?? 15000;
+  const timeoutMs = opts.readyTimeoutMs ?? 30000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!isRunning()) {

@@ -31,6 +31,8 @@ export interface HistoryOp {
   call: number;
   /** Infinity when indeterminate. */
   ret: number;
+  /** When the harness stopped waiting for an indeterminate op (timelines only). */
+  gaveUpAt?: number;
   status: OpStatus;
   /** For status ok. */
   output?: ZOutput | SeqOutput;

@@ -215,6 +215,12 @@ export class RaftLog implements ReplicatedLog {
       forwardAckMs: opts.forwardAckMs ?? 2_000,
     };
     const snapIndex = state.snapshot?.meta.index ?? 0;
+    const lastIndex = state.entries.length > 0 ? state.entries[state.entries.length - 1]!.index : snapIndex;
+    if (state.hardState.commit > lastIndex) {
+      // A repaired (cut) log tail: this member lost entries it had; the leader sends them again.
+      this.log.warn({ commit: state.hardState.commit, lastIndex }, 'the recovered log ends before the saved commit index (a repaired tail): catching up from the leader');
+      state = { ...state, hardState: { ...state.hardState, commit: lastIndex } };
+    }
     const snapConfig: ClusterConfig = state.snapshot ? decodeConfig(state.snapshot.meta.config) : emptyConfig();
     this.membership = new Membership(snapIndex, snapConfig);
     const core = CoreStorage.fromDisk({

@@ -29,8 +29,8 @@
  *   deleted node keeps its fields and, if it was emptied first (deleteTree), its own graveyard.
  * - Sorted child lists: a frame may hold a node's cached `sorted` array; while it does, the
  *   tree copies it before changing it in place (a Set lookup, only while a writer runs). A large
- *   directory without that cache is sorted by a resumable merge sort spread over steps, so no
- *   step sorts a million names at once.
+ *   directory without that cache is sorted across steps (sorted runs of its names, merged pass
+ *   by pass in chunks), so no step sorts, or allocates for, a million names at once.
  * - Counters (node count, data bytes), lastZxid and the indexes are taken at Z: the count and
  *   data size fix the output layout, and the ephemeral owners, ttls and container kinds travel
  *   with each node's (immutable) kind, owner and ttl, from which restore() rebuilds the indexes.
@@ -42,7 +42,11 @@
  * The format (v1, msgpack; restore() decodes it with the generic decoder) is a map of
  * format, v, lastZxid, zxids, times, ints, owners, ttls, data and names, in that order, the
  * numeric columns little-endian, written here by hand so that the output can be filled in
- * place and in slices; snapshot() uses this same writer, so equal trees still give equal bytes.
+ * place and in slices: owners are always int64/uint64 and ttls float64 (9 bytes each), so every
+ * section but the names has a size known at Z; the names come last, into a reserve sized from
+ * the previous snapshot, and past it into overflow chunks joined by a final copy (in slices
+ * too). The bytes returned may be a view on a slightly larger buffer. snapshot() runs this same
+ * writer to the end, so equal trees still give equal bytes.
  */
 import type { Zxid } from '../core/types.js';
 import { assert } from '../util/assert.js';

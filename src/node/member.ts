@@ -9,6 +9,7 @@ import { DataTree, MultiOpError, type DataTreeOptions } from '../tree/datatree.j
 import { applyOp, beginSnapshot, precheck, restoreSnapshot as restoreState, SessionTable, type MemberSnapshotWriter } from '../session/index.js';
 import { assert } from '../util/assert.js';
 import { decode, encode } from '../util/codec.js';
+import { testDefect } from '../util/test-defect.js';
 import type { CommittedEntry, LogStatus, ReplicatedLog } from './log.js';
 
 export interface Clock {
@@ -362,6 +363,9 @@ export class Member {
 
   /** Waits until a read here is linearizable (ReadIndex: the leader's commit index, applied here). */
   async linearizableBarrier(timeoutMs: number): Promise<void> {
+    // ---- TEST-ONLY DEFECT (src/util/test-defect.ts; only with NODE_ENV=test) ----
+    if (testDefect('stale-linearizable-reads')) return;
+    // ---- end of the test-only defect ----
     const index = await this.log.readIndex();
     await this.waitForApplied(index, timeoutMs);
   }

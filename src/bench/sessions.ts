@@ -10,8 +10,9 @@
  *      measured: the CPU share of each member (from /proc/<pid>/stat), the keepalive traffic
  *      from followers to the leader (ids and batches from the members' metrics, bytes computed
  *      from the frame encoding), and how many keepalives failed;
- *   3. every session kept alive once more in a burst, then left alone: the time from the last
- *      deadline until no session is open on any member, and the expiry rate.
+ *   3. keepalives stop and the leader is stopped (it hands leadership over): the new leader
+ *      restarts every session's clock at once, so all fall due together one timeout later; the
+ *      time from that deadline until no session is open on either member, and the expiry rate.
  *
  *   npm run build && node dist/bench/sessions.js [--sessions N] [--timeout-ms T] [--measure-s S] [--json]
  *
@@ -205,7 +206,6 @@ async function main(): Promise<number> {
     const start = Date.now();
     await sleep(o.measureS * 1000);
     const sent = load.sent - before.sent;
-    let failures = load.failures;
     const wall = (Date.now() - start) / 1000;
     const after = { cpu: new Map(ids.map((id) => [id, cpuSeconds(members.get(id)!.proc.pid!, ticks)])), m: new Map(await Promise.all(ids.map(async (id) => [id, await metrics(base(id))] as const))) };
     const delta = (id: number, name: string): number => (after.m.get(id)!.get(name) ?? 0) - (before.m.get(id)!.get(name) ?? 0);
@@ -228,26 +228,31 @@ async function main(): Promise<number> {
       forwardedBytesPerSecond: (fwdBatches / wall) * frameBytes,
       leaderReceivedIdsPerSecond: delta(leader, 'zgate_session_keepalives_received_total') / wall,
     };
-    log(`keepalives: ${traffic.keepalivesPerSecond.toFixed(0)}/s for ${wall.toFixed(1)} s, ${failures} failed (since the first session)`);
+    log(`keepalives: ${traffic.keepalivesPerSecond.toFixed(0)}/s for ${wall.toFixed(1)} s, ${traffic.keepaliveFailures} failed (${load.failures} since the first session)`);
     log(`CPU share (of one core): ${Object.entries(cpu).map(([k2, v]) => `${k2} ${(v * 100).toFixed(1)}%`).join(', ')}`);
     log(`follower -> leader: ${traffic.forwardedBatchesPerSecond.toFixed(1)} batches/s, ${traffic.forwardedIdsPerSecond.toFixed(0)} ids/s, ~${avgBatch} ids/batch, ~${(traffic.forwardedBytesPerSecond / 1024).toFixed(1)} KiB/s`);
 
-    // 3. one last keepalive for everyone, as fast as it goes, then silence.
+    // 3. all at once: keepalives stop and the leader is stopped (SIGTERM: it hands leadership
+    //    over first). The new leader starts every session's clock at the same moment, as
+    //    ZooKeeper does, so all N fall due together one timeout later.
     await load.stop();
-    failures = load.failures;
-    const burstStart = Date.now();
-    await pool(sessions as string[], 256, async (s) => {
-      const r = await call(base(leader), 'POST', `/v1/sessions/${s}/keepalive`);
-      if (r.status !== 200) failures++;
-    });
-    const lastDeadline = Date.now() + o.timeoutMs;
-    log(`burst of ${o.sessions} keepalives in ${Date.now() - burstStart} ms; every session now due within ${Date.now() - burstStart} ms of the others`);
+    const failures = load.failures;
+    const openAtStop = (await metrics(base(followers[0]!))).get('zgate_sessions_open') ?? NaN;
+    await members.get(leader)!.stop();
+    let newLeader = 0;
+    while (newLeader === 0) {
+      const views = await Promise.all(followers.map(async (id) => ((await call(base(id), 'GET', '/v1/cluster')).body as { leaderId?: number | null } | undefined)?.leaderId ?? 0));
+      if (views.every((v) => v === views[0]) && followers.includes(views[0]!)) newLeader = views[0]!;
+      else await sleep(10);
+    }
+    const due = Date.now() + o.timeoutMs;
+    log(`leader ${leader} stopped with ${openAtStop} sessions open; ${newLeader} leads: every session falls due in ${o.timeoutMs} ms`);
     let firstExpiry = 0;
     let allGone = 0;
-    const giveUp = lastDeadline + 120_000;
+    const giveUp = due + 120_000;
     while (Date.now() < giveUp) {
-      const open = await Promise.all(ids.map(async (id) => (await metrics(base(id))).get('zgate_sessions_open') ?? NaN));
-      if (firstExpiry === 0 && open.some((n) => n < o.sessions)) firstExpiry = Date.now();
+      const open = await Promise.all(followers.map(async (id) => (await metrics(base(id))).get('zgate_sessions_open') ?? NaN));
+      if (firstExpiry === 0 && open.some((n) => n < openAtStop)) firstExpiry = Date.now();
       if (open.every((n) => n === 0)) {
         allGone = Date.now();
         break;
@@ -255,16 +260,18 @@ async function main(): Promise<number> {
       await sleep(20);
     }
     const expiry = {
-      afterLastDeadlineMs: allGone === 0 ? undefined : allGone - lastDeadline,
+      openAtStop,
+      /** From the common deadline (the new leader's election + the timeout) until none is open on either member. */
+      afterDeadlineMs: allGone === 0 ? undefined : allGone - due,
       firstToLastMs: allGone === 0 ? undefined : allGone - firstExpiry,
-      sessionsPerSecond: allGone === 0 ? undefined : o.sessions / ((allGone - firstExpiry) / 1000),
-      ephemeralsLeft: (await metrics(base(leader))).get('zgate_ephemerals'),
+      sessionsPerSecond: allGone === 0 ? undefined : openAtStop / (Math.max(1, allGone - firstExpiry) / 1000),
+      ephemeralsLeft: (await metrics(base(newLeader))).get('zgate_ephemerals'),
     };
-    if (allGone === 0) log('not every session expired within 2 minutes of the last deadline');
-    else log(`expiry of ${o.sessions} sessions: all closed on every member ${expiry.afterLastDeadlineMs} ms after the last deadline; ${expiry.firstToLastMs} ms from the first expiry seen to the last (${expiry.sessionsPerSecond!.toFixed(0)} sessions/s, with their ephemerals)`);
+    if (allGone === 0) log('not every session expired within 2 minutes of the deadline');
+    else log(`expiry of ${openAtStop} sessions at once: none open on either member ${expiry.afterDeadlineMs} ms after the deadline; ${expiry.firstToLastMs} ms from the first expiry seen to the last (${expiry.sessionsPerSecond!.toFixed(0)} sessions/s, with their ephemerals)`);
     const result = { sessions: o.sessions, timeoutMs: o.timeoutMs, createMs, measureS: wall, cpu, traffic, expiry };
     if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    for (const [id, m] of members) if (!m.running) throw new Error(`member ${id} ${m.exitDescription ?? 'ended'}\n${m.output()}`);
+    for (const id of followers) if (!members.get(id)!.running) throw new Error(`member ${id} ${members.get(id)!.exitDescription ?? 'ended'}\n${members.get(id)!.output()}`);
     return failures === 0 && allGone !== 0 && expiry.ephemeralsLeft === 0 ? 0 : 1;
   } finally {
     await stopAll();

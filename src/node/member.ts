@@ -247,6 +247,10 @@ export class Member {
       }, this.opts.requestTimeoutMs);
       this.waiters.set(reqId, { resolve, reject, timer });
     });
+    // The timeout (or close()) can reject `answer` while propose() is still pending and
+    // nobody awaits it yet: mark it handled, or Node ends the process on an unhandled
+    // rejection. The caller still gets the rejection from `return answer` below.
+    answer.catch(() => undefined);
     try {
       await this.log.propose(encode(payload));
     } catch (e) {

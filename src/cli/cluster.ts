@@ -18,8 +18,10 @@ import { parseArgs } from 'node:util';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const MAIN = join(HERE, 'main.js');
-const COLORS = ['\x1b[36m', '\x1b[33m', '\x1b[35m', '\x1b[32m', '\x1b[34m', '\x1b[31m', '\x1b[37m'];
-const RESET = '\x1b[0m';
+// Colored prefixes on a terminal only.
+const TTY = process.stdout.isTTY === true;
+const COLORS = TTY ? ['\x1b[36m', '\x1b[33m', '\x1b[35m', '\x1b[32m', '\x1b[34m', '\x1b[31m', '\x1b[37m'] : [''];
+const RESET = TTY ? '\x1b[0m' : '';
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 
 function pretty(line: string): string {

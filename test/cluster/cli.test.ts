@@ -5,6 +5,7 @@
  * refused at start with a message that says what is wrong.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,4 +85,63 @@ test('misconfigured members are refused at start, saying why', async () => {
   r = await serve([...base('s'), '--id', '1', '--peers', peers]);
   expect(r.code).toBe(1);
   expect(r.out).toMatch(/holds the log of a single member/);
+}, 90_000);
+
+/** A base port with `n` consecutive free loopback ports. */
+async function freeRun(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const servers = [];
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) {
+      const srv = createServer();
+      ok = await new Promise<boolean>((res) => {
+        srv.once('error', () => res(false));
+        srv.listen({ host: '127.0.0.1', port: base + i, exclusive: true }, () => res(true));
+      });
+      if (ok) servers.push(srv);
+    }
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    if (ok) return base;
+  }
+  throw new Error('no run of free ports');
+}
+
+test('npm run cluster (dist/cli/cluster.js): three members with prefixed logs, a leader, Ctrl-C stops them all', async () => {
+  const httpBase = await freeRun(3);
+  const peerBase = await freeRun(3);
+  const dir = join(root, 'npm-cluster');
+  const script = join(defaultEntry(), '..', 'cluster.js');
+  const child = spawn(process.execPath, [script, '--http-base', String(httpBase), '--peer-base', String(peerBase), '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    let leader: number | null = null;
+    const deadline = Date.now() + 60_000;
+    while (leader === null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      const views = await Promise.all(
+        [0, 1, 2].map((i) =>
+          fetch(`http://127.0.0.1:${httpBase + i}/v1/cluster`)
+            .then((r) => r.json() as Promise<{ leaderId: number | null }>)
+            .catch(() => undefined),
+        ),
+      );
+      const ls = new Set(views.map((v) => v?.leaderId ?? null));
+      if (ls.size === 1 && !ls.has(null)) leader = [...ls][0]!;
+    }
+    expect(leader).not.toBeNull();
+    const w = await fetch(`http://127.0.0.1:${httpBase + 1}/v1/znodes/hello`, { method: 'PUT', body: 'hi' });
+    expect(w.status).toBe(201);
+    expect(out).toMatch(/\[member 1\].*pid \d+/);
+    expect(out).toMatch(/\[member 3\].* INFO /);
+  } finally {
+    child.kill('SIGINT');
+  }
+  expect(await exited).toBe(0);
+  expect(out).toMatch(/\[member 1\].*exited \(code 0\)/);
+  expect(out).toMatch(/\[member 2\].*exited \(code 0\)/);
+  expect(out).toMatch(/\[member 3\].*exited \(code 0\)/);
 }, 90_000);

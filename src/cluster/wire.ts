@@ -120,32 +120,46 @@ export function encodeFrame(f: Frame): Buffer {
 
 /**
  * Splits a byte stream into frames. `limit` bounds one frame (a larger length prefix is a
- * protocol error: the connection is dropped). Returns the decoded values, unchecked.
+ * protocol error: the connection is dropped). Returns the decoded values, unchecked. Chunks
+ * of a large frame are kept as they come and joined once, when the frame is complete.
  */
 export class FrameDecoder {
-  private buf: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private size = 0;
+  /** Body length of the frame being read, once its prefix is in. */
+  private need = -1;
 
   constructor(public limit: number) {}
 
   push(chunk: Buffer): unknown[] {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     const out: unknown[] = [];
-    while (this.buf.length >= 4) {
-      const len = this.buf.readUInt32BE(0);
-      if (len > this.limit) throw new ZgateError('BadArguments', `peer frame of ${len} bytes over the bound of ${this.limit}`);
-      if (this.buf.length < 4 + len) break;
-      const body = this.buf.subarray(4, 4 + len);
-      this.buf = this.buf.subarray(4 + len);
-      out.push(decode(body));
-      if (this.buf.length === 0) this.buf = Buffer.alloc(0);
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
     }
-    // Don't pin a large buffer for a small leftover.
-    if (this.buf.length > 0 && this.buf.byteOffset > 0 && this.buf.buffer.byteLength > 4 * this.buf.length + 65536) this.buf = Buffer.from(this.buf);
+    for (;;) {
+      if (this.need < 0) {
+        if (this.size < 4) break;
+        if (this.chunks[0]!.length < 4) this.chunks = [Buffer.concat(this.chunks)];
+        const len = this.chunks[0]!.readUInt32BE(0);
+        if (len > this.limit) throw new ZgateError('BadArguments', `peer frame of ${len} bytes over the bound of ${this.limit}`);
+        this.need = len;
+      }
+      if (this.size < 4 + this.need) break;
+      const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+      const end = 4 + this.need;
+      out.push(decode(buf.subarray(4, end)));
+      const rest = buf.subarray(end);
+      // Don't pin a large buffer for a small leftover.
+      this.chunks = rest.length === 0 ? [] : [rest.length * 4 < buf.length && buf.length > 65536 ? Buffer.from(rest) : rest];
+      this.size = rest.length;
+      this.need = -1;
+    }
     return out;
   }
 
   get buffered(): number {
-    return this.buf.length;
+    return this.size;
   }
 }
 

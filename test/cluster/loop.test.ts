@@ -240,3 +240,18 @@ test('a failed disk write stops the loop (fail-stop) and answers Unavailable', a
   h.fatal = [];
   await expect(put(h.node(follower).member, '/y')).rejects.toThrow(/shutting down|stopped/);
 });
+
+test('a one-voter cluster (--peers with its own entry only) commits alone and grows by adding a member', async () => {
+  h = new Harness();
+  await h.boot([1]);
+  expect(await h.leader()).toBe(1);
+  const z = await put(h.node(1).member, '/alone');
+  expect(await h.node(1).log.readIndex()).toBeGreaterThanOrEqual(z);
+  h.peers.set(2, 'mem:2');
+  await h.start(2, new MemoryStorage());
+  const { index } = await h.node(1).log.addMember(2, '127.0.0.1:9999', '');
+  await h.applied(index, [1, 2]);
+  expect(h.node(2).member.read('/alone')).toBeDefined();
+  const z2 = await put(h.node(2).member, '/from-2');
+  await h.applied(z2, [1, 2]);
+});

@@ -68,7 +68,7 @@ describeBuilt('sessions on a member process', () => {
       const setup = setInterval(() => {
         for (const id of [gone, kept]) void call(m, 'POST', `/v1/sessions/${id}/keepalive`).catch(() => undefined);
       }, 150);
-      let w: { watchId: string };
+      let w: Awaited<ReturnType<typeof watcher.watch>>;
       try {
         expect((await call(m, 'POST', '/v1/znodes/presence?mode=persistent')).status).toBe(201);
         expect((await call(m, 'POST', '/v1/znodes/presence/gone?mode=ephemeral', { session: gone })).status).toBe(201);

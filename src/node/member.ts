@@ -10,6 +10,7 @@ import { applyOp, beginSnapshot, precheck, restoreSnapshot as restoreState, Sess
 import { assert } from '../util/assert.js';
 import { decode, encode } from '../util/codec.js';
 import { testDefect } from '../util/test-defect.js';
+import { IdempotencyTable, opFingerprint } from './idempotency.js';
 import type { CommittedEntry, LogStatus, ReplicatedLog } from './log.js';
 
 export interface Clock {
@@ -24,6 +25,8 @@ export interface EntryPayload {
   timeMs: number;
   origin: number;
   reqId: number;
+  /** The client's Idempotency-Key (node/idempotency.ts): applied at most once per key. */
+  idem?: string;
 }
 
 export interface MemberOptions {
@@ -56,6 +59,8 @@ export interface RecoveryProgressLine {
 export interface WriteAnswer {
   zxid: Zxid;
   outcome: ApplyOutcome;
+  /** The Idempotency-Key had been applied before: this is the original answer (and zxid). */
+  replayed?: boolean;
 }
 
 export type ApplyListener = (zxid: Zxid, events: TreeEvent[], outcome: ApplyOutcome) => void;
@@ -84,6 +89,8 @@ export class Member {
   private _tree: DataTree;
   /** Replicated with the tree: applied by the same entries, snapshotted at the same zxid. */
   private _sessions = new SessionTable();
+  /** Idempotency-Keys applied recently, with their outcomes; replicated like the sessions. */
+  private _idem = new IdempotencyTable();
   readonly opts: MemberOptions;
   private appliedIndex = 0;
   /** False while recovering: nothing is served until the state is whole. */
@@ -137,10 +144,11 @@ export class Member {
    * leader): the tree and the session table, both as of `index`.
    */
   private restoreSnapshot(index: number, data: Uint8Array): void {
-    const { tree, sessions } = restoreState(data, this.opts.tree);
+    const { tree, sessions, extra } = restoreState(data, this.opts.tree);
     assert(tree.lastZxid === index, () => `snapshot at ${index} holds a tree at zxid ${tree.lastZxid}`);
     this._tree = tree;
     this._sessions = sessions;
+    this._idem = IdempotencyTable.fromSnapshot(extra.idempotency);
   }
 
   get appliedZxid(): Zxid {
@@ -230,7 +238,7 @@ export class Member {
    * (no capacity, shutting down, timed out: then the write may or may not apply later).
    * Bad input is refused here, before it reaches the log.
    */
-  async write(op: Op): Promise<WriteAnswer> {
+  async write(op: Op, idempotencyKey?: string): Promise<WriteAnswer> {
     const refused = precheck(this._tree, op);
     if (refused) throw failureError(refused);
     if (this.closed) throw new ZgateError('Unavailable', 'the member is shutting down');
@@ -240,6 +248,7 @@ export class Member {
     }
     const reqId = this.nextReqId++;
     const payload: EntryPayload = { op, timeMs: this.clock.nowMs(), origin: this.opts.id, reqId };
+    if (idempotencyKey !== undefined) payload.idem = idempotencyKey;
     const answer = new Promise<WriteAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(reqId);
@@ -269,7 +278,7 @@ export class Member {
       this.bytesSinceSnapshot += entry.data.byteLength;
       assert(entry.index === this.appliedIndex + 1, () => `apply out of order: applied ${this.appliedIndex}, got ${entry.index}`);
       const payload = decode(entry.data) as EntryPayload;
-      const outcome = applyOp(this._tree, this._sessions, payload.op, entry.index, payload.timeMs);
+      const { outcome, answer } = this.applyEntry(payload, entry.index);
       this.appliedIndex = entry.index;
       for (const l of this.listeners) l(entry.index, outcome.events, outcome);
       if (payload.origin === this.opts.id) {
@@ -277,12 +286,40 @@ export class Member {
         if (w) {
           clearTimeout(w.timer);
           this.waiters.delete(payload.reqId);
-          w.resolve({ zxid: entry.index, outcome });
+          w.resolve(answer);
         }
       }
     }
     this.releaseZxidWaiters();
     if (snapshots) this.maybeSnapshot();
+  }
+
+  /**
+   * Applies one entry. With an Idempotency-Key already in the table, the tree only advances
+   * (a noop) and the answer is the stored original outcome and zxid; the same key with another
+   * op is refused (BadArguments); a new key applies and is stored.
+   */
+  private applyEntry(p: EntryPayload, index: number): { outcome: ApplyOutcome; answer: WriteAnswer } {
+    const key = p.idem;
+    if (typeof key !== 'string') {
+      const outcome = applyOp(this._tree, this._sessions, p.op, index, p.timeMs);
+      return { outcome, answer: { zxid: index, outcome } };
+    }
+    this._idem.expire(p.timeMs);
+    const fp = opFingerprint(p.op);
+    const found = this._idem.lookup(key, fp);
+    if (found.kind === 'new') {
+      const outcome = applyOp(this._tree, this._sessions, p.op, index, p.timeMs);
+      this._idem.store(key, fp, index, p.timeMs, outcome);
+      return { outcome, answer: { zxid: index, outcome } };
+    }
+    this._tree.apply({ op: 'noop' }, index, p.timeMs);
+    if (found.kind === 'mismatch') {
+      const outcome: ApplyOutcome = { ok: false, failure: { code: 'BadArguments', message: `Idempotency-Key '${key}' was first used at zxid ${found.stored.zxid} for a different request` }, events: [] };
+      return { outcome, answer: { zxid: index, outcome } };
+    }
+    const noop: ApplyOutcome = { ok: true, result: { op: 'noop' }, events: [] };
+    return { outcome: noop, answer: { zxid: found.stored.zxid, outcome: found.stored.outcome, replayed: true } };
   }
 
   /**
@@ -299,7 +336,7 @@ export class Member {
     const tree = this._tree;
     const index = this.appliedIndex;
     assert(tree.lastZxid === index, () => `snapshot at ${index} of a tree at zxid ${tree.lastZxid}`);
-    const writer = beginSnapshot(tree, this._sessions);
+    const writer = beginSnapshot(tree, this._sessions, {}, { idempotency: this._idem.toSnapshot() });
     this.bytesSinceSnapshot = 0;
     // writeSnapshot() yields before its first step, so this always settles after the assignment.
     this.snapshotInFlight = this.writeSnapshot(tree, writer, index).finally(() => {

@@ -100,8 +100,13 @@ export interface MemberSnapshotWriter {
   abort(): void;
 }
 
-function sessionPart(sessions: SessionTable, zxid: Zxid): Uint8Array {
-  return encode({ zxid, sessions: sessions.toSnapshot() });
+/**
+ * The header: the zxid, the session table, and `extra` replicated state of the member
+ * (e.g. `idempotency`, node/idempotency.ts), all as of that zxid. Readers ignore fields they
+ * don't know, so more state can be added without a new version.
+ */
+function sessionPart(sessions: SessionTable, zxid: Zxid, extra: Record<string, unknown> = {}): Uint8Array {
+  return encode({ ...extra, zxid, sessions: sessions.toSnapshot() });
 }
 
 function combine(head: Uint8Array, tree: Uint8Array): Uint8Array {
@@ -118,9 +123,9 @@ function combine(head: Uint8Array, tree: Uint8Array): Uint8Array {
  * now, synchronously, at the same zxid the tree's copy-on-write writer starts from; the tree
  * is written incrementally while entries keep applying.
  */
-export function beginSnapshot(tree: DataTree, sessions: SessionTable, tuning: Partial<SnapshotTuning> = {}): MemberSnapshotWriter {
+export function beginSnapshot(tree: DataTree, sessions: SessionTable, tuning: Partial<SnapshotTuning> = {}, extra: Record<string, unknown> = {}): MemberSnapshotWriter {
   const zxid = tree.lastZxid;
-  const head = sessionPart(sessions, zxid);
+  const head = sessionPart(sessions, zxid, extra);
   const w = tree.beginSnapshot(tuning);
   assert(w.zxid === zxid, () => `tree snapshot at ${w.zxid}, sessions at ${zxid}`);
   return {
@@ -132,8 +137,8 @@ export function beginSnapshot(tree: DataTree, sessions: SessionTable, tuning: Pa
 }
 
 /** The same bytes as beginSnapshot() run to the end, at once. */
-export function snapshot(tree: DataTree, sessions: SessionTable): Uint8Array {
-  return combine(sessionPart(sessions, tree.lastZxid), tree.snapshot());
+export function snapshot(tree: DataTree, sessions: SessionTable, extra: Record<string, unknown> = {}): Uint8Array {
+  return combine(sessionPart(sessions, tree.lastZxid, extra), tree.snapshot());
 }
 
 export function isMemberSnapshot(bytes: Uint8Array): boolean {
@@ -141,8 +146,8 @@ export function isMemberSnapshot(bytes: Uint8Array): boolean {
 }
 
 /** Restores tree and table from a member snapshot (or from a tree-only snapshot written before sessions). */
-export function restoreSnapshot(bytes: Uint8Array, treeOptions?: Partial<DataTreeOptions>): { tree: DataTree; sessions: SessionTable } {
-  if (!isMemberSnapshot(bytes)) return { tree: DataTree.restore(bytes, treeOptions), sessions: new SessionTable() };
+export function restoreSnapshot(bytes: Uint8Array, treeOptions?: Partial<DataTreeOptions>): { tree: DataTree; sessions: SessionTable; extra: Record<string, unknown> } {
+  if (!isMemberSnapshot(bytes)) return { tree: DataTree.restore(bytes, treeOptions), sessions: new SessionTable(), extra: {} };
   const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(MAGIC.length);
   if (HEADER + len > bytes.length) throw new ZgateError('DataInconsistency', 'malformed snapshot: the session table runs past the end');
   let head: unknown;
@@ -156,5 +161,5 @@ export function restoreSnapshot(bytes: Uint8Array, treeOptions?: Partial<DataTre
   if (h === null || typeof h !== 'object' || h.zxid !== tree.lastZxid) {
     throw new ZgateError('DataInconsistency', `malformed snapshot: the session table is not at the tree's zxid ${tree.lastZxid}`);
   }
-  return { tree, sessions: SessionTable.fromSnapshot(h.sessions, tree.lastZxid) };
+  return { tree, sessions: SessionTable.fromSnapshot(h.sessions, tree.lastZxid), extra: h as Record<string, unknown> };
 }

@@ -129,7 +129,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       credentials: false,
       methods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
       allowedHeaders: ['content-type', 'if-match', 'if-none-match', 'zgate-session', 'last-event-id', 'accept'],
-      exposedHeaders: ['etag', 'location', 'zgate-zxid', 'zgate-stat', 'retry-after'],
+      exposedHeaders: ['etag', 'location', 'zgate-zxid', 'zgate-stat', 'retry-after', 'idempotent-replayed'],
     });
   }
 

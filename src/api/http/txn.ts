@@ -7,6 +7,7 @@ import { decodeData, statJson, type DataEncoding } from './encoding.js';
 import { sendFailure } from './errors.js';
 import { errorResponses } from './schemas.js';
 import { parseSessionHeader, sessionHeaderSchema } from './sessions-header.js';
+import { idempotencyHeaderProperty, idempotencyKey, markReplay } from './idempotency.js';
 
 export interface TxnOpJson {
   op: 'create' | 'set' | 'delete' | 'check';
@@ -84,7 +85,7 @@ export async function txnRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
       schema: {
         summary: 'Multi: an atomic list of create, set, delete and check ops sharing one zxid',
         tags: ['znodes'],
-        headers: sessionHeaderSchema,
+        headers: { ...sessionHeaderSchema, properties: { ...sessionHeaderSchema.properties, ...idempotencyHeaderProperty } },
         body: { $ref: 'TxnRequest#' },
         response: {
           200: {
@@ -119,8 +120,9 @@ export async function txnRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
       let total = 0;
       for (const op of subOps) if (op.op === 'create' || op.op === 'set') total += op.data.byteLength;
       if (total > config.maxDataBytes) throw new ZgateError('PayloadTooLarge', `the txn carries ${total} bytes of data, over the limit of ${config.maxDataBytes}`);
-      const answer = await member.write({ op: 'multi', ops: subOps });
+      const answer = await member.write({ op: 'multi', ops: subOps }, idempotencyKey(request));
       reply.header('zgate-zxid', String(answer.zxid));
+      markReplay(reply, answer);
       if (!answer.outcome.ok) return sendFailure(reply, answer.outcome.failure);
       const result = answer.outcome.result;
       if (result.op !== 'multi') throw new ZgateError('SystemError', 'multi answered with another result');

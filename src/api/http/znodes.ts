@@ -14,6 +14,7 @@ import { urlOfZnode, znodePathFromUrl } from './paths.js';
 import { boolParam, errorResponses, modeParam, ttlParam, versionParam } from './schemas.js';
 import type { ApiContext } from './context.js';
 import { parseSessionHeader, sessionHeaderSchema } from './sessions-header.js';
+import { idempotencyHeaderProperty, idempotencyKey, markReplay } from './idempotency.js';
 
 export const ZNODES_PREFIX = '/v1/znodes';
 
@@ -116,9 +117,10 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
   }
 
   /** Writes, answering the outcome's failure (with its HTTP status) or handing back the result. */
-  async function write(reply: FastifyReply, op: Op): Promise<{ answer: WriteAnswer; result: OpResult } | { answer: WriteAnswer; result: undefined }> {
-    const answer = await member.write(op);
+  async function write(reply: FastifyReply, op: Op, key?: string): Promise<{ answer: WriteAnswer; result: OpResult } | { answer: WriteAnswer; result: undefined }> {
+    const answer = await member.write(op, key);
     setZxid(reply, answer.zxid);
+    markReplay(reply, answer);
     return answer.outcome.ok ? { answer, result: answer.outcome.result } : { answer, result: undefined };
   }
 
@@ -187,7 +189,7 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     app.get<{ Querystring: GetQuery }>(url, { schema: getSchema }, handleGet);
   }
 
-  const sessionHeaders = sessionHeaderSchema;
+  const sessionHeaders = { ...sessionHeaderSchema, properties: { ...sessionHeaderSchema.properties, ...idempotencyHeaderProperty } };
 
   const putSchema = {
     summary: 'Create or set (upsert); If-Match / ?version= for a versioned set, If-None-Match: * for create only',
@@ -198,6 +200,7 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
       properties: {
         'if-match': { type: 'string', description: 'quoted version, e.g. "3": set only at that version (412 BadVersion otherwise)' },
         'if-none-match': { type: 'string', description: '*: create only (412 NodeExists otherwise)' },
+        ...idempotencyHeaderProperty,
       },
     },
     querystring: {
@@ -221,29 +224,33 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     const ifNoneMatch = request.headers['if-none-match'];
     const expected = expectedVersion(request.query, request.headers['if-match']);
     const parents = request.query.parents === true;
+    const key = idempotencyKey(request);
     if (ifNoneMatch !== undefined) {
       if (ifNoneMatch.trim() !== '*') throw new ZgateError('BadArguments', `If-None-Match supports only *, got '${ifNoneMatch}'`);
       if (expected) throw new ZgateError('BadArguments', 'If-None-Match: * (create only) cannot be combined with a version');
-      const { answer, result } = await write(reply, { op: 'create', path, data, mode: 'persistent', parents });
+      const { answer, result } = await write(reply, { op: 'create', path, data, mode: 'persistent', parents }, key);
       if (!result) return sendFailure(reply, answerFailure(answer), true);
       return created(reply, path, statOfResult(result));
     }
     if (expected) {
-      const { answer, result } = await write(reply, { op: 'set', path, data, version: expected.version });
+      const { answer, result } = await write(reply, { op: 'set', path, data, version: expected.version }, key);
       if (!result) return sendFailure(reply, answerFailure(answer), expected.fromHeader);
       return setDone(reply, path, statOfResult(result));
     }
     // Upsert: create or set, whichever the local tree suggests first. Each attempt is one
     // atomic entry, so a race with a concurrent create or delete only sends us round again,
     // a bounded number of times.
-    let tryCreate = member.read(path) === undefined;
+    // With an Idempotency-Key the attempts are always create, set, create, set with keys
+    // key#0..#3, so that a retry walks the same entries and replays each one's outcome.
+    let tryCreate = key !== undefined || member.read(path) === undefined;
     for (let attempt = 0; attempt < 4; attempt++, tryCreate = !tryCreate) {
+      const k = key === undefined ? undefined : `${key}#${attempt}`;
       if (tryCreate) {
-        const c = await write(reply, { op: 'create', path, data, mode: 'persistent', parents });
+        const c = await write(reply, { op: 'create', path, data, mode: 'persistent', parents }, k);
         if (c.result) return created(reply, path, statOfResult(c.result));
         if (answerFailure(c.answer).code !== 'NodeExists') return sendFailure(reply, answerFailure(c.answer));
       } else {
-        const s = await write(reply, { op: 'set', path, data, version: ANY_VERSION });
+        const s = await write(reply, { op: 'set', path, data, version: ANY_VERSION }, k);
         if (s.result) return setDone(reply, path, statOfResult(s.result));
         if (answerFailure(s.answer).code !== 'NoNode') return sendFailure(reply, answerFailure(s.answer));
       }
@@ -287,7 +294,7 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     const op: Op = { op: 'create', path, data: bodyBytes(request), mode, parents: request.query.parents === true };
     if (ttl !== undefined) op.ttl = ttl;
     if (owner !== undefined) op.owner = owner;
-    const { answer, result } = await write(reply, op);
+    const { answer, result } = await write(reply, op, idempotencyKey(request));
     if (!result) return sendFailure(reply, answerFailure(answer));
     if (result.op !== 'create') throw new ZgateError('SystemError', 'create answered with another result');
     return created(reply, result.path, result.stat);
@@ -297,7 +304,7 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     summary: 'Delete a znode (If-Match / ?version= for CAS); ?recursive=true deletes the subtree atomically',
     tags: ['znodes'],
     params: pathParam,
-    headers: { type: 'object', properties: { 'if-match': { type: 'string', description: 'quoted version of the (top) znode' } } },
+    headers: { type: 'object', properties: { 'if-match': { type: 'string', description: 'quoted version of the (top) znode' }, ...idempotencyHeaderProperty } },
     querystring: {
       type: 'object',
       additionalProperties: false,
@@ -311,7 +318,7 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     const expected = expectedVersion(request.query, request.headers['if-match']);
     const version = expected?.version ?? ANY_VERSION;
     const op: Op = request.query.recursive === true ? { op: 'deleteTree', path, version, maxNodes: config.maxDeleteNodes } : { op: 'delete', path, version };
-    const { answer, result } = await write(reply, op);
+    const { answer, result } = await write(reply, op, idempotencyKey(request));
     if (!result) return sendFailure(reply, answerFailure(answer), expected?.fromHeader ?? false);
     return reply.code(204).send();
   });

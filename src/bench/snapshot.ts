@@ -107,6 +107,9 @@ async function incremental(b: Built, slice: number, writesPerTurn: number, seq: 
   // The synchronous snapshot at the same zxid, kept as a hash so that its 160 MB are not held meanwhile.
   const reference = sha256(tree.snapshot());
   gc?.();
+  // Let V8 finish sweeping after that forced GC: the next large allocation would otherwise
+  // finish it synchronously (~200 ms here), a cost of the forced GC, not of the snapshot.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
   const gcs: PerformanceEntry[] = [];
   const observer = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
   observer.observe({ entryTypes: ['gc'] });

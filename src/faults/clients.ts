@@ -155,15 +155,20 @@ export class Client {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
   private lastZxid = 0;
   private n = 0;
+  private writes = 0;
   private readonly versions = new Map<string, number>();
   private stopped = false;
   /** Completed operations by status. */
   readonly counts = { ok: 0, fail: 0, info: 0 };
+  /** Idempotent retries: sent, settled by a definite answer, and answers marked replayed. */
+  readonly stats = { retries: 0, resolvedByRetry: 0, replayed: 0 };
 
   constructor(
     readonly id: number,
     private readonly env: ClientEnv,
     private readonly rng: Prng,
+    /** Send Idempotency-Keys and retry indeterminate writes. */
+    private readonly retries = false,
   ) {
     this.member = rng.pick(env.members);
   }
@@ -310,59 +315,76 @@ export class Client {
     }
   }
 
+  /** What one answer says about a write (history.ts statuses). */
+  private classify(res: HttpResult, input: ZInput | SeqInput): Pick<HistoryOp, 'status' | 'output' | 'zxid' | 'detail'> & { replayed: boolean } {
+    if (res.kind === 'refused') return { status: 'fail', detail: `refused: ${res.why}`, replayed: false };
+    if (res.kind === 'lost') return { status: 'info', detail: `indeterminate: ${res.why}`, replayed: false };
+    const zxid = Number(res.headers['zgate-zxid']);
+    const replayed = res.headers['idempotent-replayed'] === 'true';
+    let b: ({ path?: string; stat?: { version: number; mzxid: string } } & ErrorBody) | undefined;
+    try {
+      b = res.body === '' ? {} : (JSON.parse(res.body) as typeof b);
+    } catch {
+      b = undefined;
+    }
+    const detail = `${res.status}${b?.error ? ` ${b.error.code}: ${b.error.message}` : ''}${replayed ? ' (replayed)' : ''}`;
+    if (res.status >= 200 && res.status < 300) {
+      if (input.f === 'createSeq') return { status: 'ok', zxid, detail, replayed, output: { t: 'ok', seq: Number((b?.path ?? '').slice(input.prefix.length)) } };
+      if (input.f === 'create' || input.f === 'set') return { status: 'ok', zxid, detail, replayed, output: { t: 'ok', version: b!.stat!.version } };
+      return { status: 'ok', zxid, detail, replayed, output: { t: 'ok' } };
+    }
+    if ((res.status === 404 || res.status === 409 || res.status === 412) && b?.error?.code !== undefined) {
+      const out: ZOutput = { t: 'err', code: b.error.code };
+      if (input.f === 'multi' && b.error.opIndex !== undefined) out.opIndex = b.error.opIndex;
+      return { status: 'ok', zxid, detail, replayed, output: out };
+    }
+    if (res.status === 503 && refusedBeforeLog(b?.error?.message ?? '')) return { status: 'fail', detail, replayed };
+    // Bad input from the harness: nothing applied (refused before the log). Reported.
+    if (res.status >= 400 && res.status < 500) return { status: 'fail', detail: `HARNESS: ${detail}`, replayed };
+    return { status: 'info', detail, replayed };
+  }
+
+  /**
+   * One write. Clients with `retries` send an Idempotency-Key and, while the outcome is
+   * indeterminate, retry the same request on another member: a definite answer to a retry is
+   * the original outcome (the write applied at most once), so the operation becomes definite,
+   * spanning from the first send to the answer. A retry refused before the log settles
+   * nothing (the first send may have applied).
+   */
   private async write(workload: Workload, partition: string, input: ZInput | SeqInput): Promise<void> {
     const req = this.request(input);
+    const key = this.retries ? `c${this.id}-w${++this.writes}` : undefined;
+    if (key !== undefined) req.headers['idempotency-key'] = key;
     const member = this.member;
     const call = this.env.clock.now();
-    const res = await httpCall(this.agent, this.port(), req.method, req.url, req.headers, req.body, this.env.opts.clientTimeoutMs);
-    const ret = this.env.clock.now();
-    const op: HistoryOp = { id: this.env.history.id(), client: this.id, member, workload, partition, input, call, ret, status: 'info' };
-    if (res.kind === 'refused') {
-      op.status = 'fail';
-      op.detail = `refused: ${res.why}`;
-    } else if (res.kind === 'lost') {
-      op.detail = `indeterminate: ${res.why}`;
-    } else {
-      const zxid = Number(res.headers['zgate-zxid']);
-      let b: ({ path?: string; stat?: { version: number; mzxid: string } } & ErrorBody) | undefined;
-      try {
-        b = res.body === '' ? {} : (JSON.parse(res.body) as typeof b);
-      } catch {
-        b = undefined;
-      }
-      op.detail = `${res.status}${b?.error ? ` ${b.error.code}: ${b.error.message}` : ''}`;
-      if (res.status >= 200 && res.status < 300) {
-        op.status = 'ok';
-        op.zxid = zxid;
-        if (input.f === 'createSeq') {
-          const p = b?.path ?? '';
-          op.output = { t: 'ok', seq: Number(p.slice(input.prefix.length)) };
-        } else if (input.f === 'create' || input.f === 'set') {
-          op.output = { t: 'ok', version: b!.stat!.version };
-          this.versions.set(input.path, b!.stat!.version);
-        } else {
-          op.output = { t: 'ok' };
-          if (input.f === 'delete') this.versions.delete(input.path);
-        }
-      } else if ((res.status === 404 || res.status === 409 || res.status === 412) && b?.error?.code !== undefined) {
-        op.status = 'ok';
-        op.zxid = zxid;
-        const out: ZOutput = { t: 'err', code: b.error.code };
-        if (input.f === 'multi' && b.error.opIndex !== undefined) out.opIndex = b.error.opIndex;
-        op.output = out;
-      } else if (res.status === 503 && refusedBeforeLog(b?.error?.message ?? '')) {
-        op.status = 'fail';
-      } else if (res.status >= 400 && res.status < 500) {
-        // Bad input from the harness: nothing applied (refused before the log). Reported.
-        op.status = 'fail';
-        op.detail = `HARNESS: ${op.detail}`;
-      }
+    let res = await httpCall(this.agent, this.port(), req.method, req.url, req.headers, req.body, this.env.opts.clientTimeoutMs);
+    let ret = this.env.clock.now();
+    let c = this.classify(res, input);
+    const op: HistoryOp = { id: this.env.history.id(), client: this.id, member, workload, partition, input, call, ret, ...c };
+    for (let attempt = 1; key !== undefined && op.status === 'info' && attempt <= 3 && !this.stopped; attempt++) {
+      this.moveOn();
+      this.stats.retries++;
+      await new Promise((r) => setTimeout(r, 50 + this.rng.int(150)));
+      res = await httpCall(this.agent, this.port(), req.method, req.url, req.headers, req.body, this.env.opts.clientTimeoutMs);
+      ret = this.env.clock.now();
+      c = this.classify(res, input);
+      if (c.status === 'ok') {
+        Object.assign(op, c, { ret, detail: `${c.detail}, retry ${attempt} on member ${this.member}` });
+        this.stats.resolvedByRetry++;
+        if (c.replayed) this.stats.replayed++;
+      } else op.detail = `${op.detail}; retry ${attempt} on member ${this.member}: ${c.detail}`;
     }
+    delete (op as { replayed?: boolean }).replayed;
     if (op.status === 'info') {
       op.ret = Infinity;
       op.gaveUpAt = ret;
+    } else if (op.status === 'ok') {
+      this.lastZxid = Math.max(this.lastZxid, op.zxid!);
+      const out = op.output as ZOutput;
+      if (input.f === 'create' || input.f === 'set') {
+        if (out.t === 'ok' && out.version !== undefined) this.versions.set(input.path, out.version);
+      } else if (input.f === 'delete' && out.t === 'ok') this.versions.delete(input.path);
     }
-    else if (op.status === 'ok') this.lastZxid = Math.max(this.lastZxid, op.zxid!);
     if (op.status !== 'ok') this.moveOn();
     this.record(op);
   }

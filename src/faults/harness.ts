@@ -54,6 +54,8 @@ export interface FaultRunOptions {
   memberArgs?: string[];
   /** More environment for every member (a test-only defect). */
   env?: NodeJS.ProcessEnv;
+  /** Odd clients retry indeterminate writes with an Idempotency-Key (default true). */
+  retries?: boolean;
   /** WGL time budget per partition, ms. */
   checkBudgetMs?: number;
   /** Write summary.json, history.jsonl, timeline.svg... here. */
@@ -77,6 +79,8 @@ export interface Summary {
   lostAcknowledgedWrites: number;
   watch: { watchers: number; events: number; gaps: number; duplicates: number; reorderings: number; mismatches: number; connections: number; compacted: number };
   unavailability: { longestAfterLeaderLossMs: number | null; afterLeaderLoss: { kind: string; atS: number; ms: number | null }[]; longestWriteGapMs: number };
+  /** Idempotent retries of indeterminate writes: sent, settled, answers marked replayed. */
+  retries: { sent: number; settled: number; replayed: number };
   harnessErrors: number;
   converged: boolean;
   finalZxid: number | null;
@@ -224,7 +228,8 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
     const env = { ports: cluster.httpPort, members: cluster.ids, clock, history, keys, opts: workload };
     const watchers = Array.from({ length: nWatchers }, (_, i) => new Watcher(i + 1, cluster.httpPort, rng.split(), { path: '/faults', silenceMs: 3_000 }));
     for (const w of watchers) w.start();
-    const clients = Array.from({ length: nClients }, (_, i) => new Client(i + 1, env, rng.split()));
+    // Odd clients send Idempotency-Keys and retry indeterminate writes; even ones never retry.
+    const clients = Array.from({ length: nClients }, (_, i) => new Client(i + 1, env, rng.split(), (o.retries ?? true) && i % 2 === 0));
     const running = clients.map((c) => c.run());
     const schedule = planSchedule(rng.nextU32(), durationMs, { ...o.schedule, ...(o.kinds ? { kinds: o.kinds } : {}) });
     const nemesis = new Nemesis(cluster, schedule, () => clock.now(), log);
@@ -328,6 +333,11 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
         compacted: watchers.reduce((n, w) => n + w.stats.compacted, 0),
       },
       unavailability: unavailability(ops, faults),
+      retries: {
+        sent: clients.reduce((n, c) => n + c.stats.retries, 0),
+        settled: clients.reduce((n, c) => n + c.stats.resolvedByRetry, 0),
+        replayed: clients.reduce((n, c) => n + c.stats.replayed, 0),
+      },
       harnessErrors,
       converged,
       finalZxid,

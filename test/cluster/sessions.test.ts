@@ -115,7 +115,7 @@ test('keepalives on followers reach the leader in batches; ephemerals survive th
     const sentBefore = ka.sent();
     const batches = await metric(f2, 'zgate_session_keepalive_batches_total');
     const forwarded = await metric(f2, 'zgate_session_keepalives_forwarded_total');
-    expect(sentBefore).toBeGreaterThan(20);
+    expect(sentBefore).toBeGreaterThan(5);
     expect(batches).toBeGreaterThan(0);
     expect(batches).toBeLessThanOrEqual(Math.ceil(2600 / 100));
     expect(forwarded / batches).toBeGreaterThan(1);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchChild, freePort } from './children.js';
+import { benchCompare, renderCompare, type CompareResult } from './compare.js';
 import { runCell, type CellResult, type CellSpec } from './load.js';
 
 const HOST = '127.0.0.1';
@@ -45,7 +46,11 @@ Options:
   --warmup S            seconds of warm-up per route before measuring (default ${DEFAULT_WARMUP_S}; 0: none)
   --rounds N            run the whole grid N times, interleaved; each cell reports its median
                         round by req/s, failures summed (default 1; 3 steadies a busy machine)
-  --only http|storage   run only the HTTP part or only the storage part
+  --only http|storage|compare
+                        run only the HTTP part, the storage part, or the comparison with ZooKeeper
+  --compare             also run the comparison with Apache ZooKeeper (src/bench/compare.ts: 3 zgate
+                        members vs a 3-server ZooKeeper ensemble, creates at each concurrency, and
+                        failover after kill -9 of the leader; needs java + ZooKeeper; about 1 min)
   --json                print the results as one JSON document on stdout (progress goes to stderr)
   --help                this text
 
@@ -58,7 +63,8 @@ interface Options {
   maxRequests: number;
   warmupS: number;
   rounds: number;
-  only: 'http' | 'storage' | undefined;
+  only: 'http' | 'storage' | 'compare' | undefined;
+  compare: boolean;
   json: boolean;
 }
 
@@ -76,6 +82,7 @@ function parseOptions(argv: string[]): Options | 'help' {
       rounds: { type: 'string' },
       only: { type: 'string' },
       json: { type: 'boolean' },
+      compare: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -100,8 +107,9 @@ function parseOptions(argv: string[]): Options | 'help' {
   }
   const maxRequests = Math.floor(num('max-requests', values['max-requests'], Math.ceil(durationS * DEFAULT_MAX_RATE), 1));
   const only = values.only;
-  if (only !== undefined && only !== 'http' && only !== 'storage') throw new UsageError(`--only: expected http or storage, got '${only}'`);
-  return { durationS, connections, maxRequests, warmupS, rounds, only, json: values.json === true };
+  if (only !== undefined && only !== 'http' && only !== 'storage' && only !== 'compare') throw new UsageError(`--only: expected http, storage or compare, got '${only}'`);
+  const compare = only === 'compare' || values.compare === true;
+  return { durationS, connections, maxRequests, warmupS, rounds, only, compare, json: values.json === true };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,8 +415,10 @@ async function main(): Promise<number> {
   let http: HttpOutcome | undefined;
   let httpError: string | undefined;
   let storage: StorageOutcome | undefined;
+  let compare: CompareResult | undefined;
+  let compareError: string | undefined;
   try {
-    if (opts.only !== 'storage') {
+    if (opts.only === undefined || opts.only === 'http') {
       try {
         http = await benchHttp(opts);
         if (http.failed) exitCode = 1;
@@ -419,10 +429,20 @@ async function main(): Promise<number> {
         await cleanup();
       }
     }
-    if (opts.only !== 'http') {
+    if (opts.only === undefined || opts.only === 'storage') {
       log('bench: storage');
       storage = await benchStorageHook(opts);
       if (storage.error !== undefined) exitCode = 1;
+    }
+    if (opts.compare) {
+      log('bench: zgate vs Apache ZooKeeper (3 members each)');
+      try {
+        compare = await benchCompare({ durationS: opts.durationS, connections: opts.connections, maxRequests: opts.maxRequests, warmupS: opts.warmupS, log });
+        if (compare.rows.some((r) => r.zgate.failures > 0)) exitCode = 1;
+      } catch (e) {
+        compareError = e instanceof Error ? (e.stack ?? e.message) : String(e);
+        exitCode = 1;
+      }
     }
   } finally {
     await cleanup();
@@ -443,6 +463,8 @@ async function main(): Promise<number> {
       http: http?.rows.map((r) => ({ op: r.op, target: r.target, request: r.path, connections: r.connections, ...r.result, vsBare: r.vsBare, probe: r.probe })) ?? null,
       httpError: httpError ?? null,
       storage: storage === undefined ? null : { ran: storage.ran, result: storage.result ?? null, error: storage.error ?? null },
+      compare: compare ?? null,
+      compareError: compareError ?? null,
     };
     console.log(JSON.stringify(doc, null, 2));
   } else {
@@ -460,6 +482,14 @@ async function main(): Promise<number> {
     if (httpError !== undefined) console.log(`\nHTTP benchmark FAILED: ${httpError}`);
     if (storage !== undefined) printStorage(storage);
     if (http !== undefined && storage?.result !== undefined) printDurableWrites(http.rows, storage.result);
+    if (compare !== undefined) {
+      console.log(
+        `\nzgate (3 members, HTTP, writes to the leader) vs Apache ZooKeeper ${compare.zkVersion} (3 servers, one session per client over all three); ` +
+          `creates of ${100}-byte znodes, ${opts.durationS} s per cell, default fsync on both:\n`,
+      );
+      console.log(renderCompare(compare));
+    }
+    if (compareError !== undefined) console.log(`\ncomparison with ZooKeeper FAILED: ${compareError}`);
     console.log(`\nbench: ${exitCode === 0 ? 'ok' : 'FAILED'} in ${elapsedS.toFixed(1)} s`);
   }
   return exitCode;

@@ -1,6 +1,6 @@
 /**
  * The fault-injection harness in the default suite: three seeded schedules on 3 real members
- * (~25 s of faults each, then healed, then final reads), network faults, process faults, and a
+ * (~20 s of faults each, then healed, then final reads), network faults, process faults, and a
  * mix. Linearizability, lost and failed writes, multi atomicity, zxid order, replica agreement
  * and the watch streams must report 0 violations; a failure prints the seed and the command
  * that replays it (ZGATE_FAULTS_SEED=N replays one seed here).
@@ -22,7 +22,7 @@ maybe('fault injection on 3 members', () => {
       `${s.name} (seed ${seedOr(s.seed)})`,
       async () => {
         const seed = seedOr(s.seed);
-        const { result, text } = await runSchedule({ seed, members: 3, durationMs: 25_000, healMs: 2_000, kinds: s.kinds, watchers: 2, checkBudgetMs: 15_000 });
+        const { result, text } = await runSchedule({ seed, members: 3, durationMs: 20_000, healMs: 2_000, kinds: s.kinds, watchers: 2, checkBudgetMs: 15_000 });
         const sum = result.summary;
         if (!result.ok) throw new Error(`fault run failed:\n${text}`);
         expect(sum.violations.total).toBe(0);

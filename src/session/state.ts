@@ -109,36 +109,36 @@ function sessionPart(sessions: SessionTable, zxid: Zxid, extra: Record<string, u
   return encode({ ...extra, zxid, sessions: sessions.toSnapshot() });
 }
 
-function combine(head: Uint8Array, tree: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HEADER + head.length + tree.length);
+/** MAGIC, the header's length, the header: written in front of the tree's bytes. */
+function framing(head: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEADER + head.length);
   out.set(MAGIC, 0);
   new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(MAGIC.length, head.length);
   out.set(head, HEADER);
-  out.set(tree, HEADER + head.length);
   return out;
 }
 
 /**
  * Starts a snapshot of the state as of the tree's lastZxid: the (small) table is serialised
  * now, synchronously, at the same zxid the tree's copy-on-write writer starts from; the tree
- * is written incrementally while entries keep applying.
+ * is written incrementally while entries keep applying, behind the framing in the same buffer
+ * (no final copy of a large tree's bytes).
  */
 export function beginSnapshot(tree: DataTree, sessions: SessionTable, tuning: Partial<SnapshotTuning> = {}, extra: Record<string, unknown> = {}): MemberSnapshotWriter {
   const zxid = tree.lastZxid;
-  const head = sessionPart(sessions, zxid, extra);
-  const w = tree.beginSnapshot(tuning);
+  const w = tree.beginSnapshot({ ...tuning, prefix: framing(sessionPart(sessions, zxid, extra)) });
   assert(w.zxid === zxid, () => `tree snapshot at ${w.zxid}, sessions at ${zxid}`);
   return {
     zxid,
     step: (budget) => w.step(budget),
-    finish: () => combine(head, w.finish()),
+    finish: () => w.finish(),
     abort: () => w.abort(),
   };
 }
 
 /** The same bytes as beginSnapshot() run to the end, at once. */
 export function snapshot(tree: DataTree, sessions: SessionTable, extra: Record<string, unknown> = {}): Uint8Array {
-  return combine(sessionPart(sessions, tree.lastZxid, extra), tree.snapshot());
+  return tree.snapshot(framing(sessionPart(sessions, tree.lastZxid, extra)));
 }
 
 export function isMemberSnapshot(bytes: Uint8Array): boolean {

@@ -76,7 +76,7 @@ describe('torn writes: truncation at every byte offset', () => {
         await storage.close();
       }
     }
-  });
+  }, 180_000);
 
   test('the last of several segments cut anywhere; a zeroed tail is torn too', async () => {
     const pristine = tmpDir('pristine');
@@ -104,6 +104,5 @@ describe('torn writes: truncation at every byte offset', () => {
       else if (!starts.includes(cut) && cut !== last.length) expect(recovered.repaired).toMatch(/torn tail/);
       await storage.close();
     }
-  });
+  }, 180_000);
 });
-

@@ -62,7 +62,13 @@ test(`kill -9 under ${WRITERS} concurrent writers loses no acknowledged write (s
         }
       };
       const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
-      await new Promise((r) => setTimeout(r, 150 + Math.floor(random() * 1200)));
+      // Writes (a multi among them) flow before the kill, however loaded the machine is.
+      const createsBefore = acknowledgedCreates.size;
+      const multisBefore = acknowledgedMultis.size;
+      for (let waited = 0; waited < 20_000 && (acknowledgedCreates.size - createsBefore < 10 || acknowledgedMultis.size === multisBefore); waited += 50) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await new Promise((r) => setTimeout(r, Math.floor(random() * 1200)));
       await member.kill('SIGKILL');
       stop = true;
       await Promise.all(writers);

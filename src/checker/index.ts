@@ -3,3 +3,4 @@ export { checkLinearizable, checkPartitioned, type CheckOptions, type Linearizab
 export { applyZ, sequenceModel, znodeModel, type Reg, type SeqInput, type SeqOutput, type ZInput, type ZOutput, type ZState, type ZSub } from './models.js';
 export * from './history.js';
 export * from './invariants.js';
+export * from './sessions.js';

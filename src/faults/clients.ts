@@ -204,6 +204,12 @@ export class Client {
     return 'register';
   }
 
+  /** After a failed or indeterminate op: don't spin against a member that is down. */
+  private async pause(op: HistoryOp): Promise<void> {
+    if (op.status === 'ok') return;
+    await new Promise((r) => setTimeout(r, 100 + this.rng.int(200)));
+  }
+
   private async step(): Promise<void> {
     switch (this.pickWorkload()) {
       case 'register':
@@ -291,6 +297,7 @@ export class Client {
       if (res.kind !== 'answer' || res.status === 503) this.moveOn();
     }
     this.record(op);
+    await this.pause(op);
   }
 
   private request(input: ZInput | SeqInput): { method: string; url: string; headers: Record<string, string>; body: string | undefined } {
@@ -387,6 +394,7 @@ export class Client {
     }
     if (op.status !== 'ok') this.moveOn();
     this.record(op);
+    await this.pause(op);
   }
 
   private record(op: HistoryOp): void {

@@ -19,6 +19,8 @@ import { LEADER_LOSS, Nemesis, planSchedule } from './nemesis.js';
 import { FaultCluster } from './cluster.js';
 import { Client, DEFAULT_WORKLOAD, History, httpCall, KeySpace, MonoClock, type WorkloadOptions } from './clients.js';
 import { Watcher } from './watchers.js';
+import { SessionWorker } from './sessions.js';
+import { checkSessions, type SessionReport } from '../checker/sessions.js';
 import { timelineSvg } from './report.js';
 import { Prng } from '../util/prng.js';
 import type { HistoryOp, NodeDump, TreeDump, WatcherLog } from '../checker/history.js';
@@ -54,6 +56,8 @@ export interface FaultRunOptions {
   memberArgs?: string[];
   /** More environment for every member (a test-only defect). */
   env?: NodeJS.ProcessEnv;
+  /** Session workers (default: one per two members). */
+  sessionWorkers?: number;
   /** Odd clients retry indeterminate writes with an Idempotency-Key (default true). */
   retries?: boolean;
   /** WGL time budget per partition, ms. */
@@ -78,7 +82,17 @@ export interface Summary {
   violations: Record<string, number> & { total: number };
   lostAcknowledgedWrites: number;
   watch: { watchers: number; events: number; gaps: number; duplicates: number; reorderings: number; mismatches: number; connections: number; compacted: number };
-  unavailability: { longestAfterLeaderLossMs: number | null; afterLeaderLoss: { kind: string; atS: number; ms: number | null }[]; longestWriteGapMs: number };
+  unavailability: {
+    /** Faults that take one member (the leader) away. */
+    longestAfterLeaderLossMs: number | null;
+    /** restart-all: from the kill of every member (includes the time they stay down). */
+    longestAfterRestartAllMs: number | null;
+    /** restart-all: from the moment every member answered /healthz again. */
+    longestAfterRestartAllRestartedMs: number | null;
+    afterLeaderLoss: { kind: string; atS: number; ms: number | null; afterRestartMs?: number | null }[];
+    longestWriteGapMs: number;
+  };
+  sessions: { sessions: number; ephemerals: number; closed: number; expired: number; worstExpiryOverrunMs: number | null };
   /** Idempotent retries of indeterminate writes: sent, settled, answers marked replayed. */
   retries: { sent: number; settled: number; replayed: number };
   harnessErrors: number;
@@ -92,6 +106,7 @@ export interface FaultRunResult {
   checks: CheckReport[];
   linearizability: LinearizabilityReport;
   watch: WatchReport;
+  sessions: SessionReport;
   history: HistoryOp[];
   faults: FaultEvent[];
   watchers: WatcherLog[];
@@ -177,23 +192,61 @@ async function dumpTree(cluster: FaultCluster, id: number, root: string): Promis
 }
 
 /**
- * Longest unavailability after each leader-loss fault: from its start to the completion of
- * the first acknowledged write invoked after it.
+ * The owners of the final tree's ephemerals that are open now, or whose ephemerals are all
+ * gone by now (the session expired after the dump: no leak).
+ */
+async function sessionsOpenAtEnd(cluster: FaultCluster, leader: number, final: TreeDump): Promise<Set<string>> {
+  const agent = new Agent({ keepAlive: false });
+  const byOwner = new Map<string, string[]>();
+  for (const [p, n] of final) if (n.ephemeralOwner !== '0') byOwner.set(n.ephemeralOwner, [...(byOwner.get(n.ephemeralOwner) ?? []), p]);
+  const open = new Set<string>();
+  const port = cluster.httpPort.get(leader)!;
+  for (const [owner, paths] of byOwner) {
+    const s = await httpCall(agent, port, 'GET', `/v1/sessions/${owner}`, {}, undefined, 5_000);
+    if (s.kind === 'answer' && s.status === 200) {
+      open.add(owner);
+      continue;
+    }
+    let gone = true;
+    for (const p of paths) {
+      const g = await httpCall(agent, port, 'GET', `/v1/znodes${p}?consistency=linearizable`, {}, undefined, 5_000);
+      if (!(g.kind === 'answer' && g.status === 404)) gone = false;
+    }
+    if (gone) open.add(owner);
+  }
+  return open;
+}
+
+/**
+ * Unavailability after each fault that takes the leader away: from the fault's start to the
+ * completion of the first acknowledged write invoked after it (so it includes the fault's
+ * own length when nothing can be elected meanwhile, as for restart-all: those are reported
+ * apart, with the time from the restart to the first write as well).
  */
 function unavailability(history: readonly HistoryOp[], faults: readonly FaultEvent[]): Summary['unavailability'] {
   const writes = history.filter((o) => o.status === 'ok' && !o.final && (o.input as { f: string }).f !== 'get' && Number.isFinite(o.ret)).sort((a, b) => a.call - b.call);
+  const firstAfter = (t: number): number | null => {
+    let best = Infinity;
+    for (const w of writes) if (w.call >= t && w.ret - t < best) best = w.ret - t;
+    return Number.isFinite(best) ? Math.round(best / 1000) : null;
+  };
   const after = faults
     .filter((f) => LEADER_LOSS.has(f.kind) || (f.leaderBefore !== undefined && f.targets.includes(f.leaderBefore) && f.kind !== 'bridge' && f.kind !== 'flaky'))
-    .map((f) => {
-      let best = Infinity;
-      for (const w of writes) if (w.call >= f.start && w.ret - f.start < best) best = w.ret - f.start;
-      return { kind: f.kind, atS: Math.round(f.start / 1e4) / 100, ms: Number.isFinite(best) ? Math.round(best / 1000) : null };
-    });
+    .map((f) => ({ kind: f.kind, atS: Math.round(f.start / 1e4) / 100, ms: firstAfter(f.start), ...(f.kind === 'restart-all' && Number.isFinite(f.end) ? { afterRestartMs: firstAfter(f.end) } : {}) }));
   const done = writes.map((w) => w.ret).sort((a, b) => a - b);
   let gap = 0;
   for (let i = 1; i < done.length; i++) gap = Math.max(gap, done[i]! - done[i - 1]!);
-  const known = after.map((a) => a.ms).filter((m): m is number => m !== null);
-  return { longestAfterLeaderLossMs: known.length > 0 ? Math.max(...known) : null, afterLeaderLoss: after, longestWriteGapMs: Math.round(gap / 1000) };
+  const max = (xs: (number | null | undefined)[]): number | null => {
+    const k = xs.filter((m): m is number => typeof m === 'number');
+    return k.length > 0 ? Math.max(...k) : null;
+  };
+  return {
+    longestAfterLeaderLossMs: max(after.filter((a) => a.kind !== 'restart-all').map((a) => a.ms)),
+    longestAfterRestartAllMs: max(after.filter((a) => a.kind === 'restart-all').map((a) => a.ms)),
+    longestAfterRestartAllRestartedMs: max(after.map((a) => a.afterRestartMs)),
+    afterLeaderLoss: after,
+    longestWriteGapMs: Math.round(gap / 1000),
+  };
 }
 
 export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
@@ -218,7 +271,7 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
   try {
     await cluster.waitConverged(30_000);
     const setupDeadline = Date.now() + 20_000;
-    for (const p of ['/faults', '/faults/r', '/faults/m', '/faults/s', '/faults/u']) await ensureZnode(cluster, p, setupDeadline);
+    for (const p of ['/faults', '/faults/r', '/faults/m', '/faults/s', '/faults/u', '/faults/e']) await ensureZnode(cluster, p, setupDeadline);
 
     // Time 0 of the history: the clients start.
     clock = new MonoClock();
@@ -231,6 +284,11 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
     // Odd clients send Idempotency-Keys and retry indeterminate writes; even ones never retry.
     const clients = Array.from({ length: nClients }, (_, i) => new Client(i + 1, env, rng.split(), (o.retries ?? true) && i % 2 === 0));
     const running = clients.map((c) => c.run());
+    const sessionWorkers = Array.from(
+      { length: o.sessionWorkers ?? Math.max(1, Math.floor(members / 2)) },
+      (_, i) => new SessionWorker(i + 1, { ports: cluster.httpPort, members: cluster.ids, clock, timeoutMs: 3_000, requestTimeoutMs: 2_000 }, rng.split()),
+    );
+    running.push(...sessionWorkers.map((w) => w.run()));
     const schedule = planSchedule(rng.nextU32(), durationMs, { ...o.schedule, ...(o.kinds ? { kinds: o.kinds } : {}) });
     const nemesis = new Nemesis(cluster, schedule, () => clock.now(), log);
     const started = Date.now();
@@ -239,6 +297,7 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
     await cluster.healAll();
     await sleep(o.healMs ?? 3_000);
     for (const c of clients) c.stop();
+    for (const w of sessionWorkers) w.stop();
     await Promise.all(running);
     const endUs = clock.now();
     log(`faults: ${history.ops.length} operations, ${faults.length} faults; converging`);
@@ -272,6 +331,7 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
       }
     }
     const final = dumps[0]?.tree;
+    const openAtEnd = final !== undefined ? await sessionsOpenAtEnd(cluster, leader, final) : undefined;
 
     // Checks.
     log('faults: checking');
@@ -289,7 +349,14 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
     } else {
       checks.push({ name: 'final state', checked: 0, violations: ['no final state: the cluster did not converge after healing'] });
     }
-    checks.push(checkSessionOrder(ops), checkLocalReads(ops), checkZxidsUnique(ops), watch);
+    const sessions = checkSessions(
+      sessionWorkers.flatMap((w) => w.records),
+      faults,
+      final,
+      openAtEnd,
+      { expiryBoundMs: 3_000, quietMarginMs: 3_000 },
+    );
+    checks.push(checkSessionOrder(ops), checkLocalReads(ops), checkZxidsUnique(ops), watch, sessions);
 
     const faultCounts: Record<string, number> = {};
     for (const f of faults) faultCounts[f.kind] = (faultCounts[f.kind] ?? 0) + 1;
@@ -333,6 +400,7 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
         compacted: watchers.reduce((n, w) => n + w.stats.compacted, 0),
       },
       unavailability: unavailability(ops, faults),
+      sessions: { sessions: sessions.sessions, ephemerals: sessions.ephemerals, closed: sessions.closed, expired: sessions.expired, worstExpiryOverrunMs: sessions.worstExpiryOverrunMs },
       retries: {
         sent: clients.reduce((n, c) => n + c.stats.retries, 0),
         settled: clients.reduce((n, c) => n + c.stats.resolvedByRetry, 0),
@@ -344,7 +412,7 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
     };
     problems.push(...cluster.unexpectedExits);
     const ok = violations.total === 0 && converged && harnessErrors === 0 && problems.length === 0;
-    const result: FaultRunResult = { ok, summary, checks, linearizability: lin, watch, history: ops, faults, watchers: watchers.map((w) => w.log), problems };
+    const result: FaultRunResult = { ok, summary, checks, linearizability: lin, watch, sessions, history: ops, faults, watchers: watchers.map((w) => w.log), problems };
     if (o.reportDir !== undefined) writeReport(o.reportDir, result, cluster, endUs);
     log(`faults: seed ${o.seed}: ${summary.operations.total} ops (${summary.operations.completed} ok, ${summary.operations.indeterminate} indeterminate, ${summary.operations.failed} failed), ${faults.length} faults, ${lin.partitions} histories (${lin.ok} ok, ${lin.illegal} illegal, ${lin.unknown} unknown), ${violations.total} violations${ok ? '' : ` — FAILED; replay with: ${replay}`}`);
     return result;

@@ -16,6 +16,7 @@ const USAGE = `Usage: npm run faults -- [options]
   --clients N      concurrent logical clients (default 2 per member)
   --watchers N     logical watchers (default 3)
   --kinds a,b      fault kinds (default all: ${FAULT_KINDS.join(', ')})
+  --heal S         seconds the workload keeps running after the last fault healed (default 15)
   --ops-per-key N  operations per key before it moves on (default 150)
   --budget-ms N    linearizability search budget per history (default 20000)
   --out DIR        report directory (default faults-report/<seed>)
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
     durationMs: time * 1000,
     clients: num('clients', 2 * members),
     watchers: num('watchers', 3),
+    healMs: num('heal', 15) * 1000,
     ...(kinds ? { kinds } : {}),
     workload: { opsPerKey: num('ops-per-key', 150) },
     checkBudgetMs: num('budget-ms', 20_000),

@@ -44,7 +44,7 @@ export function timelineSvg(t: TimelineInput): string {
   const plotW = width - left - right;
   const clients = [...new Set(t.history.filter((o) => !o.final).map((o) => o.client))].sort((a, b) => a - b);
   const rowH = 16;
-  const top = 60;
+  const top = 80;
   const throughputH = 80;
   const clientsH = clients.length * rowH;
   const watchH = t.watchers.length * rowH;
@@ -63,7 +63,7 @@ export function timelineSvg(t: TimelineInput): string {
     const x1 = x(Number.isFinite(f.end) ? f.end : end);
     const c = faultColor(f.kind);
     out.push(`<rect x="${x0.toFixed(1)}" y="${top - 8}" width="${Math.max(1, x1 - x0).toFixed(1)}" height="${plotBottom - top + 8}" fill="${c}" fill-opacity="0.12"><title>${esc(`${f.kind}: ${f.detail}`)}</title></rect>`);
-    out.push(`<text x="${(x0 + 2).toFixed(1)}" y="${top - 10 - (i % 2) * 10}" fill="${c}" font-size="10">${esc(f.kind)}${f.targets.length > 0 && f.targets.length < 5 ? ` ${f.targets.join(',')}` : ''}</text>`);
+    out.push(`<text x="${(x0 + 2).toFixed(1)}" y="${top - 12 - (i % 3) * 10}" fill="${c}" font-size="10">${esc(f.kind)}${f.targets.length > 0 && f.targets.length < 5 ? ` ${f.targets.join(',')}` : ''}</text>`);
   });
   // Clients: operations binned per pixel column, coloured by the worst outcome in the bin.
   const bins = Math.floor(plotW / 2);

@@ -57,6 +57,7 @@ export class Watcher {
 
   /** Where the next connection resumes from (undefined: a fresh watch, after Compacted). */
   private resumeFrom: number | undefined;
+  private failures = 0;
 
   private connect(member: number, fromZxid: number | undefined): void {
     if (this.stopped) return;
@@ -83,7 +84,10 @@ export class Watcher {
       const next = why === 'Compacted' || others.length === 0 ? this.rng.pick(members) : this.rng.pick(others);
       if (why === 'Compacted') this.resumeFrom = undefined;
       else if (seg !== undefined) this.resumeFrom = seg.to;
-      this.retry = setTimeout(() => this.connect(next, this.resumeFrom), 100 + this.rng.int(200));
+      // Back off while connections keep failing before a watching reply.
+      this.failures = seg === undefined ? this.failures + 1 : 0;
+      const delay = Math.min(1_000, 100 * 2 ** Math.min(this.failures, 4)) + this.rng.int(100);
+      this.retry = setTimeout(() => this.connect(next, this.resumeFrom), delay);
     };
     arm();
     ws.on('open', () => {

@@ -16,6 +16,8 @@ import {
   checkWatches,
   checkZxidsUnique,
   resolveSequential,
+  checkSessions,
+  type SessionRecord,
   sequenceModel,
   znodeModel,
   type HistoryOp,
@@ -336,5 +338,31 @@ describe('watch stream checks', () => {
       ],
     };
     expect(checkWatches([l], [w1, w2], final, 14).violations[0]).toMatch(/resumed from 11/);
+  });
+});
+
+describe('session checks', () => {
+  const s = 1_000_000; // µs
+  const base = (over: Partial<SessionRecord>): SessionRecord => ({ worker: 1, session: '7', timeoutMs: 3000, openedAt: 0, lastKeepaliveOk: 2 * s, maxKeepaliveGap: 0.8 * s, ephemerals: ['/e/a'], end: 'abandoned', ...over });
+  const opts = { expiryBoundMs: 2000, quietMarginMs: 1000 };
+  test('ephemerals gone within timeout + bound pass; later, or never, fail', () => {
+    expect(checkSessions([base({ goneAt: 6 * s })], [], undefined, undefined, opts).violations).toEqual([]);
+    expect(checkSessions([base({ goneAt: 8 * s })], [], undefined, undefined, opts).violations[0]).toMatch(/over timeout/);
+    expect(checkSessions([base({})], [], undefined, undefined, opts).violations[0]).toMatch(/never seen gone/);
+    // A fault in the window: not judged.
+    expect(checkSessions([base({ goneAt: 9 * s })], [{ start: 3 * s, end: 4 * s }], undefined, undefined, opts).violations).toEqual([]);
+  });
+  test('close: no ephemeral after the acknowledgement; creates answer 410', () => {
+    expect(checkSessions([base({ end: 'closed', presentAfterClose: '/e/a', createAfterClose: 201 })], [], undefined, undefined, opts).violations).toHaveLength(2);
+    expect(checkSessions([base({ end: 'closed', createAfterClose: 410, goneAt: 3 * s })], [], undefined, undefined, opts).violations).toEqual([]);
+  });
+  test('a kept-alive session expiring without faults is a violation', () => {
+    expect(checkSessions([base({ end: 'expired', endAt: 3 * s, ephemerals: [] })], [], undefined, undefined, opts).violations[0]).toMatch(/expired while kept alive/);
+    expect(checkSessions([base({ end: 'expired', endAt: 3 * s, ephemerals: [], maxKeepaliveGap: 3 * s })], [], undefined, undefined, opts).violations).toEqual([]);
+  });
+  test('leaked ephemerals in the final tree', () => {
+    const final: TreeDump = new Map([['/e/a', node('x', { ephemeralOwner: '7' })], ['/p', node('y')]]);
+    expect(checkSessions([], [], final, new Set(['7']), opts).violations).toEqual([]);
+    expect(checkSessions([], [], final, new Set(), opts).violations[0]).toMatch(/leaked ephemeral/);
   });
 });

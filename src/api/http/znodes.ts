@@ -9,7 +9,7 @@ import { ANY_VERSION, type CreateMode, type Op, type OpResult, type Stat } from 
 import type { WriteAnswer } from '../../node/member.js';
 import { validatePath } from '../../tree/path.js';
 import { sendError, sendFailure } from './errors.js';
-import { encodeData, etagOf, statJson, type DataEncoding } from './encoding.js';
+import { childrenPage, encodeData, etagOf, statJson, type DataEncoding } from './encoding.js';
 import { urlOfZnode, znodePathFromUrl } from './paths.js';
 import { boolParam, errorResponses, modeParam, ttlParam, versionParam } from './schemas.js';
 import type { ApiContext } from './context.js';
@@ -172,15 +172,7 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     }
     const body: Record<string, unknown> = { path, ...encodeData(node.data, q.encoding), stat: statJson(node.stat) };
     if (q.children === true || q.limit !== undefined || q.after !== undefined) {
-      const all = member.tree.children(path) ?? [];
-      let from = 0;
-      if (q.after !== undefined) {
-        const after = q.after;
-        from = lowerBoundAfter(all, after);
-      }
-      const limit = q.limit ?? all.length;
-      body.children = all.slice(from, from + limit);
-      body.more = from + limit < all.length;
+      Object.assign(body, childrenPage(member.tree.children(path) ?? [], q.after, q.limit));
     }
     return reply.type('application/json; charset=utf-8').send(body);
   };
@@ -329,16 +321,4 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
 function answerFailure(answer: WriteAnswer): import('../../core/types.js').OpFailure {
   if (answer.outcome.ok) throw new ZgateError('SystemError', 'expected a failed outcome');
   return answer.outcome.failure;
-}
-
-/** Index of the first name strictly after `after` in sorted `names`. */
-function lowerBoundAfter(names: string[], after: string): number {
-  let lo = 0;
-  let hi = names.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (names[mid]! <= after) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

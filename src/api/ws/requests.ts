@@ -16,7 +16,7 @@ import { MultiOpError } from '../../tree/datatree.js';
 import { validatePath } from '../../tree/path.js';
 import { WATCH_KINDS } from '../../watch/index.js';
 import type { ApiContext } from '../http/context.js';
-import { decodeData, encodeData, statJson, type DataEncoding } from '../http/encoding.js';
+import { childrenPage, decodeData, encodeData, statJson, type DataEncoding } from '../http/encoding.js';
 import { toSubOp, txnOpSchema, type TxnOpJson } from '../http/txn.js';
 
 const decimalOrInt = { anyOf: [{ type: 'string', pattern: '^(0|[1-9][0-9]{0,15})$' }, { type: 'integer', minimum: 0 }] } as const;
@@ -120,18 +120,6 @@ function failed(failure: OpFailure, zxid: number): OpAnswer {
   return { ok: false, failure, zxid };
 }
 
-/** Index of the first name strictly after `after` in sorted `names`. */
-function lowerBoundAfter(names: string[], after: string): number {
-  let lo = 0;
-  let hi = names.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (names[mid]! <= after) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** The owner of an ephemeral create on a socket: the session bound to it. */
 async function ownerFor(ctx: ApiContext, mode: CreateMode, session: SessionId | undefined): Promise<SessionId | undefined> {
   if (session === undefined) throw new ZgateError('BadArguments', `mode ${mode} needs a session: bind one to this socket first ({"op":"session"})`);
@@ -162,11 +150,7 @@ export async function runOperation(ctx: ApiContext, name: 'get' | 'create' | 'se
       if (!node) return failed({ code: 'NoNode', message: `no znode at ${path}`, path }, zxid);
       const body: Record<string, unknown> = { path, ...encodeData(node.data, f.encoding as DataEncoding | undefined), stat: statJson(node.stat) };
       if (f.children === true || f.limit !== undefined || f.after !== undefined) {
-        const all = member.tree.children(path) ?? [];
-        const from = f.after === undefined ? 0 : lowerBoundAfter(all, f.after as string);
-        const limit = (f.limit as number | undefined) ?? all.length;
-        body.children = all.slice(from, from + limit);
-        body.more = from + limit < all.length;
+        Object.assign(body, childrenPage(member.tree.children(path) ?? [], f.after as string | undefined, f.limit as number | undefined));
       }
       body.zxid = String(zxid);
       return { ok: true, body };

@@ -248,6 +248,22 @@ export class FaultCluster {
     }
   }
 
+  /** Waits until the members' applied zxids stop moving for `stillMs`. */
+  async waitStill(stillMs: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    let since = Date.now();
+    for (;;) {
+      const now = JSON.stringify((await Promise.all(this.ids.map((id) => this.status(id)))).map((v) => v?.appliedZxid));
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      } else if (Date.now() - since >= stillMs) return;
+      if (Date.now() > deadline) throw new Error(`the members kept applying entries for ${timeoutMs} ms: ${now}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   output(id: number, maxChars = 20_000): string {
     return this.procs.get(id)?.output(maxChars) ?? '';
   }

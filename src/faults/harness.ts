@@ -301,35 +301,39 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
     await Promise.all(running);
     const endUs = clock.now();
     log(`faults: ${history.ops.length} operations, ${faults.length} faults; converging`);
+    // Sessions kept alive until now expire one timeout later: wait for that, so that the tree
+    // stays still while it is read at the end.
+    if (sessionWorkers.length > 0) await sleep(6_000);
 
     let converged = true;
-    let finalZxid: number | null = null;
     let leader = cluster.ids[0]!;
     try {
-      const c = await cluster.waitConverged(60_000);
-      finalZxid = c.appliedZxid;
-      leader = c.leader;
+      leader = (await cluster.waitConverged(60_000)).leader;
+      await cluster.waitStill(2_000, 30_000);
+      leader = (await cluster.waitConverged(60_000)).leader;
     } catch (e) {
       converged = false;
       problems.push(`after healing: ${(e as Error).message}`);
+    }
+
+    // Final reads (linearizable, recorded) and dumps, all members at one zxid.
+    for (const p of keys.registerPaths) await finalRead(cluster, leader, clock, history, 'register', p, p);
+    for (const [g, paths] of keys.groups) for (const p of paths) await finalRead(cluster, leader, clock, history, 'group', g, p);
+    const dumps: MemberDump[] = [];
+    let finalZxid: number | null = null;
+    if (converged) {
+      for (let attempt = 0; attempt < 5 && finalZxid === null; attempt++) {
+        dumps.length = 0;
+        for (const id of cluster.ids) dumps.push({ member: id, appliedZxid: (await cluster.status(id))?.appliedZxid ?? -1, tree: await dumpTree(cluster, id, '/faults') });
+        const after = await Promise.all(cluster.ids.map((id) => cluster.status(id)));
+        if (after.every((a) => a?.appliedZxid === dumps[0]!.appliedZxid) && dumps.every((d) => d.appliedZxid === dumps[0]!.appliedZxid)) finalZxid = dumps[0]!.appliedZxid;
+      }
+      if (finalZxid === null) problems.push('the members kept applying entries while their trees were read at the end');
     }
     // Watchers catch up to the final zxid (heartbeats carry it).
     const catchUp = Date.now() + 15_000;
     while (finalZxid !== null && watchers.some((w) => w.progress < finalZxid!) && Date.now() < catchUp) await sleep(100);
     for (const w of watchers) w.stop();
-
-    // Final reads (linearizable, recorded) and dumps.
-    for (const p of keys.registerPaths) await finalRead(cluster, leader, clock, history, 'register', p, p);
-    for (const [g, paths] of keys.groups) for (const p of paths) await finalRead(cluster, leader, clock, history, 'group', g, p);
-    const dumps: MemberDump[] = [];
-    if (converged) {
-      for (let attempt = 0; attempt < 3; attempt++) {
-        dumps.length = 0;
-        for (const id of cluster.ids) dumps.push({ member: id, appliedZxid: (await cluster.status(id))?.appliedZxid ?? -1, tree: await dumpTree(cluster, id, '/faults') });
-        const after = await Promise.all(cluster.ids.map((id) => cluster.status(id)));
-        if (after.every((a, i) => a?.appliedZxid === dumps[i]!.appliedZxid)) break;
-      }
-    }
     const final = dumps[0]?.tree;
     const openAtEnd = final !== undefined ? await sessionsOpenAtEnd(cluster, leader, final) : undefined;
 

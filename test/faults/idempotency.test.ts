@@ -142,7 +142,7 @@ async function put(base: string, path: string, headers: Record<string, string>, 
 
 maybe('real processes', () => {
   test('a key survives a restart from a snapshot', async () => {
-    const m = await startMember({ args: ['--snapshot-entries', '5'], keepDataDir: true });
+    const m = await startMember({ args: ['--snapshot-entries', '5'], keepDataDir: true, readyPath: '/readyz' });
     try {
       const first = await put(m.baseUrl, '/s', { 'if-none-match': '*', 'idempotency-key': 'snap-key' }, 'v');
       expect(first.status).toBe(201);

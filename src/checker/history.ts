@@ -140,6 +140,8 @@ export interface WatchSegment {
   frames: WatchEvent[][];
   /** Why it ended (closed, timeout, Compacted, end of run). */
   ended: string;
+  /** The server's words when it ended the watch (Compacted). */
+  note?: string;
 }
 
 export interface WatcherLog {

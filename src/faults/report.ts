@@ -8,7 +8,7 @@ import type { FaultEvent } from './nemesis.js';
 
 const COLORS = {
   ok: '#2e9d4f',
-  err: '#6fa8dc',
+  err: '#a6d9a8',
   fail: '#d62728',
   info: '#ff9900',
   fault: '#d62728',
@@ -71,31 +71,32 @@ export function timelineSvg(t: TimelineInput): string {
   clients.forEach((c, row) => {
     const y = top + row * rowH;
     out.push(`<text x="${left - 8}" y="${y + 11}" text-anchor="end">client ${c}</text>`);
-    const worst = new Array<number>(bins).fill(-1);
-    const rank = { ok: 0, err: 1, fail: 2, info: 3 } as const;
+    // Per bin: indeterminate or failed if any, else the more common of ok and error outcome.
+    const counts = Array.from({ length: bins }, () => [0, 0, 0, 0]);
+    const idx = { ok: 0, err: 1, fail: 2, info: 3 } as const;
     const infoSpans: [number, number][] = [];
     for (const o of t.history) {
       if (o.client !== c || o.final) continue;
       const outcome = o.status === 'ok' ? ((o.output as { t: string }).t === 'err' ? 'err' : 'ok') : o.status;
-      const r = rank[outcome];
       const stop = Number.isFinite(o.ret) ? o.ret : (o.gaveUpAt ?? o.call);
-      for (let b = Math.floor(o.call / binUs); b <= Math.min(bins - 1, Math.floor(stop / binUs)); b++) if (r > worst[b]!) worst[b] = r;
+      for (let b = Math.floor(o.call / binUs); b <= Math.min(bins - 1, Math.floor(stop / binUs)); b++) counts[b]![idx[outcome]]!++;
       if (o.status === 'info') infoSpans.push([o.call, stop]);
     }
+    const worst: number[] = counts.map(([ok, err, fail, info]) => (info! > 0 ? 3 : fail! > 0 ? 2 : ok! + err! === 0 ? -1 : ok! >= err! ? 0 : 1));
     const names = ['ok', 'err', 'fail', 'info'] as const;
     let b = 0;
     while (b < bins) {
       const r = worst[b]!;
       let e = b + 1;
       while (e < bins && worst[e] === r) e++;
-      if (r >= 0) out.push(`<rect x="${(left + (b * plotW) / bins).toFixed(1)}" y="${y + 2}" width="${(((e - b) * plotW) / bins).toFixed(1)}" height="${rowH - 4}" fill="${COLORS[names[r]!]}"/>`);
+      if (r >= 0) out.push(`<rect x="${(left + (b * plotW) / bins).toFixed(1)}" y="${y + 2}" width="${(((e - b) * plotW) / bins).toFixed(1)}" height="${rowH - 4}" fill="${COLORS[names[r as 0 | 1 | 2 | 3]]}"/>`);
       b = e;
     }
     for (const [a, z] of infoSpans) out.push(`<rect x="${x(a).toFixed(1)}" y="${y + 1}" width="${Math.max(1.5, x(z) - x(a)).toFixed(1)}" height="3" fill="${COLORS.info}"/>`);
   });
   // Watchers: one block per connection, in order, with reconnections marked.
   const wy0 = top + clientsH + 20;
-  out.push(`<text x="${left}" y="${wy0 - 5}" fill="#555">watch connections (in order; width ∝ zxids covered)</text>`);
+  out.push(`<text x="${left}" y="${wy0 - 5}" fill="#555">watch connections, one block per connection, in order (width ∝ zxids covered; colour: the member; orange: ended by Compacted)</text>`);
   t.watchers.forEach((w, row) => {
     const y = wy0 + row * rowH;
     out.push(`<text x="${left - 8}" y="${y + 11}" text-anchor="end">watcher ${w.watcher}</text>`);
@@ -131,7 +132,7 @@ export function timelineSvg(t: TimelineInput): string {
   const ly = axisY + 24;
   const legend: [string, string][] = [
     [COLORS.ok, 'ok'],
-    [COLORS.err, 'ZooKeeper error outcome'],
+    [COLORS.err, 'definite error outcome (BadVersion, NodeExists...)'],
     [COLORS.fail, 'failed (not applied)'],
     [COLORS.info, 'indeterminate'],
     [COLORS.faultNet, 'network fault'],

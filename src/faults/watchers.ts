@@ -125,8 +125,10 @@ export class Watcher {
           return;
         case 'error': {
           const code = f.code ?? f.error?.code ?? 'error';
-          if (code === 'Compacted') this.stats.compacted++;
-          else this.stats.errors++;
+          if (code === 'Compacted') {
+            this.stats.compacted++;
+            if (seg !== undefined) seg.note = f.error?.message ?? '';
+          } else this.stats.errors++;
           end(code === 'Compacted' ? 'Compacted' : `error ${code}: ${f.error?.message ?? ''}`);
           return;
         }

@@ -110,7 +110,7 @@ describe('PeerProxy', () => {
     const passed = proxy.linkStats(3).framesPassed;
     expect(passed).toBeGreaterThan(50);
     expect(passed).toBeLessThan(150);
-    await until(() => from(3).frames.length === passed);
+    await until(() => from(3)?.frames.length === passed);
     const rids = from(3).frames.map((x) => x.rid!);
     expect([...rids].sort((x, y) => x - y)).toEqual(rids);
 

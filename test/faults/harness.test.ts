@@ -22,7 +22,8 @@ maybe('fault injection on 3 members', () => {
       `${s.name} (seed ${seedOr(s.seed)})`,
       async () => {
         const seed = seedOr(s.seed);
-        const { result, text } = await runSchedule({ seed, members: 3, durationMs: 20_000, healMs: 2_000, kinds: s.kinds, watchers: 2, checkBudgetMs: 15_000 });
+        const replay = `ZGATE_FAULTS_SEED=${seed} npx jest test/faults/harness.test.ts -t '${s.name}'`;
+        const { result, text } = await runSchedule({ seed, members: 3, durationMs: 20_000, healMs: 2_000, kinds: s.kinds, watchers: 2, checkBudgetMs: 15_000, replay });
         const sum = result.summary;
         if (!result.ok) throw new Error(`fault run failed:\n${text}`);
         expect(sum.violations.total).toBe(0);

@@ -79,6 +79,8 @@ export interface WorkloadOptions {
   clientTimeoutMs: number;
   /** Mix of workloads (relative weights). */
   mix: Record<Workload, number>;
+  /** Clients never leave their member (for the defect test: a client stays on an isolated old leader). */
+  sticky?: boolean;
 }
 
 export const DEFAULT_WORKLOAD: WorkloadOptions = {
@@ -185,6 +187,7 @@ export class Client {
   }
 
   private moveOn(): void {
+    if (this.env.opts.sticky === true) return;
     const others = this.env.members.filter((m) => m !== this.member);
     if (others.length > 0) this.member = this.rng.pick(others);
   }

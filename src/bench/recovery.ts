@@ -6,10 +6,13 @@
  * process (open storage + restore the snapshot + replay the tail), against the target of 10 s
  * for 1,000,000 znodes. Also reports heap bytes per znode.
  *
- *   node dist/bench/recovery.js [--znodes N] [--tail N] [--json]
+ *   node dist/bench/recovery.js [--znodes N] [--tail N] [--json] [--dir DIR]
+ *
+ * With --dir, the built data directory is kept there and reused by the next run with the same
+ * --dir (so a recovery can be profiled without rebuilding a million znodes).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,19 +87,28 @@ async function build(dir: string, znodes: number, tail: number): Promise<{ build
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { znodes: { type: 'string' }, tail: { type: 'string' }, json: { type: 'boolean' }, 'recover-only': { type: 'string' }, help: { type: 'boolean' } },
+    options: { znodes: { type: 'string' }, tail: { type: 'string' }, json: { type: 'boolean' }, 'recover-only': { type: 'string' }, dir: { type: 'string' }, help: { type: 'boolean' } },
   });
   if (values.help) {
-    console.log('node [--expose-gc] dist/bench/recovery.js [--znodes N (default 1000000)] [--tail N (default 10000)] [--json]');
+    console.log('node [--expose-gc] dist/bench/recovery.js [--znodes N (default 1000000)] [--tail N (default 10000)] [--json] [--dir DIR (keep and reuse the built data)]');
     return;
   }
   if (values['recover-only']) return recoverOnly(values['recover-only']);
   const znodes = Number(values.znodes ?? 1_000_000);
   const tail = Number(values.tail ?? 10_000);
-  const dir = mkdtempSync(join(tmpdir(), 'zgate-bench-recovery-'));
+  const keep = values.dir !== undefined;
+  const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'zgate-bench-recovery-'));
   try {
-    process.stderr.write(`building ${znodes} znodes of 100 bytes + ${tail} after the snapshot in ${dir}\n`);
-    const built = await build(dir, znodes, tail);
+    let built: Awaited<ReturnType<typeof build>> | undefined;
+    if (keep && existsSync(join(dir, 'built.json'))) {
+      process.stderr.write(`reusing the data built in ${dir}\n`);
+      built = JSON.parse(readFileSync(join(dir, 'built.json'), 'utf8')) as Awaited<ReturnType<typeof build>>;
+    } else {
+      mkdirSync(dir, { recursive: true });
+      process.stderr.write(`building ${znodes} znodes of 100 bytes + ${tail} after the snapshot in ${dir}\n`);
+      built = await build(dir, znodes, tail);
+      if (keep) writeFileSync(join(dir, 'built.json'), JSON.stringify(built));
+    }
     const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--recover-only', dir], { encoding: 'utf8', timeout: 600_000 });
     if (child.status !== 0) throw new Error(`recovery child failed: ${child.stderr}`);
     const rec = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { recoverMs: number; openMs: number; znodes: number; heapBytes: number };
@@ -117,7 +129,7 @@ async function main(): Promise<void> {
       for (const [k, v] of Object.entries(result)) console.log(`  ${k.padEnd(28)} ${v}`);
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -693,21 +693,14 @@ async function recover(
   for (const n of names) if (n.endsWith('.tmp') && !n.startsWith('LOCK')) await fs.unlink(join(dir, n)).catch(() => undefined);
   names = names.filter((n) => !n.endsWith('.tmp'));
   const hs = (await loadHardState(fs, dir)) ?? { term: 0, vote: 0, commit: 0 };
-  const segments = listSegments(names);
-  const replayed = await replayWal(fs, dir, segments, { repair: options.repair === true, onProgress: options.onProgress, started });
-  const repairs = replayed.repairs;
-  const logStart = replayed.logStart;
-  const logLast = logStart === undefined ? 0 : logStart + replayed.entries.length - 1;
-  const termAt = (i: number): number | undefined =>
-    logStart !== undefined && i >= logStart && i <= logLast ? replayed.entries[i - logStart]!.term : undefined;
-
+  const allSegments = listSegments(names);
   // Snapshots: the newest valid one. A damaged one is replaced by an older one (or by none)
   // only if the log covers everything from there to the damaged one's index.
   const snaps = listSnapshots(names);
   let chosen: { meta: SnapshotMeta; data: Uint8Array } | undefined;
   const damaged: { file: SnapshotFile; bad: string; offset: number }[] = [];
   for (const s of snaps) {
-    options.onProgress?.({ phase: 'snapshot', file: s.name, segmentsDone: segments.length, segmentsTotal: segments.length, records: replayed.records, bytes: replayed.bytes, bytesTotal: replayed.bytes, elapsedMs: Date.now() - started });
+    options.onProgress?.({ phase: 'snapshot', file: s.name, segmentsDone: 0, segmentsTotal: allSegments.length, records: 0, bytes: 0, bytesTotal: 0, elapsedMs: Date.now() - started });
     const got = await readSnapshot(fs, dir, s);
     if ('bad' in got) {
       damaged.push({ file: s, ...got });
@@ -717,6 +710,23 @@ async function recover(
     break;
   }
   const base = chosen?.meta ?? EMPTY_SNAPSHOT;
+  // Segments whose entries all lie at or below the chosen snapshot are not replayed (etcd's WAL,
+  // too, starts reading at the snapshot): they can't change the state, and reading them was most
+  // of a large recovery's open time. Each segment's header is checkable alone, so the chain
+  // check starts at the first replayed one. The cost: damage in a skipped segment goes
+  // unnoticed; such a segment is needed only if this snapshot is damaged later, and is pruned
+  // once a newer snapshot is kept.
+  let skip = 0;
+  while (skip < allSegments.length - 1 && allSegments[skip + 1]!.firstIndex <= base.index + 1) skip++;
+  const skipped = allSegments.slice(0, skip);
+  const segments = allSegments.slice(skip);
+  const replayed = await replayWal(fs, dir, segments, { repair: options.repair === true, onProgress: options.onProgress, started });
+  const repairs = replayed.repairs;
+  const logStart = replayed.logStart;
+  const logLast = logStart === undefined ? 0 : logStart + replayed.entries.length - 1;
+  const termAt = (i: number): number | undefined =>
+    logStart !== undefined && i >= logStart && i <= logLast ? replayed.entries[i - logStart]!.term : undefined;
+
   if (damaged.length > 0) {
     const newest = damaged[0]!;
     const covered = (logStart ?? Infinity) <= base.index + 1 && logLast >= newest.file.index &&
@@ -739,7 +749,8 @@ async function recover(
   // Reconcile the log with the snapshot. Keep entries after it if the log reaches it
   // consistently; a log that ends before it or disagrees on its term is obsolete (an
   // installSnapshot interrupted by a crash): restart the log after the snapshot.
-  let segs = replayed.segments;
+  // The skipped segments stay listed (in front) so that prune() deletes them in its time.
+  let segs = [...skipped, ...replayed.segments];
   let entries = replayed.entries;
   const tail = replayed.tail;
   let needFresh = logStart === undefined || tail === undefined;

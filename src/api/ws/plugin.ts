@@ -22,12 +22,17 @@ import { WsSubscriber } from './websocket.js';
 
 export const WS_PATH = '/v1/ws';
 export const EXAMPLE_PATH = '/examples/watch.html';
+/** The client library's browser build (dist/client/zgate-client.browser.js), which the example page imports. */
+export const CLIENT_SCRIPT_PATH = '/examples/zgate-client.js';
+const CLIENT_BUILD = 'zgate-client.browser.js';
 
 export interface WatchPluginOptions {
   /** The sessions issue's hook for `{"op":"session"}`; absent: Unimplemented. */
   sessions?: SocketSessions;
   /** Where watch.html lives; default: found from the working directory or the CLI's location. */
   staticDir?: string;
+  /** Where the client's browser build lives; default: dist/client, found the same way. */
+  clientDir?: string;
 }
 
 /** The example page: src/api/static, found from the source tree or from dist/cli/main.js. */
@@ -44,7 +49,27 @@ function findStatic(name: string, staticDir: string | undefined): string | undef
       // not a file (a REPL): the other candidates remain
     }
   }
-  for (const dir of candidates) {
+  return firstReadable(candidates, name);
+}
+
+/** The client's browser build: dist/client, from the working directory or from dist/cli/main.js. */
+function findClientBuild(clientDir: string | undefined): string | undefined {
+  const candidates: string[] = [];
+  if (clientDir !== undefined) candidates.push(clientDir);
+  candidates.push(resolve(process.cwd(), 'dist', 'client'));
+  const main = process.argv[1];
+  if (main !== undefined) {
+    try {
+      candidates.push(join(dirname(realpathSync(main)), '..', 'client'));
+    } catch {
+      // not a file (a REPL): the other candidates remain
+    }
+  }
+  return firstReadable(candidates, CLIENT_BUILD);
+}
+
+function firstReadable(dirs: readonly string[], name: string): string | undefined {
+  for (const dir of dirs) {
     try {
       return readFileSync(join(dir, name), 'utf8');
     } catch {
@@ -204,6 +229,12 @@ export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registr
     const page = findStatic('watch.html', opts.staticDir);
     if (page === undefined) return reply.code(404).send(errorBody('NoNode', 'the example page is not installed (src/api/static/watch.html)'));
     return reply.type('text/html; charset=utf-8').header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(page);
+  });
+
+  app.get(CLIENT_SCRIPT_PATH, { schema: { hide: true } }, async (_request, reply) => {
+    const script = findClientBuild(opts.clientDir);
+    if (script === undefined) return reply.code(404).send(errorBody('NoNode', `the client's browser build is not installed (npm run build makes dist/client/${CLIENT_BUILD})`));
+    return reply.type('text/javascript; charset=utf-8').header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(script);
   });
 
   // ---------------------------------------------------------------- shutdown

@@ -6,3 +6,4 @@ export { ZgateClient } from './client.js';
 export { ZgateError, isZgateError, type ErrorCode, type ErrorDetails } from './errors.js';
 export type { WatchStream, Stop, DataWatchFn, ChildrenWatchFn } from './watches.js';
 export * from './types.js';
+export * from './recipes/index.js';

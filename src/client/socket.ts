@@ -311,6 +311,8 @@ export class Socket {
       }
       failures = 0;
       this.connected = true;
+      // Watches added after connectOnce's last look (they waited for this socket) register now.
+      for (const reg of this.regs) if (reg.gen !== gen) void this.registerOrDrop(reg, gen);
       this.startPing(gen);
       this.opts.onState('connected');
       for (const w of this.waiters) w.resolve();

@@ -88,9 +88,11 @@ export class Members {
 
   /** One call, with failover; throws ZgateError for an error answer or when every attempt failed. */
   async request(req: HttpRequest, deadlineMs = this.opts.requestTimeoutMs): Promise<HttpAnswer> {
-    const deadline = Date.now() + deadlineMs;
+    const started = Date.now();
+    const deadline = started + deadlineMs;
     const attempts = req.retry ? this.opts.maxAttempts : 1;
     let last: ZgateError | undefined;
+    let tried = 0;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0 && attempt % this.urls.length === 0) {
         // A whole round failed (an election, say): wait a little before the next round.
@@ -102,6 +104,7 @@ export class Members {
       const left = deadline - Date.now();
       if (left <= 0) break;
       const member = this.preferred;
+      tried++;
       const outcome = await this.attempt(member, req, Math.min(this.opts.attemptTimeoutMs, left));
       if (outcome instanceof ZgateError) {
         last = outcome;
@@ -117,8 +120,8 @@ export class Members {
       return outcome;
     }
     if (last !== undefined && last.code !== 'ConnectionLoss') throw last;
-    const why = last === undefined ? 'no attempt fitted in the deadline' : last.message;
-    throw new ZgateError('ConnectionLoss', `${req.what}: no member answered within ${deadlineMs} ms (${why})`, {
+    const why = last === undefined ? 'no attempt fitted in the deadline' : `last: ${last.message}`;
+    throw new ZgateError('ConnectionLoss', `${req.what}: no member answered (${tried} attempts in ${Date.now() - started} ms; ${why})`, {
       ...(req.znodePath === undefined ? {} : { path: req.znodePath }),
       ...(last?.member === undefined ? {} : { member: last.member }),
       cause: last,

@@ -128,7 +128,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       origin: config.corsOrigins,
       credentials: false,
       methods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
-      allowedHeaders: ['content-type', 'if-match', 'if-none-match', 'zgate-session', 'last-event-id', 'accept'],
+      allowedHeaders: ['content-type', 'if-match', 'if-none-match', 'zgate-session', 'idempotency-key', 'last-event-id', 'accept'],
       exposedHeaders: ['etag', 'location', 'zgate-zxid', 'zgate-stat', 'retry-after', 'idempotent-replayed'],
     });
   }

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * `npm run bench`: zgate's HTTP throughput and latency against a bare fastify baseline, then
- * (when it is built) the storage benchmark of src/bench/storage.ts.
+ * (when it is built) the storage benchmark of src/bench/storage.ts, then the WebSocket fan-out
+ * against a bare `ws` broadcast server (src/bench/ws.ts) and sessions at scale on a 3-member
+ * cluster against the idle cluster (src/bench/sessions.ts).
  *
  * Both servers run as real child processes on loopback ports; the load comes from this process
  * (autocannon). Every cell is bounded in time (--duration) and in count (--max-requests), so
@@ -17,6 +19,8 @@ import { parseArgs } from 'node:util';
 import { BenchChild, freePort } from './children.js';
 import { benchCompare, renderCompare, type CompareResult } from './compare.js';
 import { runCell, type CellResult, type CellSpec } from './load.js';
+import { benchSessions, formatSessions, SESSIONS_DEFAULTS, type SessionsBenchResult } from './sessions.js';
+import { benchWs, formatWs, WS_DEFAULTS, type WsBenchResult } from './ws.js';
 
 const HOST = '127.0.0.1';
 const DEFAULT_DURATION_S = 3;
@@ -32,7 +36,8 @@ Benchmarks a zgate member (node dist/cli/main.js serve, a child process on a fre
 with a fresh --data-dir; measured once /healthz and /readyz answer 200)
 against a bare fastify server (node dist/bench/bare-server.js, also a child process), with
 autocannon driving the load from this process, then runs the storage benchmark
-(dist/bench/storage.js, benchStorage) when it is built.
+(dist/bench/storage.js, benchStorage) when it is built, the WebSocket fan-out (about 1 min)
+and sessions at scale (about 1.5 min; both need Linux: /proc, ss).
 
 Cells: create (POST /v1/znodes/bench/<new name>), set (PUT /v1/znodes/bench/hot, ${SET_BODY_BYTES}-byte body),
 get (GET /v1/znodes/bench/hot), and the baseline's GET /bare and PUT /bare (${SET_BODY_BYTES}-byte body),
@@ -46,8 +51,12 @@ Options:
   --warmup S            seconds of warm-up per route before measuring (default ${DEFAULT_WARMUP_S}; 0: none)
   --rounds N            run the whole grid N times, interleaved; each cell reports its median
                         round by req/s, failures summed (default 1; 3 steadies a busy machine)
-  --only http|storage|compare
-                        run only the HTTP part, the storage part, or the comparison with ZooKeeper
+  --only http|storage|ws|sessions|compare
+                        run only the HTTP part, the storage part, the WebSocket fan-out
+                        (${WS_DEFAULTS.sockets.toLocaleString('en-US')} sockets watching one path on one member vs a bare ws broadcast server,
+                        src/bench/ws.ts; --rounds applies), sessions at scale (${SESSIONS_DEFAULTS.sessions.toLocaleString('en-US')} sessions kept alive
+                        over HTTP on 3 members vs the idle cluster, then their expiry at once, src/bench/sessions.ts),
+                        or the comparison with ZooKeeper; without --only, all but compare
   --compare             also run the comparison with Apache ZooKeeper (src/bench/compare.ts: 3 zgate
                         members vs a 3-server ZooKeeper ensemble, creates at each concurrency, and
                         failover after kill -9 of the leader; needs java + ZooKeeper; about 1 min)
@@ -55,7 +64,8 @@ Options:
   --help                this text
 
 Exit status: 0 all good; 1 a zgate request errored or answered non-2xx, the baseline did,
-a server failed to start, or the storage benchmark failed; 2 bad options.`;
+a server failed to start, the storage benchmark failed, a watching socket was lost, or a
+session expired while kept alive (or did not expire after); 2 bad options.`;
 
 interface Options {
   durationS: number;
@@ -63,7 +73,7 @@ interface Options {
   maxRequests: number;
   warmupS: number;
   rounds: number;
-  only: 'http' | 'storage' | 'compare' | undefined;
+  only: 'http' | 'storage' | 'ws' | 'sessions' | 'compare' | undefined;
   compare: boolean;
   json: boolean;
 }
@@ -107,7 +117,9 @@ function parseOptions(argv: string[]): Options | 'help' {
   }
   const maxRequests = Math.floor(num('max-requests', values['max-requests'], Math.ceil(durationS * DEFAULT_MAX_RATE), 1));
   const only = values.only;
-  if (only !== undefined && only !== 'http' && only !== 'storage' && only !== 'compare') throw new UsageError(`--only: expected http, storage or compare, got '${only}'`);
+  if (only !== undefined && only !== 'http' && only !== 'storage' && only !== 'ws' && only !== 'sessions' && only !== 'compare') {
+    throw new UsageError(`--only: expected http, storage, ws, sessions or compare, got '${only}'`);
+  }
   const compare = only === 'compare' || values.compare === true;
   return { durationS, connections, maxRequests, warmupS, rounds, only, compare, json: values.json === true };
 }
@@ -417,6 +429,10 @@ async function main(): Promise<number> {
   let storage: StorageOutcome | undefined;
   let compare: CompareResult | undefined;
   let compareError: string | undefined;
+  let ws: WsBenchResult | undefined;
+  let wsError: string | undefined;
+  let sessions: SessionsBenchResult | undefined;
+  let sessionsError: string | undefined;
   try {
     if (opts.only === undefined || opts.only === 'http') {
       try {
@@ -433,6 +449,25 @@ async function main(): Promise<number> {
       log('bench: storage');
       storage = await benchStorageHook(opts);
       if (storage.error !== undefined) exitCode = 1;
+    }
+    if (opts.only === undefined || opts.only === 'ws') {
+      log('bench: WebSocket fan-out');
+      try {
+        ws = await benchWs({ ...WS_DEFAULTS, rounds: opts.rounds, log });
+      } catch (e) {
+        wsError = e instanceof Error ? (e.stack ?? e.message) : String(e);
+        exitCode = 1;
+      }
+    }
+    if (opts.only === undefined || opts.only === 'sessions') {
+      log('bench: sessions at scale (3 members)');
+      try {
+        sessions = await benchSessions({ ...SESSIONS_DEFAULTS, log });
+        if (!sessions.ok) exitCode = 1;
+      } catch (e) {
+        sessionsError = e instanceof Error ? (e.stack ?? e.message) : String(e);
+        exitCode = 1;
+      }
     }
     if (opts.compare) {
       log('bench: zgate vs Apache ZooKeeper (3 members each)');
@@ -465,6 +500,10 @@ async function main(): Promise<number> {
       storage: storage === undefined ? null : { ran: storage.ran, result: storage.result ?? null, error: storage.error ?? null },
       compare: compare ?? null,
       compareError: compareError ?? null,
+      ws: ws ?? null,
+      wsError: wsError ?? null,
+      sessions: sessions ?? null,
+      sessionsError: sessionsError ?? null,
     };
     console.log(JSON.stringify(doc, null, 2));
   } else {
@@ -482,6 +521,16 @@ async function main(): Promise<number> {
     if (httpError !== undefined) console.log(`\nHTTP benchmark FAILED: ${httpError}`);
     if (storage !== undefined) printStorage(storage);
     if (http !== undefined && storage?.result !== undefined) printDurableWrites(http.rows, storage.result);
+    if (ws !== undefined) {
+      console.log(`\nWebSocket fan-out: ${ws.sockets.toLocaleString('en-US')} sockets on one member, one persistent watch each on one path, vs a bare ws broadcast server (same clients, same run):\n`);
+      console.log(formatWs(ws));
+    }
+    if (wsError !== undefined) console.log(`\nWebSocket fan-out benchmark FAILED: ${wsError}`);
+    if (sessions !== undefined) {
+      console.log(`\nsessions at scale: ${sessions.sessions.toLocaleString('en-US')} sessions on 3 members (leader ${sessions.leader}), timeout ${sessions.timeoutMs} ms, vs the idle cluster:\n`);
+      console.log(formatSessions(sessions));
+    }
+    if (sessionsError !== undefined) console.log(`\nsessions benchmark FAILED: ${sessionsError}`);
     if (compare !== undefined) {
       console.log(
         `\nzgate (3 members, HTTP, writes to the leader) vs Apache ZooKeeper ${compare.zkVersion} (3 servers, one session per client over all three); ` +

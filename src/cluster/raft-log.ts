@@ -27,7 +27,7 @@
 import { randomInt } from 'node:crypto';
 import { ZgateError, type ZkCode } from '../core/errors.js';
 import type { CommittedEntry, LogStatus, ReplicatedLog } from '../node/log.js';
-import { MemoryStorage as CoreStorage, NONE, RawNode, bootstrapState, decodeConfChange, type HardState, type Message, type NodeId, type RaftLogger, type RandomSource, type Ready, type Role, type Status } from '../raft/index.js';
+import { MemoryStorage as CoreStorage, NONE, RawNode, bootstrapState, committedEntriesDurable, decodeConfChange, type HardState, type Message, type NodeId, type RaftLogger, type RandomSource, type Ready, type Role, type Status } from '../raft/index.js';
 import type { LogEntry, SnapshotMeta, Storage } from '../storage/index.js';
 import { assert } from '../util/assert.js';
 import { Prng } from '../util/prng.js';
@@ -308,6 +308,7 @@ export class RaftLog implements ReplicatedLog {
         this.rn.reportUnreachable(to);
       },
       linkDown: (to) => this.failForwards(to, `the link to leader ${to} broke`),
+      refused: (to) => this.onPeerRefused(to),
       snapshotStatus: (to, ok) => {
         this.rn.reportSnapshot(to, ok);
         this.kick();
@@ -381,6 +382,21 @@ export class RaftLog implements ReplicatedLog {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
+    // A leader's messages go out while its own write is in flight (see sendableBeforePersist):
+    // its fsync and the followers' then overlap instead of adding up.
+    const sendEarly = this.rn.sendableBeforePersist(rd);
+    if (sendEarly) this.send(rd);
+    // Committed entries already durable here apply now, not after this Ready's new entries
+    // are written: at load every Ready carries both, and waiting would add an fsync to every
+    // answer. (Applied state must never run ahead of the local log: a snapshot of the tree is
+    // saved at an applied index, and the storage accepts only a durable one.)
+    const applyEarly = committedEntriesDurable(rd, this.storage.lastIndex());
+    if (applyEarly) {
+      const last = rd.committedEntries[rd.committedEntries.length - 1]!;
+      assert(this.storage.term(last.index) === last.term, () => `entry ${last.index} applied early is not the durable one (term ${last.term}, on disk ${this.storage.term(last.index)})`);
+      this.apply(rd);
+    }
+
     // 1. Persist: snapshot, entries (cutting a conflicting tail first), hard state.
     const writes: Promise<void>[] = [];
     if (rd.snapshot !== undefined) {
@@ -405,14 +421,11 @@ export class RaftLog implements ReplicatedLog {
     if (this.closed) return;
 
     // 2. Send, only now that it is durable.
-    for (const m of rd.messages) {
-      if (m.type === 'MsgSnap') void this.sendSnapshot(m);
-      else this.transport.send(m);
-    }
+    if (!sendEarly) this.send(rd);
 
     // 3. A snapshot from the leader replaces the member's state; then committed entries, in order.
     if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.appliedIndex) this.installSnapshot(rd);
-    if (rd.committedEntries.length > 0) this.apply(rd);
+    if (rd.committedEntries.length > 0 && !applyEarly) this.apply(rd);
 
     // 4. Reads whose index is known.
     for (const rs of rd.readStates) this.onReadState(ctxKey(rs.ctx), rs.index);
@@ -426,6 +439,29 @@ export class RaftLog implements ReplicatedLog {
       this.deferredCompact = undefined;
       this.compactCore(d.index, d.voters);
     }
+  }
+
+  private send(rd: Ready): void {
+    for (const m of rd.messages) {
+      if (m.type === 'MsgSnap') void this.sendSnapshot(m);
+      else this.transport.send(m);
+    }
+  }
+
+  /**
+   * The leader's address refuses connections: its process is gone, so don't wait out an
+   * election timeout to replace it (Raft.forgetLeader). A kill -9 of the leader is then
+   * repaired in a few ticks, as fast as ZooKeeper's followers, which see the socket close.
+   */
+  private onPeerRefused(to: NodeId): void {
+    if (this.closed || to !== this.leader || to === this.id) return;
+    try {
+      this.rn.forgetLeader(to);
+    } catch (e) {
+      this.fatal(e);
+      return;
+    }
+    this.kick();
   }
 
   private installSnapshot(rd: Ready): void {

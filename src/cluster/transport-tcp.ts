@@ -465,6 +465,7 @@ class OutLink {
     });
     socket.on('error', (e: Error) => {
       this.lastError ??= e.message;
+      if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.t.handlerOrThrow.refused(this.id);
       if (this.t.throttle.ok(`down:${this.id}`)) {
         this.t.log.warn({ peer: this.id, address: this.address, err: e.message }, this.wasUp ? 'lost the connection to a peer; reconnecting with backoff' : 'cannot reach a peer yet; retrying with backoff');
       }

@@ -26,6 +26,11 @@ export interface TransportHandler {
   unreachable(to: NodeId): void;
   /** Our link to `to` broke: frames sent on it may or may not have arrived. */
   linkDown(to: NodeId): void;
+  /**
+   * A connection attempt to `to` was refused outright (ECONNREFUSED): nothing listens at its
+   * address, so its process is gone (killed, crashed, stopped), not merely slow or cut off.
+   */
+  refused(to: NodeId): void;
   /** A MsgSnap stream to `to` ended: fully written (ok) or broken. */
   snapshotStatus(to: NodeId, ok: boolean): void;
   /** A peer introduced itself (a hello was accepted). */

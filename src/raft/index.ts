@@ -87,7 +87,7 @@
  * plain objects (types.ts) that util/codec carries unchanged. Broken invariants throw
  * AssertionFailure: the member must stop.
  */
-export { RawNode, validateMessage, type RawNodeConfig, type Status, type ProgressStatus, type Result } from './rawnode.js';
+export { RawNode, committedEntriesDurable, validateMessage, type RawNodeConfig, type Status, type ProgressStatus, type Result } from './rawnode.js';
 export { type RaftConfig, type RaftLogger, type RandomSource, type ProposeResult, type Refusal, SILENT_LOGGER } from './raft.js';
 export { MemoryStorage, bootstrapState, type RaftStorage, type LogStorage } from './storage.js';
 export { type ConfChange, encodeConfChange, decodeConfChange, validateConfChange, applyConfChange } from './confchange.js';

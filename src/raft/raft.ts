@@ -251,6 +251,24 @@ export class Raft {
     this.checkInvariants();
   }
 
+  /**
+   * A follower told by its runtime that its leader `leader` is gone forgets it, as etcd's
+   * ForgetLeader does: with no known leader it is out of the leader's lease, so it grants
+   * pre-votes at once instead of refusing them for an election timeout. It also brings its own
+   * election forward, to 1..electionTimeout/3 ticks from now (random, so the followers that
+   * all saw the leader go don't split the vote), rather than a whole timeout after the last
+   * heartbeat. Safety does not depend on timing; a live leader whose link merely flapped keeps
+   * its place, because the followers still in its lease refuse the pre-vote, and its next
+   * heartbeat restores the leader here.
+   */
+  forgetLeader(leader: NodeId): void {
+    if (this.role !== 'follower' || this.lead === NONE || this.lead !== leader) return;
+    this.logger.info(`${this.id} [term ${this.term}] forgets leader ${leader}: its runtime reports it gone`);
+    this.lead = NONE;
+    const soon = 1 + this.random.int(Math.max(1, Math.floor(this.electionTimeout / 3)));
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - soon);
+  }
+
   private tickElection(): void {
     this.electionElapsed++;
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {

@@ -47,6 +47,19 @@ function hardStateEqual(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
 }
 
+/**
+ * True when every committed entry of `rd` is already durable in the local log, so the runtime
+ * may apply them before writing `rd`'s own entries (at load nearly every Ready carries both).
+ * Durable means at or below `durableLastIndex` and not about to be replaced: a Ready whose
+ * entries overwrite a conflicting tail holds new entries at indices the disk still holds old
+ * ones for, and an entry committed there is not on this disk yet.
+ */
+export function committedEntriesDurable(rd: Ready, durableLastIndex: number): boolean {
+  if (rd.snapshot !== undefined || rd.committedEntries.length === 0) return false;
+  const last = rd.committedEntries[rd.committedEntries.length - 1]!.index;
+  return last <= durableLastIndex && (rd.entries.length === 0 || last < rd.entries[0]!.index);
+}
+
 export class RawNode {
   /** The state machine; exposed for tests and the simulator's checkers. Runtimes use the methods. */
   readonly raft: Raft;
@@ -54,6 +67,7 @@ export class RawNode {
   private prevSoft: SoftState;
   private prevHard: HardState;
   private outstanding: Ready | undefined = undefined;
+  private outstandingSendsEarly = false;
 
   constructor(c: RawNodeConfig) {
     this.raft = new Raft(c);
@@ -118,6 +132,14 @@ export class RawNode {
     return this.raft.transferLeadership(to);
   }
 
+  /**
+   * The runtime has strong evidence that `leader` is gone (its address refuses connections:
+   * no process listens there). See Raft.forgetLeader.
+   */
+  forgetLeader(leader: NodeId): void {
+    this.raft.forgetLeader(leader);
+  }
+
   reportUnreachable(id: NodeId): void {
     this.raft.reportUnreachable(id);
   }
@@ -177,6 +199,7 @@ export class RawNode {
       rd.mustSync = hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote;
       this.prevHard = hs;
     }
+    this.outstandingSendsEarly = soft.role === 'leader' && !rd.mustSync && rd.snapshot === undefined;
     rd.mustSync = rd.mustSync || rd.entries.length > 0 || rd.snapshot !== undefined;
     r.msgs = [];
     r.readStates = [];
@@ -184,6 +207,20 @@ export class RawNode {
     this.checkReady(rd);
     this.outstanding = rd;
     return rd;
+  }
+
+  /**
+   * True when the messages of the outstanding Ready `rd` may be sent before its entries and
+   * hard state are durable: the member is the leader, and `rd` changes neither term nor vote
+   * and carries no snapshot. Safe because a leader counts its own acknowledgement only once
+   * its entries are persisted (persisted() at advance), so an entry still commits only when a
+   * quorum holds it on disk: the leader writes to its disk in parallel with replicating (the
+   * Raft thesis, 10.2.1; etcd's server does the same). Every other member's messages (votes,
+   * MsgAppResp) vouch for durable state and must wait for the write.
+   */
+  sendableBeforePersist(rd: Ready): boolean {
+    assert(this.outstanding === rd, 'sendableBeforePersist() of a Ready that is not the outstanding one');
+    return this.outstandingSendsEarly;
   }
 
   /**

@@ -16,7 +16,7 @@
 import { AssertionFailure } from '../util/assert.js';
 import { decode, encode } from '../util/codec.js';
 import { Prng } from '../util/prng.js';
-import { MemoryStorage, RawNode, decodeConfChange, describeMessage, describeEntry, type ConfState, type Entry, type Message, type Ready, type Snapshot } from '../raft/index.js';
+import { MemoryStorage, RawNode, committedEntriesDurable, decodeConfChange, describeMessage, describeEntry, type ConfState, type Entry, type Message, type Ready, type Snapshot } from '../raft/index.js';
 import { SafetyChecker, SafetyViolation } from './checker.js';
 import { SimDisk } from './disk.js';
 import { SimNetwork, type NetConfig } from './network.js';
@@ -209,7 +209,8 @@ function parseSnapshotData(s: Snapshot): number {
 
 class Member {
   rn: RawNode | undefined = undefined;
-  pending: { rd: Ready; at: number } | undefined = undefined;
+  pending: { rd: Ready; at: number; sent: boolean } | undefined = undefined;
+  deferredCompact: { index: number; data: Uint8Array; conf: ConfState } | undefined = undefined;
   up = false;
   /** Stopped for good: removed from the cluster. */
   removed = false;
@@ -305,6 +306,7 @@ export class Simulation {
     if (m.rn.raft.term > d.hardState.term) this.stats.termFixups++;
     m.up = true;
     m.pending = undefined;
+    m.deferredCompact = undefined;
     m.restartAt = -1;
     m.appIndex = d.snapshot.meta.index;
     m.appHash = parseSnapshotData(d.snapshot);
@@ -321,10 +323,16 @@ export class Simulation {
     m.disk.crash(this.prng, m.pending?.rd);
     m.rn = undefined;
     m.pending = undefined;
+    m.deferredCompact = undefined;
     m.up = false;
     m.crashAt = -1;
     m.seenCommit = 0;
     this.crashes++;
+    // As the runtime: the crashed member's address now refuses connections, and the followers
+    // that notice (not all: the network may be cut) forget it as their leader.
+    for (const f of this.members.values()) {
+      if (f.up && f.rn !== undefined && f.rn.raft.lead === m.id && this.prng.chance(0.5)) f.rn.forgetLeader(m.id);
+    }
     if (permanently) {
       m.removed = true;
       this.log(`${m.id} stopped (removed)`);
@@ -381,27 +389,34 @@ export class Simulation {
 
   private take(m: Member): void {
     const rd = m.rn!.ready();
+    // As the runtime (cluster/raft-log.ts): a leader's messages leave before its write, and
+    // committed entries already durable apply before it; a crash mid-write can't recall either.
+    const sent = m.rn!.sendableBeforePersist(rd);
+    if (sent) this.sendAll(rd);
+    if (committedEntriesDurable(rd, m.rn!.raft.storage.lastIndex())) {
+      for (const e of rd.committedEntries) {
+        if (m.rn!.raft.storage.term(e.index) !== e.term) throw new SafetyViolation(`member ${m.id} applies entry ${e.index} (term ${e.term}) before it is durable`);
+        this.applyEntry(m, e);
+      }
+    }
     if (!this.liveness && rd.entries.length > 0 && this.prng.chance(this.config.midWriteCrash)) {
-      m.pending = { rd, at: this.now };
+      m.pending = { rd, at: this.now, sent };
       this.log(`${m.id} crashes while writing ${rd.entries.length} entries`);
       this.crash(m, false);
       return;
     }
     const d = this.liveness || this.config.readyDelayMax === 0 || this.prng.chance(0.5) ? 0 : this.prng.range(1, this.config.readyDelayMax);
-    m.pending = { rd, at: this.now + d };
+    m.pending = { rd, at: this.now + d, sent };
     if (d === 0) this.complete(m);
   }
 
   private complete(m: Member): void {
-    const rd = m.pending!.rd;
+    const { rd, sent } = m.pending!;
     m.pending = undefined;
     const rn = m.rn!;
     // 1. persist, 2. send, 3. apply, 4. reads, 5. advance.
     m.disk.write(rd);
-    for (const msg of rd.messages) {
-      const out = this.config.codec ? (decode(encode(msg)) as Message) : msg;
-      if (!this.net.send(this.now, out)) this.dropped(out);
-    }
+    if (!sent) this.sendAll(rd);
     if (rd.snapshot !== undefined && rd.snapshot.meta.index > m.appIndex) {
       m.appIndex = rd.snapshot.meta.index;
       m.appHash = parseSnapshotData(rd.snapshot);
@@ -418,7 +433,23 @@ export class Simulation {
     rn.advance(rd);
     const storage = rn.raft.storage;
     this.checker.persisted(m.id, rd.entries, (i) => storage.term(i));
+    const dc = m.deferredCompact;
+    if (dc !== undefined && dc.index <= rn.raft.log.applied) {
+      m.deferredCompact = undefined;
+      if (dc.index >= rn.raft.log.firstIndex() + 2) {
+        rn.compact(dc.index, dc.data, dc.conf);
+        m.disk.saveSnapshot(rn.raft.storage.snapshot()!);
+        this.log(`${m.id} compacted through ${dc.index} (deferred)`);
+      }
+    }
     this.check(m);
+  }
+
+  private sendAll(rd: Ready): void {
+    for (const msg of rd.messages) {
+      const out = this.config.codec ? (decode(encode(msg)) as Message) : msg;
+      if (!this.net.send(this.now, out)) this.dropped(out);
+    }
   }
 
   private applyEntry(m: Member, e: Entry): void {
@@ -548,6 +579,12 @@ export class Simulation {
     const first = rn.raft.log.firstIndex();
     if (m.appIndex < first + 2) return;
     const data = snapshotData(m.appIndex, m.appHash);
+    // Entries applied ahead of their Ready's advance (see take()) can't be compacted yet: as
+    // the runtime does, the compaction waits for the advance.
+    if (m.appIndex > rn.raft.log.applied) {
+      m.deferredCompact = { index: m.appIndex, data, conf: m.appConf };
+      return;
+    }
     rn.compact(m.appIndex, data, m.appConf);
     m.disk.saveSnapshot(rn.raft.storage.snapshot()!);
     this.log(`${m.id} compacted through ${m.appIndex}`);
@@ -636,7 +673,12 @@ export class Simulation {
       for (this.tick = 0; this.tick < safety + budget; this.tick++) {
         if (this.tick === safety) {
           this.heal();
-          budget = base + this.checker.commitMax;
+          // Catching up may mean shipping every entry any log holds at the heal, one per round
+          // trip (maxSizePerMsg 1, maxInflightMsgs 1): uncommitted tails commit after the heal
+          // too, so the bound counts the longest log, not only what was committed.
+          let longest = this.checker.commitMax;
+          for (const m of this.members.values()) if (m.up && m.rn !== undefined) longest = Math.max(longest, m.rn.raft.log.lastIndex());
+          budget = base + longest;
         }
         this.runTick();
         if (this.liveness && this.converged()) {

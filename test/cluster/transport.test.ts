@@ -25,6 +25,7 @@ function probe(): Probe {
     control: () => undefined,
     unreachable: () => undefined,
     linkDown: () => undefined,
+    refused: () => undefined,
     snapshotStatus: (to, ok) => p.snaps.push({ to, ok }),
     hello: (from, info) => p.hellos.push({ from, ...(info.http !== undefined ? { http: info.http } : {}) }),
   };

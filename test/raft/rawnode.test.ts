@@ -4,7 +4,7 @@
 import { decode, encode } from '../../src/util/codec.js';
 import { AssertionFailure } from '../../src/util/assert.js';
 import { Prng } from '../../src/util/prng.js';
-import { MemoryStorage, RawNode, bootstrapState, validateMessage, type Message, type Ready, type RawNodeConfig } from '../../src/raft/index.js';
+import { MemoryStorage, RawNode, bootstrapState, committedEntriesDurable, validateMessage, type Message, type Ready, type RawNodeConfig } from '../../src/raft/index.js';
 
 const enc = new TextEncoder();
 
@@ -43,6 +43,104 @@ function cluster(n: number, extra: Partial<RawNodeConfig> = {}): Map<number, Raw
 }
 
 describe('RawNode', () => {
+  it("a leader's messages may leave before its write; a candidate's and a follower's may not; an entry still commits only on a durable quorum", () => {
+    const nodes = cluster(3);
+    stabilize(nodes);
+    const n1 = nodes.get(1)!;
+    n1.campaign();
+    // Campaigning changes term and vote: the vote requests vouch for durable state.
+    let rd = n1.ready();
+    expect(rd.messages.some((m) => m.type === 'MsgPreVote')).toBe(true);
+    expect(n1.sendableBeforePersist(rd)).toBe(false);
+    const queue: Message[] = [...rd.messages];
+    n1.advance(rd);
+    for (let round = 0; round < 50 && queue.length > 0; round++) {
+      for (const m of queue.splice(0)) nodes.get(m.to)!.step(m);
+      for (const n of nodes.values()) {
+        while (n.hasReady()) {
+          rd = n.ready();
+          // Only the leader's Readys may send early (here: its first MsgApps and commits).
+          expect(n.sendableBeforePersist(rd)).toBe(n === n1 && n1.status().role === 'leader');
+          queue.push(...rd.messages);
+          n.advance(rd);
+        }
+      }
+    }
+    expect(n1.status().role).toBe('leader');
+    stabilize(nodes);
+    // The leader proposes: the MsgApps may go out before its own write.
+    expect(n1.propose(enc.encode('x')).ok).toBe(true);
+    rd = n1.ready();
+    expect(rd.entries.length).toBe(1);
+    expect(n1.sendableBeforePersist(rd)).toBe(true);
+    const index = rd.entries[0]!.index;
+    // Both followers persist and acknowledge before the leader's write is done: that quorum
+    // of two durable copies commits the entry, the leader's own copy not yet counted.
+    for (const m of rd.messages) nodes.get(m.to)!.step(m);
+    const acks: Message[] = [];
+    for (const id of [2, 3]) {
+      const f = nodes.get(id)!;
+      const frd = f.ready();
+      expect(f.sendableBeforePersist(frd)).toBe(false);
+      acks.push(...frd.messages);
+      f.advance(frd);
+    }
+    for (const m of acks) n1.step(m);
+    expect(n1.status().commit).toBe(index);
+    n1.advance(rd);
+    // In a 3-member cluster with one follower down, the leader's own durable copy is needed.
+    expect(n1.propose(enc.encode('y')).ok).toBe(true);
+    rd = n1.ready();
+    expect(n1.sendableBeforePersist(rd)).toBe(true);
+    const y = rd.entries[0]!.index;
+    for (const m of rd.messages) if (m.to === 2) nodes.get(2)!.step(m);
+    const frd = nodes.get(2)!.ready();
+    const ack2 = frd.messages;
+    nodes.get(2)!.advance(frd);
+    for (const m of ack2) n1.step(m);
+    expect(n1.status().commit).toBeLessThan(y); // 2's copy alone is not a quorum
+    n1.advance(rd); // the leader's write is done: now 1 and 2 hold it
+    expect(n1.status().commit).toBe(y);
+  });
+
+  it('committedEntriesDurable: only entries on the local disk that this Ready does not replace', () => {
+    const e = (term: number, index: number) => ({ term, index, type: 'normal' as const, data: new Uint8Array(0) });
+    const rd = (entries: ReturnType<typeof e>[], committed: ReturnType<typeof e>[]): Ready =>
+      ({ entries, committedEntries: committed, messages: [], readStates: [], mustSync: entries.length > 0 });
+    expect(committedEntriesDurable(rd([], [e(2, 5), e(2, 6)]), 6)).toBe(true);
+    expect(committedEntriesDurable(rd([], [e(2, 5), e(2, 6)]), 5)).toBe(false); // 6 not on disk yet
+    expect(committedEntriesDurable(rd([e(2, 9)], [e(2, 7), e(2, 8)]), 8)).toBe(true); // appends after them
+    // The disk holds old entries 7..10 of term 1; this Ready replaces them from 7 with term 2
+    // entries, and 7 and 8 are committed: they are not on disk until the Ready is written.
+    expect(committedEntriesDurable(rd([e(2, 7), e(2, 8)], [e(2, 6), e(2, 7), e(2, 8)]), 10)).toBe(false);
+    expect(committedEntriesDurable(rd([], []), 10)).toBe(false);
+    const withSnap = rd([], [e(2, 5)]);
+    withSnap.snapshot = { meta: { index: 4, term: 2, confState: { voters: [1] } }, data: new Uint8Array(0) };
+    expect(committedEntriesDurable(withSnap, 10)).toBe(false);
+  });
+
+  it('forgetLeader: a follower forgets only its own leader, and campaigns within a third of an election timeout', () => {
+    const nodes = cluster(3);
+    stabilize(nodes);
+    nodes.get(1)!.campaign();
+    stabilize(nodes);
+    const n2 = nodes.get(2)!;
+    expect(n2.status().leader).toBe(1);
+    n2.forgetLeader(3);
+    expect(n2.status().leader).toBe(1);
+    nodes.get(1)!.forgetLeader(1);
+    expect(nodes.get(1)!.status().role).toBe('leader');
+    n2.forgetLeader(1);
+    expect(n2.status().leader).toBe(0);
+    let ticks = 0;
+    while (n2.status().role === 'follower' && ticks < 10) {
+      n2.tick();
+      ticks++;
+    }
+    expect(n2.status().role).toBe('preCandidate');
+    expect(ticks).toBeLessThanOrEqual(3);
+  });
+
   it('single member: bootstrap, election, proposal; entries are durable before they commit', () => {
     const n = node(1, MemoryStorage.bootstrap([1]));
     // First Ready: the bootstrap conf change is handed out as committed and applied at advance.

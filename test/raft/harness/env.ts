@@ -143,6 +143,9 @@ export class InteractionEnv {
         r.checkInvariants();
         break;
       }
+      case 'forget-leader':
+        this.node(pos(args, 0)).rn.forgetLeader(Number(pos(args, 1)));
+        break;
       case 'report-unreachable':
         this.node(pos(args, 0)).rn.reportUnreachable(Number(pos(args, 1)));
         break;

@@ -54,7 +54,8 @@ export interface KeepaliveStats {
 
 export type FromSessionsWorker =
   | { t: 'created'; n: number }
-  | { t: 'createdAll'; ms: number }
+  /** retries: creates sent again after 503 Unavailable (a leader change while creating). */
+  | { t: 'createdAll'; ms: number; retries: number }
   | { t: 'createFailed'; error: string }
   | { t: 'stats'; stats: KeepaliveStats }
   | { t: 'stopped'; stats: KeepaliveStats };
@@ -64,6 +65,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** Keepalives (and creates) waiting for an answer, at most: past it, slots go out late (and say so). */
 const MAX_IN_FLIGHT = 512;
+/** A create answered 503 (no leader for a moment, on a busy machine) is sent again, this often at most. */
+const CREATE_ATTEMPTS = 6;
+let retries = 0;
 
 let agent: Agent | undefined;
 
@@ -111,7 +115,7 @@ async function createAll(m: SessionsWorkerStart, fn: (i: number) => Promise<void
         }
       }),
     );
-    send({ t: 'createdAll', ms: nowMs() - t0 });
+    send({ t: 'createdAll', ms: nowMs() - t0, retries });
   } catch (e) {
     send({ t: 'createFailed', error: e instanceof Error ? e.message : String(e) });
   }
@@ -125,13 +129,24 @@ function bindOne(m: SessionsWorkerStart, i: number): Promise<void> {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     sockets.push(ws);
     let done = false;
-    ws.on('open', () => ws.send(JSON.stringify({ id: 1, op: 'session', timeoutMs: m.timeoutMs })));
+    let attempts = 0;
+    const session = JSON.stringify({ id: 1, op: 'session', timeoutMs: m.timeoutMs });
+    const ephemeral = JSON.stringify({ id: 2, op: 'create', path: `/bench/s${g}`, mode: 'ephemeral', data: '' });
+    ws.on('open', () => ws.send(session));
     ws.on('message', (raw) => {
       if (done) return;
-      const r = JSON.parse((raw as Buffer).toString('utf8')) as { id?: unknown; type?: string; error?: unknown };
+      const r = JSON.parse((raw as Buffer).toString('utf8')) as { id?: unknown; type?: string; error?: { code?: string } };
       if (r.type === 'session' && m.ephemerals) {
-        ws.send(JSON.stringify({ id: 2, op: 'create', path: `/bench/s${g}`, mode: 'ephemeral', data: '' }));
+        ws.send(ephemeral);
       } else if ((r.type === 'session' && !m.ephemerals) || (r.type === 'result' && r.id === 2)) {
+        done = true;
+        resolve();
+      } else if (r.type === 'error' && r.error?.code === 'Unavailable' && ++attempts < CREATE_ATTEMPTS) {
+        // The same request again: a session created twice leaves one unbound, which expires on its own.
+        retries++;
+        setTimeout(() => ws.send(r.id === 2 ? ephemeral : session), 250 * attempts);
+      } else if (r.type === 'error' && r.id === 2 && r.error?.code === 'NodeExists' && attempts > 0) {
+        // Our own ephemeral, created by the attempt that answered Unavailable.
         done = true;
         resolve();
       } else if (r.type === 'error') {
@@ -190,14 +205,25 @@ async function start(m: SessionsWorkerStart): Promise<void> {
     while (inFlight > 0) await sleep(5);
   })();
 
+  /** A request sent again after 503 (a moment without a leader), a few times with a growing pause. */
+  const retried = async (origin: string, path: string, body: string, headers?: Record<string, string>): Promise<{ status: number; text: string; attempts: number }> => {
+    for (let attempt = 1; ; attempt++) {
+      const r = await call(origin, 'POST', path, body, headers);
+      if (r.status !== 503 || attempt >= CREATE_ATTEMPTS) return { ...r, attempts: attempt };
+      retries++;
+      await sleep(250 * attempt);
+    }
+  };
   await createAll(m, async (i) => {
     const via = m.createVia[i % m.createVia.length]!;
-    const r = await call(via, 'POST', '/v1/sessions', JSON.stringify({ timeoutMs: m.timeoutMs }));
+    // A session created twice (the first answer lost to a leader change) leaves one that nobody keeps alive: it expires on its own.
+    const r = await retried(via, '/v1/sessions', JSON.stringify({ timeoutMs: m.timeoutMs }));
     if (r.status !== 201) throw new Error(`create session via ${via}: ${r.status} ${r.text.slice(0, 200)}`);
     const id = (JSON.parse(r.text) as { sessionId: string }).sessionId;
     if (m.ephemerals) {
-      const e = await call(via, 'POST', `/v1/znodes/bench/s${m.firstIndex + i}?mode=ephemeral`, '', { 'zgate-session': id });
-      if (e.status !== 201) throw new Error(`ephemeral via ${via}: ${e.status} ${e.text.slice(0, 200)}`);
+      const e = await retried(via, `/v1/znodes/bench/s${m.firstIndex + i}?mode=ephemeral`, '', { 'zgate-session': id });
+      // 409 after a retry: the attempt that answered 503 did create it.
+      if (e.status !== 201 && !(e.status === 409 && e.attempts > 1)) throw new Error(`ephemeral via ${via}: ${e.status} ${e.text.slice(0, 200)}`);
     }
     ids[i] = id;
   });

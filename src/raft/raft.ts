@@ -442,6 +442,19 @@ export class Raft {
         const r = this.newMessage('MsgPreVoteResp', m.from, this.term);
         r.reject = true;
         this.send(r);
+      } else if (m.type === 'MsgVote') {
+        // The paper's rule (reply false with the current term so the candidate updates
+        // itself), where etcd ignores the request. Ignoring can deadlock an election: a member
+        // whose configuration is stale campaigns only to the voters it knows, so a candidate
+        // it doesn't know never hears its higher term, and each stays below the other's term.
+        // (Found by the simulator: a member partitioned through two membership changes.)
+        this.logger.info(
+          `${this.id} [logterm: ${this.log.lastTerm()}, index: ${this.log.lastIndex()}, vote: ${this.vote}] rejected ${m.type} from ${m.from} ` +
+            `[logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}: its term ${m.term} is stale`,
+        );
+        const r = this.newMessage('MsgVoteResp', m.from, this.term);
+        r.reject = true;
+        this.send(r);
       } else {
         this.logger.debug(`${this.id} [term: ${this.term}] ignored a ${m.type} message with lower term from ${m.from} [term: ${m.term}]`);
       }

@@ -7,7 +7,7 @@
  */
 import { startMember, type RunningMember } from '../support/member.js';
 import { getFreePort } from '../support/ports.js';
-import { ZgateClient, ZgateError, type Stat, type WatchEvent } from '../../src/client/index.js';
+import { Lock, ZgateClient, ZgateError, type ClientState, type Stat, type WatchEvent } from '../../src/client/index.js';
 import { Clients, ControlledSockets, waitFor } from './helpers.js';
 
 let member: RunningMember;
@@ -246,6 +246,32 @@ describe('session', () => {
     expect(res.status).toBe(200);
     await zk.close();
     expect(states).toEqual(['connecting', 'connected', 'closed']);
+  });
+  test('a session that expired while the client was cut off is reported lost; the client goes on with a new one', async () => {
+    const sockets = new ControlledSockets();
+    const zk = clients.make(member.baseUrl, { webSocket: sockets.factory, sessionTimeoutMs: 1000 });
+    const other = clients.make(member.baseUrl);
+    const p = fresh();
+    const lock = new Lock(zk, `${p}/lock`);
+    expect(await lock.acquire()).toBe(true);
+    const held = lock.signal!;
+    const old = zk.sessionId!;
+    const states: ClientState[] = [];
+    zk.onStateChange((s) => states.push(s));
+
+    sockets.refusing = true;
+    sockets.cut();
+    // The member answers 410 from the moment it decides to expire the session; its ephemerals
+    // go when that decision applies, a moment later.
+    await waitFor(async () => (await other.children(`${p}/lock`)).length === 0, "the expired session's ephemeral to go");
+    expect((await fetch(`${member.baseUrl}/v1/sessions/${old}`)).status).toBe(410);
+    sockets.refusing = false;
+    await waitFor(() => zk.state === 'connected' && zk.sessionId !== old, 'a new session');
+    expect(states.join(',')).toBe('suspended,lost,connected');
+    expect(lock.isAcquired).toBe(false);
+    expect(held.aborted).toBe(true);
+    const eph = await zk.create(`${p}/e`, '', { mode: 'ephemeral' });
+    expect(eph.stat.ephemeralOwner).toBe(zk.sessionId);
   });
 });
 

@@ -250,6 +250,16 @@ export class ZgateClient {
     });
   }
 
+  /**
+   * ZooKeeper's sync: after it, this client's reads (on whichever member) are at least as new
+   * as every write committed before it was called, also writes of other clients. (A linearizable
+   * read of the root's stat, whose zxid the client's later reads then ask for.)
+   */
+  async sync(): Promise<void> {
+    this.checkOpen('sync');
+    await this.members.request({ method: 'HEAD', url: '/v1/znodes' + query({ consistency: 'linearizable' }), retry: true, znodePath: '/', what: 'sync' });
+  }
+
   /** Creates `path` and its missing parents as persistent znodes, if it does not exist. */
   async ensurePath(path: string): Promise<void> {
     this.checkOpen('ensurePath');

@@ -202,6 +202,7 @@ describe('bad input', () => {
       zk.txn([]),
       zk.connect(),
       zk.ensurePath('/x'),
+      zk.sync(),
       zk.dataWatch('/x', () => undefined),
       zk.childrenWatch('/x', () => undefined),
     ];

@@ -95,7 +95,7 @@ describe('Lock', () => {
     expect(acquired).toEqual([1, 3]);
     expect(locks.map((l) => l.isAcquired)).toEqual([false, false, false, true]);
     await locks[3]!.release();
-    expect(await zks[0]!.children('/locks/fifo')).toEqual([]);
+    expect(await zks[3]!.children('/locks/fifo')).toEqual([]);
   });
 
   test('mutual exclusion: four clients on three members increment a plain znode under the lock without losing one', async () => {
@@ -119,6 +119,8 @@ describe('Lock', () => {
       }),
     );
     expect(most).toBe(1);
+    // Other clients wrote through other members: sync first (ZooKeeper's sync) to read them all.
+    await zks[0]!.sync();
     expect((await zks[0]!.get('/locks/count')).data).toBe('12');
   });
 
@@ -153,6 +155,8 @@ describe('Barrier, Counter, Queue', () => {
     const barrier = new Barrier(zks[0]!, '/barriers/b');
     expect(await barrier.create()).toBe(true);
     expect(await barrier.create()).toBe(false);
+    // Waiters on other members must see the barrier before they wait on it.
+    await Promise.all(zks.map((zk) => zk.sync()));
     const waits = zks.map((zk) => new Barrier(zk, '/barriers/b').wait());
     expect(await new Barrier(zks[1]!, '/barriers/b').wait({ timeoutMs: 200 })).toBe(false);
     for (const w of waits) expect(await stillPending(w, 100)).toBe(true);
@@ -173,6 +177,7 @@ describe('Barrier, Counter, Queue', () => {
     );
     expect(values.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     const c = new Counter(zks[0]!, '/counters/c');
+    await zks[0]!.sync();
     expect(await c.value()).toBe(40);
     expect(await c.add(-5)).toBe(35);
     expect(await new Counter(zks[1]!, '/counters/none', { initial: 7 }).value()).toBe(7);
@@ -200,10 +205,12 @@ describe('Barrier, Counter, Queue', () => {
     await Promise.all(consumers);
     const expected = [0, 1].flatMap((p) => Array.from({ length: 10 }, (_, k) => `p${p}-${k}`));
     expect([...taken].sort()).toEqual(expected.sort());
+    await zks[0]!.sync();
     expect(await q(zks[0]!).size()).toBe(0);
     // FIFO for one consumer: the oldest first.
     await q(zks[0]!).put('first');
     await q(zks[0]!).put('second');
+    await zks[1]!.sync();
     expect(await q(zks[1]!).get()).toBe('first');
     expect(await q(zks[1]!).get()).toBe('second');
   });
@@ -257,6 +264,7 @@ describe('LeaderElection', () => {
     expect(await ranB).toBe(true);
     expect(await ranC).toBe(true);
     expect(cLed).toBe(true);
+    await survivor.sync();
     expect(await new LeaderElection(survivor, '/elections/e').contenders()).toEqual([]);
 
     await cluster.startMember(raftLeader);
@@ -311,6 +319,7 @@ describe('failover and resume', () => {
 
     // A new client given the dead member first skips it.
     const late = await clients.connect(startingAt(victim));
+    await late.sync();
     expect((await late.get('/w')).data).toBe(String(N));
     await late.create('/eph-late', '', { mode: 'ephemeral' });
 
@@ -346,6 +355,7 @@ describe('failover and resume', () => {
     await killed;
     const alive = [1, 2, 3].filter((id) => id !== leader);
     const reader = clients.make(alive.map((id) => cluster.base(id)));
+    await reader.sync();
     const names = await reader.children('/seq');
     const data = await Promise.all(names.map(async (n) => (await reader.get(`/seq/${n}`)).data));
     const expected = [0, 1, 2, 3].flatMap((w) => Array.from({ length: PER }, (_, k) => `w${w}-${k}`));

@@ -4,13 +4,17 @@
  *
  * dist/ is built by `npm test` before jest starts (scripts/run-tests.mjs). The member is ready
  * when `GET /healthz` answers 200. Its stdout and stderr are kept (bounded) for diagnostics.
- * stop() sends SIGTERM and falls back to SIGKILL; kill() is for crash tests.
+ * stop() sends SIGTERM and falls back to SIGKILL; kill() is for crash tests. The process
+ * itself is src/faults/process.ts's, as the fault harness runs it.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { awaitMemberReady, builtEntry, defaultEntry, launchMember, type ExitInfo } from '../../src/faults/process.js';
 import { getFreePort, LOOPBACK } from './ports.js';
+
+export { defaultEntry, type ExitInfo };
 
 export interface MemberOptions {
   /** HTTP port; default: a free loopback port (with a retry if another process takes it first). */
@@ -30,11 +34,6 @@ export interface MemberOptions {
   readyTimeoutMs?: number;
   /** Keep a generated data dir after stop(). */
   keepDataDir?: boolean;
-}
-
-export interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
 }
 
 export interface RunningMember {
@@ -58,40 +57,13 @@ export interface RunningMember {
   kill(signal?: NodeJS.Signals): Promise<ExitInfo>;
 }
 
-/**
- * The default entry point: `ZGATE_ENTRY` if set, else dist/cli/main.js under the working
- * directory (the repo root under jest).
- */
-export function defaultEntry(cwd: string = process.cwd()): string {
-  const env = process.env['ZGATE_ENTRY'];
-  return env ? resolve(cwd, env) : resolve(cwd, 'dist', 'cli', 'main.js');
-}
+/** Characters kept of stdout, of stderr and of both (each cut to its last half past this). */
+const KEEP_CHARS = 200_000;
 
 /** True when the built CLI exists. */
 export function memberBuilt(entry: string = defaultEntry()): boolean {
   return existsSync(entry);
 }
-
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const c of live) {
-      try {
-        c.kill('SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-const KEEP_CHARS = 200_000;
 
 /** Starts a member and waits until it is healthy; throws with its output if it isn't. */
 export async function startMember(opts: MemberOptions = {}): Promise<RunningMember> {
@@ -109,74 +81,17 @@ export async function startMember(opts: MemberOptions = {}): Promise<RunningMemb
 }
 
 async function startOnce(opts: MemberOptions): Promise<RunningMember> {
-  installExitHook();
-  const entry = opts.entry ?? defaultEntry(opts.cwd);
-  if (!existsSync(entry)) throw new Error(`member: ${entry} does not exist (build with: npx tsc -p tsconfig.build.json)`);
+  const entry = builtEntry(opts.entry, opts.cwd);
   const port = opts.port ?? (await getFreePort());
   const generatedDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'zgate-member-'));
   const host = LOOPBACK;
-  const args = [entry, 'serve', '--http', `${host}:${port}`, '--data-dir', dataDir, ...(opts.args ?? [])];
-  const child = spawn(process.execPath, args, {
-    cwd: opts.cwd ?? process.cwd(),
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(child);
-  let out = '';
-  let err = '';
-  let both = '';
-  const clip = (s: string): string => (s.length > KEEP_CHARS ? s.slice(-KEEP_CHARS / 2) : s);
-  child.stdout!.on('data', (b: Buffer) => {
-    out = clip(out + b.toString('utf8'));
-    both = clip(both + b.toString('utf8'));
-  });
-  child.stderr!.on('data', (b: Buffer) => {
-    err = clip(err + b.toString('utf8'));
-    both = clip(both + b.toString('utf8'));
-  });
-  let exitInfo: ExitInfo | undefined;
-  const exited = new Promise<ExitInfo>((resolveExit) => {
-    child.once('exit', (code, signal) => {
-      exitInfo = { code, signal };
-      live.delete(child);
-      resolveExit(exitInfo);
-    });
-    child.once('error', (e) => {
-      both += `\n[spawn error] ${e.message}`;
-      if (exitInfo === undefined) {
-        exitInfo = { code: null, signal: null };
-        live.delete(child);
-        resolveExit(exitInfo);
-      }
-    });
-  });
-  const isRunning = (): boolean => exitInfo === undefined;
-  const waitExit = async (ms: number): Promise<boolean> => {
-    if (!isRunning()) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((r) => {
-      timer = setTimeout(() => r(false), ms);
-    });
-    try {
-      return await Promise.race([exited.then(() => true), timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const m = launchMember({ entry, port, dataDir, args: opts.args ?? [], env: opts.env, cwd: opts.cwd, keepChars: KEEP_CHARS });
   const removeDir = (): void => {
     if (generatedDir && !opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
   };
-  const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<ExitInfo> => {
-    if (isRunning()) child.kill(signal);
-    return exited;
-  };
   const stop = async (graceMs = 5000): Promise<ExitInfo> => {
-    if (isRunning()) {
-      child.kill('SIGTERM');
-      if (!(await waitExit(graceMs))) child.kill('SIGKILL');
-    }
-    const info = await exited;
+    const info = await m.stop(graceMs);
     removeDir();
     return info;
   };
@@ -186,36 +101,29 @@ async function startOnce(opts: MemberOptions): Promise<RunningMember> {
     host,
     baseUrl,
     dataDir,
-    pid: child.pid ?? -1,
-    process: child,
-    exited,
-    stdout: () => out,
-    stderr: () => err,
-    diagnostics: (max = 4000) => both.slice(-max),
-    isRunning,
+    pid: m.pid,
+    process: m.child,
+    exited: m.exited,
+    stdout: m.stdout,
+    stderr: m.stderr,
+    diagnostics: (max = 4000) => m.output(max),
+    isRunning: m.isRunning,
     stop,
-    kill,
+    kill: async (signal: NodeJS.Signals = 'SIGKILL') => {
+      m.signal(signal);
+      return m.exited;
+    },
   };
 
   const readyPath = opts.readyPath ?? '/healthz';
   const timeoutMs = opts.readyTimeoutMs ?? 30000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!isRunning()) {
-      removeDir();
-      throw new Error(`member exited during startup (code ${exitInfo?.code}, signal ${exitInfo?.signal}); output:\n${both.slice(-4000)}`);
-    }
-    try {
-      const res = await fetch(baseUrl + readyPath, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return member;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop(1000);
-      throw new Error(`member on ${baseUrl} not ready (${readyPath} 200) within ${timeoutMs} ms; output:\n${both.slice(-4000)}`);
-    }
-    await sleep(50);
+  const ready = await awaitMemberReady(m, { port, readyPath, readyTimeoutMs: timeoutMs });
+  if (ready === 'ready') return member;
+  if (ready === 'exited') {
+    const exitInfo = await m.exited;
+    removeDir();
+    throw new Error(`member exited during startup (code ${exitInfo.code}, signal ${exitInfo.signal}); output:\n${m.output(4000)}`);
   }
+  await stop(1000);
+  throw new Error(`member on ${baseUrl} not ready (${readyPath} 200) within ${timeoutMs} ms; output:\n${m.output(4000)}`);
 }

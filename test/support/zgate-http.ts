@@ -18,22 +18,9 @@
  * A write's zxid is the `Zgate-Zxid` header (for /v1/txn, the body's `zxid`). Errors are
  * `{"error":{"code":...}}`; an answer without that shape becomes code `HTTP<status>`.
  */
+import type { StatJson } from '../../src/api/http/encoding.js';
 import type { CreateOp, NStat, Op, Outcome, SubOp, SubResult, Target } from './conformance.js';
 import { awaitGone, bytes, show } from './conformance.js';
-
-interface WireStat {
-  czxid: string;
-  mzxid: string;
-  pzxid: string;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: string;
-  dataLength: number;
-  numChildren: number;
-}
 
 function big(v: unknown, field: string): bigint {
   if (typeof v !== 'string' || !/^-?[0-9]+$/.test(v)) throw new Error(`zgate stat: ${field} must be a decimal string (api.md), got ${show(v)}`);
@@ -47,7 +34,8 @@ function num(v: unknown, field: string): number {
 
 export function parseStat(s: unknown): NStat {
   if (!s || typeof s !== 'object') throw new Error(`zgate: expected a stat object, got ${show(s)}`);
-  const w = s as Partial<Record<keyof WireStat, unknown>>;
+  // The field names are the server's (StatJson); what each must hold is checked here, from api.md.
+  const w = s as Partial<Record<keyof StatJson, unknown>>;
   return {
     czxid: big(w.czxid, 'czxid'),
     mzxid: big(w.mzxid, 'mzxid'),

@@ -114,9 +114,20 @@ export class SessionWorker {
         if (rec.end === 'closed') {
           // An ephemeral create for a closed session must fail: 410, nothing created.
           const path = `/faults/e/w${this.id}s${this.records.length}-closed`;
-          const c = await this.call('POST', `/v1/znodes${path}?mode=ephemeral&parents=true`, { 'zgate-session': created.sessionId, 'content-type': 'application/octet-stream' }, `e${this.id}.${++this.n}`);
-          if (c.kind === 'answer') rec.createAfterClose = c.status;
-          if (c.kind === 'answer' && c.status === 201) rec.ephemerals.push(path);
+          // A 503 (no leader reachable, or the write timed out in a fault) is no answer to
+          // the question: try again, on another member, as a client would. The leak check on
+          // the final tree still catches a create that applied behind a 503.
+          const body = `e${this.id}.${++this.n}`;
+          for (let attempt = 0; attempt < 5; attempt++) {
+            const c = await this.call('POST', `/v1/znodes${path}?mode=ephemeral&parents=true`, { 'zgate-session': created.sessionId, 'content-type': 'application/octet-stream' }, body);
+            if (c.kind === 'answer' && c.status === 201) rec.ephemerals.push(path);
+            if (c.kind === 'answer' && c.status !== 503) {
+              rec.createAfterClose = c.status;
+              break;
+            }
+            this.moveOn();
+            await sleep(100);
+          }
         }
       } else {
         rec.end = 'abandoned';

@@ -6,47 +6,17 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
-  FileStorage, FaultInjectingFileSystem, StorageCorruptError, StorageLockedError, type FsOp, type LogEntry,
+  FileStorage, FaultInjectingFileSystem, StorageCorruptError, StorageLockedError, type FsOp,
 } from '../../src/storage/index.js';
-import { readRecord } from '../../src/storage/record.js';
 import { ZgateError } from '../../src/core/errors.js';
-import { tmpDir, cleanupTmpDirs, makeEntries, plain, prng, dataFor, noSyncFs, snapshotDir, restoreDir } from './storage-helpers.js';
+import { tmpDir, cleanupTmpDirs, makeEntries, plain, prng, dataFor, noSyncFs, wal, recordStarts, restore, build } from './storage-helpers.js';
 
 afterAll(cleanupTmpDirs);
-
-const wal = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.wal')).sort();
-
-/** Record start offsets of a pristine segment file (the header record first). */
-function recordStarts(buf: Buffer): number[] {
-  const starts: number[] = [];
-  let at = 0;
-  let chain = buf.readUInt32LE(8 + 24);
-  while (at < buf.length) {
-    const r = readRecord(buf, at, chain);
-    if (!r.ok) throw new Error(`pristine segment unreadable at ${at}`);
-    starts.push(at);
-    chain = r.crc;
-    at += r.size;
-  }
-  return starts;
-}
-
-const cache = new Map<string, Map<string, Buffer>>();
-function restore(pristine: string, dir: string): void {
-  if (!cache.has(pristine)) cache.set(pristine, snapshotDir(pristine));
-  restoreDir(cache.get(pristine)!, dir);
-}
 
 function flip(path: string, offset: number, bit: number): void {
   const b = readFileSync(path);
   b[offset] ^= 1 << bit;
   writeFileSync(path, b);
-}
-
-async function build(dir: string, entries: LogEntry[], opts: { segmentBytes?: number } = {}, chunk = 5): Promise<void> {
-  const { storage } = await FileStorage.open(dir, { ...opts, fs: noSyncFs });
-  for (let i = 0; i < entries.length; i += chunk) await storage.append(entries.slice(i, i + chunk));
-  await storage.close();
 }
 
 describe('bit flips: repaired (tail) or refused (middle), never wrong data', () => {

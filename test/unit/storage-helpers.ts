@@ -2,7 +2,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { realFileSystem, type FileSystem, type LogEntry } from '../../src/storage/index.js';
+import { FileStorage, realFileSystem, type FileSystem, type LogEntry } from '../../src/storage/index.js';
+import { readRecord } from '../../src/storage/record.js';
 
 const made: string[] = [];
 
@@ -74,4 +75,37 @@ export function restoreDir(files: Map<string, Buffer>, dir: string): void {
   mkdirSync(dir, { recursive: true });
   for (const n of readdirSync(dir)) unlinkSync(join(dir, n));
   for (const [n, b] of files) writeFileSync(join(dir, n), b);
+}
+
+/** The WAL segment files of a storage directory, in order. */
+export const wal = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.wal')).sort();
+
+/** Record start offsets of a pristine segment file (the header record first). */
+export function recordStarts(buf: Buffer): number[] {
+  const starts: number[] = [];
+  let at = 0;
+  let chain = buf.readUInt32LE(8 + 24);
+  while (at < buf.length) {
+    const r = readRecord(buf, at, chain);
+    if (!r.ok) throw new Error(`pristine segment unreadable at ${at}`);
+    starts.push(at);
+    chain = r.crc;
+    at += r.size;
+  }
+  return starts;
+}
+
+const pristineFiles = new Map<string, Map<string, Buffer>>();
+
+/** Puts the files of the directory `pristine` (read once, then kept) into `dir`. */
+export function restore(pristine: string, dir: string): void {
+  if (!pristineFiles.has(pristine)) pristineFiles.set(pristine, snapshotDir(pristine));
+  restoreDir(pristineFiles.get(pristine)!, dir);
+}
+
+/** A storage directory holding `entries`, appended `chunk` at a time (no fsyncs). */
+export async function build(dir: string, entries: LogEntry[], opts: { segmentBytes?: number } = {}, chunk = 5): Promise<void> {
+  const { storage } = await FileStorage.open(dir, { ...opts, fs: noSyncFs });
+  for (let i = 0; i < entries.length; i += chunk) await storage.append(entries.slice(i, i + chunk));
+  await storage.close();
 }

@@ -4,40 +4,10 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileStorage, type LogEntry } from '../../src/storage/index.js';
-import { readRecord } from '../../src/storage/record.js';
-import { tmpDir, cleanupTmpDirs, makeEntries, plain, noSyncFs, snapshotDir, restoreDir } from './storage-helpers.js';
+import { FileStorage } from '../../src/storage/index.js';
+import { tmpDir, cleanupTmpDirs, makeEntries, plain, noSyncFs, restoreDir, wal, recordStarts, restore, build } from './storage-helpers.js';
 
 afterAll(cleanupTmpDirs);
-
-const wal = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.wal')).sort();
-
-/** Record start offsets of a pristine segment file (the header record first). */
-function recordStarts(buf: Buffer): number[] {
-  const starts: number[] = [];
-  let at = 0;
-  let chain = buf.readUInt32LE(8 + 24);
-  while (at < buf.length) {
-    const r = readRecord(buf, at, chain);
-    if (!r.ok) throw new Error(`pristine segment unreadable at ${at}`);
-    starts.push(at);
-    chain = r.crc;
-    at += r.size;
-  }
-  return starts;
-}
-
-const cache = new Map<string, Map<string, Buffer>>();
-function restore(pristine: string, dir: string): void {
-  if (!cache.has(pristine)) cache.set(pristine, snapshotDir(pristine));
-  restoreDir(cache.get(pristine)!, dir);
-}
-
-async function build(dir: string, entries: LogEntry[], opts: { segmentBytes?: number } = {}, chunk = 5): Promise<void> {
-  const { storage } = await FileStorage.open(dir, { ...opts, fs: noSyncFs });
-  for (let i = 0; i < entries.length; i += chunk) await storage.append(entries.slice(i, i + chunk));
-  await storage.close();
-}
 
 describe('torn writes: truncation at every byte offset', () => {
   test('a 50-record segment cut anywhere opens to exactly the records wholly before the cut', async () => {

@@ -7,11 +7,10 @@ import { encodeEntry, readRecord, validRecordFollows, entryRecordSize, encodeSeg
 import { writeSnapshot } from '../../src/storage/snapshot.js';
 import { AssertionFailure } from '../../src/util/assert.js';
 import { ZgateError } from '../../src/core/errors.js';
-import { tmpDir, cleanupTmpDirs, makeEntries, plain, dataFor } from './storage-helpers.js';
+import { tmpDir, cleanupTmpDirs, makeEntries, plain, dataFor, wal } from './storage-helpers.js';
 
 afterAll(cleanupTmpDirs);
 
-const wal = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.wal')).sort();
 const snaps = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.snap')).sort();
 const meta = (index: number, term: number, config = 'cfg') => ({ index, term, config: new Uint8Array(Buffer.from(config)) });
 

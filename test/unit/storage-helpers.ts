@@ -35,17 +35,7 @@ export function plain(entries: readonly LogEntry[]): { index: number; term: numb
   return entries.map((e) => ({ index: e.index, term: e.term, data: Buffer.from(e.data).toString('hex') }));
 }
 
-/** Small seeded PRNG (mulberry32) for reproducible fault positions. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../support/prng.js';
 
 /**
  * The real file system with fsync/fdatasync made no-ops: for the exhaustive parsing and

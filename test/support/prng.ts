@@ -1,0 +1,15 @@
+/**
+ * mulberry32: a small seeded PRNG for the tests, so a failing run can be replayed from its
+ * printed seed (reproducible fault positions, random sequences). The server's own seeded
+ * generator, for pure modules and the simulator, is src/util/prng.ts.
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -18,6 +18,7 @@ import {
   type Entry,
   type Message,
   type Ready,
+  type RaftConfig,
   type RaftLogger,
 } from '../../../src/raft/index.js';
 import type { CmdArg, TestCase } from './datadriven.js';
@@ -25,16 +26,10 @@ import type { CmdArg, TestCase } from './datadriven.js';
 type Level = 'debug' | 'info' | 'warn' | 'none';
 const LEVELS: Level[] = ['debug', 'info', 'warn', 'none'];
 
-interface NodeOptions {
-  electionTick: number;
-  heartbeatTick: number;
-  preVote: boolean;
-  checkQuorum: boolean;
-  maxSizePerMsg: number;
-  maxInflightMsgs: number;
-  maxInflightBytes: number;
-  maxUncommittedEntriesSize: number;
-}
+/** The RaftConfig knobs that add-nodes sets (all of them, always). */
+type NodeOptions = Required<
+  Pick<RaftConfig, 'electionTick' | 'heartbeatTick' | 'preVote' | 'checkQuorum' | 'maxSizePerMsg' | 'maxInflightMsgs' | 'maxInflightBytes' | 'maxUncommittedEntriesSize'>
+>;
 
 interface Node {
   id: number;
@@ -236,14 +231,7 @@ export class InteractionEnv {
       id: n.id,
       storage: n.storage,
       random: { int: () => 0 }, // randomized election timeout = electionTick exactly
-      electionTick: n.opts.electionTick,
-      heartbeatTick: n.opts.heartbeatTick,
-      preVote: n.opts.preVote,
-      checkQuorum: n.opts.checkQuorum,
-      maxSizePerMsg: n.opts.maxSizePerMsg,
-      maxInflightMsgs: n.opts.maxInflightMsgs,
-      maxInflightBytes: n.opts.maxInflightBytes,
-      maxUncommittedEntriesSize: n.opts.maxUncommittedEntriesSize,
+      ...n.opts,
       logger: this.loggerFor(),
     });
     n.down = false;

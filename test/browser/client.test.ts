@@ -6,42 +6,31 @@
  * and the same from a page on another origin (CORS: the preflight must allow the client's
  * Idempotency-Key and Zgate-Session headers).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { getFreePorts } from '../support/ports.js';
 import { serve, type Served } from '../watch/helpers.js';
+import { haveChromium, launchChromium, maybe, type Chromium } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const BUILD = join(process.cwd(), 'dist', 'client', 'zgate-client.browser.js');
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`${CHROMIUM} is missing (apt-get install chromium; .ci/run does it): skipping the browser test`);
-const maybe = haveChromium ? test : test.skip;
 
 let cluster: Served;
 let otherOrigin: Served;
-let context: BrowserContext | undefined;
-let profile: string;
+let browser: Chromium | undefined;
 
 beforeAll(async () => {
   if (!haveChromium) return;
   const [a, b] = await getFreePorts(2);
   cluster = await serve({ config: { heartbeatMs: 500, corsOrigins: [`http://127.0.0.1:${b}`] } }, a);
   otherOrigin = await serve({}, b);
-  profile = mkdtempSync(join(tmpdir(), 'zgate-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   await cluster?.close();
   await otherOrigin?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 async function exists(path: string): Promise<boolean> {
@@ -50,7 +39,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function pageAt(base: string): Promise<Page> {
-  const page = await context!.newPage();
+  const page = await browser!.context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e));
   await page.goto(`${base}/examples/watch.html`);
   return page;

@@ -4,36 +4,22 @@
  * over a WebSocket and over server-sent events; writes made with HTTP requests appear on it;
  * then the member is restarted on the same port and the next change appears too.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { serve, type Served } from '../watch/helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`${CHROMIUM} is missing (apt-get install chromium; .ci/run does it): skipping the browser test`);
-const maybe = haveChromium ? test : test.skip;
+import { haveChromium, launchChromium, maybe, type Chromium } from './chromium.js';
 
 let s: Served;
-let context: BrowserContext | undefined;
-let profile: string;
+let browser: Chromium | undefined;
 
 beforeAll(async () => {
   if (!haveChromium) return;
   s = await serve({ config: { heartbeatMs: 500 } });
-  profile = mkdtempSync(join(tmpdir(), 'zgate-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   await s?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 async function put(path: string, body: string): Promise<void> {
@@ -42,7 +28,7 @@ async function put(path: string, body: string): Promise<void> {
 }
 
 async function open(transport: 'ws' | 'sse', path: string): Promise<Page> {
-  const page = await context!.newPage();
+  const page = await browser!.context.newPage();
   await page.goto(`${s.base}/examples/watch.html`);
   await page.fill('#path', path);
   await page.selectOption('#kind', 'persistent');

@@ -415,6 +415,9 @@ export class Socket {
     const from = reg.resumeZxid;
     const frame: Record<string, unknown> = { op: 'watch', path: reg.spec.path, kind: reg.spec.kind, withData: reg.spec.withData };
     if (from !== undefined) frame.fromZxid = String(from);
+    // A fresh registration (first, or after a resync) on a member behind what this client has
+    // seen would hand the handler an older state than it already showed: ask for at least that.
+    else if (this.members.lastZxid > 0) frame.minZxid = String(this.members.lastZxid);
     try {
       await this.request(frame, timeoutMs, `watch ${reg.spec.path}`, (f) => {
         // Synchronously with the reply frame: the watch's events may be in the very next frame.

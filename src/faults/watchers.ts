@@ -57,6 +57,8 @@ export class Watcher {
 
   /** Where the next connection resumes from (undefined: a fresh watch, after Compacted). */
   private resumeFrom: number | undefined;
+  /** The highest zxid any segment reached: a fresh watch asks for at least this (minZxid). */
+  private seen = 0;
   private failures = 0;
 
   private connect(member: number, fromZxid: number | undefined): void {
@@ -74,6 +76,7 @@ export class Watcher {
       this.ws = undefined;
       if (this.silence !== undefined) clearTimeout(this.silence);
       if (seg !== undefined && seg.ended === '') seg.ended = why;
+      if (seg !== undefined) this.seen = Math.max(this.seen, seg.to);
       this.seg = undefined;
       ws.removeAllListeners();
       ws.on('error', () => undefined);
@@ -93,6 +96,9 @@ export class Watcher {
     ws.on('open', () => {
       const req: Record<string, unknown> = { id: 1, op: 'watch', path: this.opts.path, kind: 'persistent_recursive' };
       if (fromZxid !== undefined) req.fromZxid = String(fromZxid);
+      // Watching anew (after Compacted) on a member that is behind would replay, as new, events
+      // this watcher already has: a client never goes back (api.md's minZxid, as on reads).
+      else if (this.seen > 0) req.minZxid = String(this.seen);
       ws.send(JSON.stringify(req));
     });
     ws.on('message', (data: WebSocket.RawData) => {

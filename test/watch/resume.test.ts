@@ -147,6 +147,28 @@ describe('a resume point this member has not applied yet (it lags another member
     await c.close();
   });
 
+  test('a fresh watch with minZxid waits until the member has applied it: its state is never older', async () => {
+    const ahead = h.member.appliedZxid + 2;
+    const c = await Client.connect(h.wsUrl);
+    const reply = c.request({ op: 'watch', path: '/w', kind: 'data', minZxid: String(ahead) });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.frames).toHaveLength(0);
+    await set(h, '/w', 'a');
+    const z2 = await set(h, '/w', 'b');
+    const r = (await reply) as { type: string; zxid: string; state: { data: string } };
+    expect(r.type).toBe('watching');
+    expect(Number(r.zxid)).toBeGreaterThanOrEqual(z2);
+    expect(r.state.data).toBe('b');
+    // Already applied: answered at once, as without it.
+    expect(await c.request({ op: 'watch', path: '/w', kind: 'data', minZxid: '1' })).toMatchObject({ type: 'watching', state: { data: 'b' } });
+    // Past --min-zxid-wait-ms: Unavailable, and no watch left behind.
+    const before = h.hub.registry.size;
+    expect(await c.request({ op: 'watch', path: '/w', minZxid: String(h.member.appliedZxid + 100) })).toMatchObject({ type: 'error', error: { code: 'Unavailable' } });
+    expect(h.hub.registry.size).toBe(before);
+    expect(await c.request({ op: 'watch', path: '/w', minZxid: 'x' })).toMatchObject({ type: 'error', error: { code: 'BadArguments' } });
+    await c.close();
+  });
+
   test('past --min-zxid-wait-ms: Unavailable (503 over SSE)', async () => {
     const far = String(h.member.appliedZxid + 100);
     const c = await Client.connect(h.wsUrl);

@@ -99,12 +99,13 @@ function originAllowed(origin: string, host: string | undefined, allowed: readon
 const WS_DESCRIPTION = [
   'WebSocket upgrade (a plain GET answers 426). JSON text frames; each request carries a client-chosen `id` echoed by its reply.',
   `Requests (\`op\`): ${REQUEST_OPS.join(', ')}.`,
-  '`{"id":1,"op":"watch","path":"/a","kind":"data|exists|children|persistent|persistent_recursive","withData":true,"fromZxid":"N"}` →',
+  '`{"id":1,"op":"watch","path":"/a","kind":"data|exists|children|persistent|persistent_recursive","withData":true,"fromZxid":"N","minZxid":"M"}` →',
   '`{"id":1,"type":"watching","watchId":"7","zxid":"Z","state":{"data","encoding","stat"(,"children")}|null}`; then',
   '`{"type":"event","watchId":"7","event":"NodeDataChanged","path":"/a","zxid":"..."}` or, for several events of one zxid,',
   '`{"type":"events","zxid":"Z","events":[...]}`; heartbeats `{"type":"heartbeat","zxid":"..."}`.',
   '`unwatch` → `{"type":"unwatched"}`; `ping` → `{"type":"pong","zxid"}`; get/create/set/delete/txn → `{"type":"result",...}` with the REST body\'s fields and `zxid`.',
   'Errors: `{"id":n,"type":"error","error":{"code","message"}}`; a resume older than the history: `{"type":"error","code":"Compacted","compactZxid":"..."}`.',
+  '`fromZxid` resumes after N; `minZxid` (as `?minZxid=` on reads) first waits until this member has applied M, so a watch set anew never starts from an older state than the client has seen.',
   'A reader slower than its send queue bound is closed with code 4008.',
 ].join(' ');
 

@@ -42,6 +42,7 @@ export const REQUEST_SCHEMAS = {
       kind: { type: 'string', enum: [...WATCH_KINDS] },
       withData: { type: 'boolean' },
       fromZxid: decimalOrInt,
+      minZxid: decimalOrInt,
     },
     ['path'],
   ),

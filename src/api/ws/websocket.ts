@@ -211,11 +211,15 @@ export class WsSubscriber extends Subscriber {
     this.env.ctx.member.assertReadable();
     const req = { path: f.path as string, kind: ((f.kind as WatchKind | undefined) ?? 'persistent') as WatchKind, withData: f.withData === true, fromZxid: zxidField(f.fromZxid) };
     if (req.fromZxid === undefined) delete req.fromZxid;
-    if (req.fromZxid === undefined || req.fromZxid <= this.env.hub.appliedZxid) return this.register(id, req);
-    // Resuming from a zxid this member has not applied yet (another member was ahead).
+    // minZxid, as on reads: a fresh watch (after Compacted, say) on a member that is behind
+    // what the client has already seen would show it an older state, then events it has had.
+    const minZxid = zxidField(f.minZxid);
+    const waitFor = Math.max(req.fromZxid ?? 0, minZxid ?? 0);
+    if (waitFor <= this.env.hub.appliedZxid) return this.register(id, req);
+    // Resuming from (or asked for at least) a zxid this member has not applied yet (another member was ahead).
     if (!this.begin(id)) return;
     this.env
-      .awaitResumable(req.fromZxid)
+      .awaitResumable(waitFor)
       .then(() => {
         if (!this.closed) this.register(id, req);
       })

@@ -410,14 +410,14 @@ export class Socket {
    * resync; a path the member refuses fails the watch; anything else is the socket's problem
    * (thrown, so that the caller moves to another member).
    */
-  private async register(reg: WatchReg, gen: number, timeoutMs: number): Promise<void> {
+  private async register(reg: WatchReg, gen: number, timeoutMs: number, atLeastSeen = true): Promise<void> {
     reg.gen = gen;
     const from = reg.resumeZxid;
     const frame: Record<string, unknown> = { op: 'watch', path: reg.spec.path, kind: reg.spec.kind, withData: reg.spec.withData };
     if (from !== undefined) frame.fromZxid = String(from);
-    // A fresh registration (first, or after a resync) on a member behind what this client has
+    // A fresh registration (first, or after Compacted) on a member behind what this client has
     // seen would hand the handler an older state than it already showed: ask for at least that.
-    else if (this.members.lastZxid > 0) frame.minZxid = String(this.members.lastZxid);
+    else if (atLeastSeen && this.members.lastZxid > 0) frame.minZxid = String(this.members.lastZxid);
     try {
       await this.request(frame, timeoutMs, `watch ${reg.spec.path}`, (f) => {
         // Synchronously with the reply frame: the watch's events may be in the very next frame.
@@ -435,10 +435,16 @@ export class Socket {
       if (!(e instanceof ZgateError) || !reg.active || gen !== this.gen) throw e;
       if (from !== undefined && (e.code === 'Compacted' || e.code === 'BadArguments')) {
         // Compacted: the member keeps no events that old. BadArguments: the resume point is
-        // ahead of the member's log (a member that lost its state). Either way, read anew.
+        // ahead of the member's log (a member that lost its state). Either way, read anew;
+        // after a lost state, from what the member has (waiting for more would never end).
         reg.resumeZxid = undefined;
         this.deliver(() => reg.handler.resync());
-        return this.register(reg, gen, timeoutMs);
+        return this.register(reg, gen, timeoutMs, e.code === 'Compacted');
+      }
+      if (frame.minZxid !== undefined && e.code === 'BadArguments') {
+        // The member's log ends before what this client has seen (its state was lost): take
+        // what it has rather than fail the watch.
+        return this.register(reg, gen, timeoutMs, false);
       }
       if (e.code === 'BadArguments' || e.code === 'NoNode' || e.code === 'PayloadTooLarge') {
         this.regs.delete(reg);

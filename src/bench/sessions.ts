@@ -28,7 +28,6 @@
  * Linux only (/proc, ss). Bounded: every wait has a deadline. The result says ok: false when a
  * keepalive failed, a session expired before its time, or the sessions did not all expire.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +36,7 @@ import { parseArgs } from 'node:util';
 import { BenchChild, freePort } from './children.js';
 import type { FromSessionsWorker, KeepaliveMode, KeepaliveStats, ToSessionsWorker } from './sessions-clients.js';
 import { cpuSecondsOf, nowMs, sentBetween, tcpEndsOn } from './stats.js';
+import { ForkedWorker } from './worker.js';
 
 const HOST = '127.0.0.1';
 
@@ -132,54 +132,21 @@ async function metrics(origin: string): Promise<Map<string, number>> {
   return out;
 }
 
-class SessionsWorker {
-  readonly proc: ChildProcess;
-  private readonly listeners = new Set<(m: FromSessionsWorker) => void>();
+/** A client process of this benchmark, with the progress of its creates. */
+class SessionsWorker extends ForkedWorker<ToSessionsWorker, FromSessionsWorker> {
   created = 0;
   createdMs: number | undefined;
   retries = 0;
   error: string | undefined;
 
   constructor(script: string) {
-    this.proc = fork(script, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.proc.on('message', (m: FromSessionsWorker) => {
+    super(script, 'sessions client', (m) => {
       if (m.t === 'created') this.created = m.n;
       else if (m.t === 'createdAll') {
         this.createdMs = m.ms;
         this.retries = m.retries;
-      }
-      else if (m.t === 'createFailed') this.error = m.error;
-      for (const l of [...this.listeners]) l(m);
+      } else if (m.t === 'createFailed') this.error = m.error;
     });
-  }
-
-  send(m: ToSessionsWorker): void {
-    this.proc.send(m);
-  }
-
-  ask<T extends FromSessionsWorker['t']>(m: ToSessionsWorker, reply: T, timeoutMs: number): Promise<Extract<FromSessionsWorker, { t: T }>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.listeners.delete(l);
-        reject(new Error(`sessions client: no '${reply}' reply within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const l = (r: FromSessionsWorker): void => {
-        if (r.t !== reply) return;
-        clearTimeout(timer);
-        this.listeners.delete(l);
-        resolve(r as Extract<FromSessionsWorker, { t: T }>);
-      };
-      this.listeners.add(l);
-      this.send(m);
-    });
-  }
-
-  get cpuSeconds(): number {
-    return this.proc.pid === undefined ? 0 : cpuSecondsOf(this.proc.pid);
-  }
-
-  stop(): void {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
   }
 }
 
@@ -512,8 +479,28 @@ function parseCli(argv: string[]): { opts: Omit<SessionsBenchOptions, 'log'>; js
       'no-ephemerals': { type: 'boolean' },
       keepalive: { type: 'string' },
       json: { type: 'boolean' },
+      help: { type: 'boolean' },
     },
   });
+  if (values.help === true) {
+    console.log(`node dist/bench/sessions.js [options]   (also: npm run bench -- --only sessions)
+
+Sessions at scale on 3 members: N sessions kept alive at their natural rate (one keepalive per
+timeout/3) against the idle cluster measured first (leader CPU, bytes between members), then
+the expiry of every session at once.
+
+  --sessions N          sessions (default ${SESSIONS_DEFAULTS.sessions})
+  --timeout-ms N        session timeout asked for (default ${SESSIONS_DEFAULTS.timeoutMs})
+  --idle-s S            seconds of the idle baseline (default ${SESSIONS_DEFAULTS.idleS})
+  --measure-s S         seconds measured with the sessions alive (default ${SESSIONS_DEFAULTS.measureS})
+  --workers N           client processes (default ${SESSIONS_DEFAULTS.workers}, at most 64)
+  --concurrency N       session creates in flight (default ${SESSIONS_DEFAULTS.createConcurrency})
+  --no-ephemerals       sessions without an ephemeral znode each
+  --keepalive http|ws   keepalives over HTTP, or sessions held by WebSockets (default ${SESSIONS_DEFAULTS.keepalive})
+  --json                the result as JSON
+  --help                this text`);
+    process.exit(0);
+  }
   const num = (v: string | undefined, d: number, min: number): number => {
     if (v === undefined) return d;
     const x = Number(v);

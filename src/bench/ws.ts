@@ -20,7 +20,6 @@
  *   npm run build && node dist/bench/ws.js [--sockets N] [--workers W] [--rounds R] [--json]
  *   (or: npm run bench -- --only ws)
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -30,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { BenchChild, freePort } from './children.js';
 import { cpuSecondsOf, distribution, nowMs, rssBytesOf, type Distribution } from './stats.js';
 import type { FromWorker, ToWorker } from './ws-clients.js';
+import { ForkedWorker } from './worker.js';
 
 const HOST = '127.0.0.1';
 const WATCH_PATH = '/bench/ws';
@@ -95,21 +95,14 @@ export interface WsBenchResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A forked client process and the plumbing to ask it things. */
-class Worker {
-  readonly proc: ChildProcess;
-  private readonly listeners = new Set<(m: FromWorker) => void>();
-
+/** A forked client process; its replies name the server (`target`) they are about. */
+class Worker extends ForkedWorker<ToWorker, FromWorker> {
   constructor(
     script: string,
     readonly index: number,
     onMessage: (w: Worker, m: FromWorker) => void,
   ) {
-    this.proc = fork(script, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.proc.on('message', (m: FromWorker) => {
-      onMessage(this, m);
-      for (const l of [...this.listeners]) l(m);
-    });
+    super(script, `client worker ${index}`, (m) => onMessage(this, m));
   }
 
   /** Each worker connects from its own loopback address, so its sockets have a port range of their own. */
@@ -117,34 +110,9 @@ class Worker {
     return `127.0.0.${10 + this.index}`;
   }
 
-  send(m: ToWorker): void {
-    this.proc.send(m);
-  }
-
   /** Sends `m` and resolves with the first reply of type `reply` for the same target. */
-  ask<T extends FromWorker['t']>(m: ToWorker, reply: T, timeoutMs: number): Promise<Extract<FromWorker, { t: T }>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.listeners.delete(l);
-        reject(new Error(`client worker ${this.index}: no '${reply}' reply to '${m.t}' within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const l = (r: FromWorker): void => {
-        if (r.t !== reply || r.target !== m.target) return;
-        clearTimeout(timer);
-        this.listeners.delete(l);
-        resolve(r as Extract<FromWorker, { t: T }>);
-      };
-      this.listeners.add(l);
-      this.send(m);
-    });
-  }
-
-  get cpuSeconds(): number {
-    return this.proc.pid === undefined ? 0 : cpuSecondsOf(this.proc.pid);
-  }
-
-  stop(): void {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+  override ask<T extends FromWorker['t']>(m: ToWorker, reply: T, timeoutMs: number): Promise<Extract<FromWorker, { t: T }>> {
+    return super.ask(m, reply, timeoutMs, (r) => r.target === m.target);
   }
 }
 
@@ -528,8 +496,27 @@ function parseCli(argv: string[]): { opts: Omit<WsBenchOptions, 'log'>; json: bo
       window: { type: 'string' },
       rounds: { type: 'string' },
       json: { type: 'boolean' },
+      help: { type: 'boolean' },
     },
   });
+  if (values.help === true) {
+    console.log(`node dist/bench/ws.js [options]   (also: npm run bench -- --only ws)
+
+WebSocket fan-out: N sockets on one zgate member, each holding a persistent watch on one path,
+against a bare ws broadcast server measured in the same run (memory per idle socket, one
+write's delivery p50/p99/max, events delivered per second under a write load, CPU per event).
+
+  --sockets N          watching sockets (default ${WS_DEFAULTS.sockets})
+  --workers N          client processes holding them (default ${WS_DEFAULTS.workers}, at most 200)
+  --latency-writes N   single writes timed to every socket (default ${WS_DEFAULTS.latencyWrites})
+  --duration S         seconds of the write load (default ${WS_DEFAULTS.durationS})
+  --max-writes N       cap on writes of that load (default ${WS_DEFAULTS.maxWrites})
+  --window N           writes in flight during the load (default ${WS_DEFAULTS.window})
+  --rounds N           rounds, interleaved, median reported (default ${WS_DEFAULTS.rounds})
+  --json               the result as JSON
+  --help               this text`);
+    process.exit(0);
+  }
   const num = (v: string | undefined, d: number, min: number): number => {
     if (v === undefined) return d;
     const n = Number(v);

@@ -87,12 +87,25 @@ export interface SessionServiceStats {
   reapsProposed: number;
   reaped: number;
   leaderTerms: number;
+  /** Holders (bound WebSockets) told to go to another member: no leader known here for too long. */
+  holdersSentAway: number;
 }
 
 interface Held {
   count: number;
   timeoutMs: number;
   next: number;
+  /** Told when this member has had no leader long enough that the holders should go elsewhere. */
+  onLeaderLost: Set<() => void>;
+}
+
+/**
+ * A holder is told to go elsewhere after this long without a leader known here: a third of its
+ * session's timeout (it then has two thirds to reach another member), but never within one
+ * second, so that an ordinary election does not make every socket reconnect.
+ */
+export function leaderlessHoldLimitMs(timeoutMs: number): number {
+  return Math.max(1000, Math.floor(timeoutMs / 3));
 }
 
 /** A fresh 63-bit id, never 0. */
@@ -110,6 +123,8 @@ export class SessionService {
   private readonly expiring = new Set<SessionId>();
   private readonly pending = new Set<SessionId>();
   private readonly held = new Map<SessionId, Held>();
+  /** Since when this member has known no leader (undefined: it knows one). */
+  private leaderlessSince: number | undefined;
   private forwarder: KeepaliveForwarder | undefined;
   private leading = false;
   private term = -1;
@@ -119,7 +134,7 @@ export class SessionService {
   private lastSweep = 0;
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
-  readonly stats: SessionServiceStats = { forwardedIds: 0, forwardedBatches: 0, forwardFailures: 0, receivedIds: 0, expiriesProposed: 0, reapsProposed: 0, reaped: 0, leaderTerms: 0 };
+  readonly stats: SessionServiceStats = { forwardedIds: 0, forwardedBatches: 0, forwardFailures: 0, receivedIds: 0, expiriesProposed: 0, reapsProposed: 0, reaped: 0, leaderTerms: 0, holdersSentAway: 0 };
 
   constructor(
     private readonly member: Member,
@@ -243,10 +258,14 @@ export class SessionService {
    * Keeps a session alive from this member until the returned release() (a WebSocket bound
    * to it): a keepalive every third of its timeout. Several holders may share a session.
    */
-  hold(info: { id: SessionId; timeoutMs: number }): () => void {
-    const h = this.held.get(info.id);
+  hold(info: { id: SessionId; timeoutMs: number }, onLeaderLost?: () => void): () => void {
+    let h = this.held.get(info.id);
     if (h !== undefined) h.count++;
-    else this.held.set(info.id, { count: 1, timeoutMs: info.timeoutMs, next: this.clock.nowMs() });
+    else {
+      h = { count: 1, timeoutMs: info.timeoutMs, next: this.clock.nowMs(), onLeaderLost: new Set() };
+      this.held.set(info.id, h);
+    }
+    if (onLeaderLost !== undefined) h.onLeaderLost.add(onLeaderLost);
     this.touch(info.id);
     let released = false;
     return () => {
@@ -254,8 +273,31 @@ export class SessionService {
       released = true;
       const cur = this.held.get(info.id);
       if (cur === undefined) return;
+      if (onLeaderLost !== undefined) cur.onLeaderLost.delete(onLeaderLost);
       if (--cur.count <= 0) this.held.delete(info.id);
     };
+  }
+
+  /**
+   * A member cut off from the leader would keep its held sessions' sockets happy while their
+   * keepalives reach nobody, and the sessions would expire under clients that never noticed.
+   * ZooKeeper's servers drop their clients when they lose the quorum; here the holders are
+   * told, once this member has known no leader for leaderlessHoldLimitMs of their timeout.
+   */
+  private checkLeaderless(now: number): void {
+    const leaderKnown = this.member.ready && this.member.status().leaderId !== null;
+    if (leaderKnown) {
+      this.leaderlessSince = undefined;
+      return;
+    }
+    this.leaderlessSince ??= now;
+    for (const h of this.held.values()) {
+      if (h.onLeaderLost.size === 0 || now - this.leaderlessSince < leaderlessHoldLimitMs(h.timeoutMs)) continue;
+      const told = [...h.onLeaderLost];
+      h.onLeaderLost.clear();
+      this.stats.holdersSentAway += told.length;
+      for (const fn of told) fn();
+    }
   }
 
   get heldCount(): number {
@@ -287,6 +329,7 @@ export class SessionService {
    */
   flush(): void {
     const now = this.clock.nowMs();
+    this.checkLeaderless(now);
     for (const [id, h] of this.held) {
       if (h.next > now) continue;
       h.next = now + Math.max(this.opts.forwardIntervalMs, Math.floor(h.timeoutMs / 3));

@@ -187,3 +187,30 @@ test('a session bound to a WebSocket on a follower lives while the socket does, 
   await waitGoneEverywhere(c.ids, '/tab', 1000 + 3000);
   expect(Date.now() - closedAt).toBeGreaterThanOrEqual(500);
 }, 60_000);
+
+test('a member cut off from every other closes its session-bound WebSockets (1013) once it has known no leader for a third of their timeout', async () => {
+  c = await TestCluster.start(3, { args: FLAGS });
+  const leader = await c.waitLeader();
+  const follower = c.ids.find((id) => id !== leader)!;
+  const others = c.ids.filter((id) => id !== follower);
+  const tab = await Client.connect(c.base(follower).replace(/^http/, 'ws') + '/v1/ws');
+  expect(await tab.request({ op: 'session', timeoutMs: 6000 })).toMatchObject({ type: 'session', timeoutMs: 6000 });
+  // A socket without a session stays: it holds nothing that needs the leader.
+  const watcher = await Client.connect(c.base(follower).replace(/^http/, 'ws') + '/v1/ws');
+  expect(await watcher.request({ op: 'watch', path: '/', kind: 'persistent' })).toMatchObject({ type: 'watching' });
+  const cutAt = Date.now();
+  for (const id of others) c.signal(id, 'SIGSTOP');
+  try {
+    const code = await Promise.race([tab.closed, sleep(20_000).then(() => -1)]);
+    const after = Date.now() - cutAt;
+    expect(code).toBe(1013);
+    // Not before the election timeout (at least 10 ticks) plus a third of 6 s.
+    expect(after).toBeGreaterThanOrEqual(2000);
+    expect(watcher.closeCode).toBeUndefined();
+  } finally {
+    for (const id of others) c.signal(id, 'SIGCONT');
+  }
+  const sentAway = await (await fetch(`${c.base(follower)}/metrics`)).text();
+  expect(sentAway).toMatch(/^zgate_session_sockets_sent_away_total 1$/m);
+  await watcher.close();
+}, 60_000);

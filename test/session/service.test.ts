@@ -7,7 +7,7 @@
 import type { SessionId, TreeEvent } from '../../src/core/types.js';
 import { LocalLog, type CommittedEntry, type LogStatus, type ReplicatedLog } from '../../src/node/log.js';
 import { Member, type Clock } from '../../src/node/member.js';
-import { SessionService, randomSessionId, type KeepaliveForwarder, type SessionServiceOptions } from '../../src/node/session-service.js';
+import { SessionService, leaderlessHoldLimitMs, randomSessionId, type KeepaliveForwarder, type SessionServiceOptions } from '../../src/node/session-service.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -23,6 +23,8 @@ class RoleLog implements ReplicatedLog {
   private readonly inner = new LocalLog();
   role: LogStatus['role'] = 'leader';
   term = 1;
+  /** A follower (or candidate) that knows no leader. */
+  leaderless = false;
   propose(data: Uint8Array): Promise<void> {
     return this.inner.propose(data);
   }
@@ -36,7 +38,7 @@ class RoleLog implements ReplicatedLog {
     return this.inner.saveSnapshot(index, data);
   }
   status(): LogStatus {
-    return { ...this.inner.status(), role: this.role, term: this.term, leaderId: this.role === 'leader' ? 1 : 2 };
+    return { ...this.inner.status(), role: this.role, term: this.term, leaderId: this.role === 'leader' ? 1 : this.leaderless ? null : 2 };
   }
   close(): Promise<void> {
     return this.inner.close();
@@ -252,6 +254,70 @@ describe('holds (a WebSocket bound to a session)', () => {
     expect(r.member.sessions.isOpen(s.id)).toBe(true);
     await r.advance(130);
     expect(r.member.sessions.isOpen(s.id)).toBe(false);
+  });
+});
+
+describe('a holder on a member that knows no leader', () => {
+  test('is sent elsewhere after a third of its timeout (at least 1 s) without a leader, once; not during a short election', async () => {
+    r = await rig({ forwardIntervalMs: 50 });
+    await r.advance(0);
+    const s = await r.svc.create(6000);
+    const short = await r.svc.create(1200);
+    let away = 0;
+    let awayShort = 0;
+    const release = r.svc.hold({ id: s.id, timeoutMs: 6000 }, () => away++);
+    r.svc.hold({ id: short.id, timeoutMs: 1200 }, () => awayShort++);
+    expect(leaderlessHoldLimitMs(6000)).toBe(2000);
+    expect(leaderlessHoldLimitMs(1200)).toBe(1000);
+    // A follower that knows its leader: nothing, however long.
+    r.log.role = 'follower';
+    for (let i = 0; i < 100; i++) {
+      r.clock.now += 50;
+      r.svc.flush();
+    }
+    expect([away, awayShort]).toEqual([0, 0]);
+    // An election: 900 ms without a leader, then one again. Nobody is sent away, and the
+    // leaderless time starts afresh.
+    r.log.leaderless = true;
+    for (let i = 0; i < 18; i++) {
+      r.clock.now += 50;
+      r.svc.flush();
+    }
+    r.log.leaderless = false;
+    r.svc.flush();
+    r.log.leaderless = true;
+    for (let i = 0; i < 18; i++) {
+      r.clock.now += 50;
+      r.svc.flush();
+    }
+    expect([away, awayShort]).toEqual([0, 0]);
+    // Cut off for good: the 1.2 s session's holder goes after 1 s, the 6 s one's after 2 s, each once.
+    for (let i = 0; i < 4; i++) {
+      r.clock.now += 50;
+      r.svc.flush();
+    }
+    expect([away, awayShort]).toEqual([0, 1]);
+    for (let i = 0; i < 20; i++) {
+      r.clock.now += 50;
+      r.svc.flush();
+    }
+    expect([away, awayShort]).toEqual([1, 1]);
+    for (let i = 0; i < 40; i++) {
+      r.clock.now += 50;
+      r.svc.flush();
+    }
+    expect([away, awayShort]).toEqual([1, 1]);
+    expect(r.svc.stats.holdersSentAway).toBe(2);
+    // A released holder is never told.
+    let late = 0;
+    const release3 = r.svc.hold({ id: s.id, timeoutMs: 6000 }, () => late++);
+    release3();
+    release();
+    for (let i = 0; i < 60; i++) {
+      r.clock.now += 50;
+      r.svc.flush();
+    }
+    expect(late).toBe(0);
   });
 });
 

@@ -162,7 +162,7 @@ function installSessionMetrics(registry: Registry, ctx: ApiContext): void {
   new Gauge({ name: 'zgate_sessions_open', help: 'open sessions (replicated: the same on every member)', registers: [registry], collect() { this.set(member.sessions.size); } });
   new Gauge({ name: 'zgate_ephemerals', help: 'ephemeral znodes in the tree', registers: [registry], collect() { this.set(member.tree.ephemeralCount); } });
   new Gauge({ name: 'zgate_sessions_held', help: 'sessions kept alive by a WebSocket bound to them on this member', registers: [registry], collect() { this.set(sessions.heldCount); } });
-  const reported = { expired: 0, closed: 0, forwardedIds: 0, forwardedBatches: 0, receivedIds: 0, reaped: 0 };
+  const reported = { expired: 0, closed: 0, forwardedIds: 0, forwardedBatches: 0, receivedIds: 0, reaped: 0, holdersSentAway: 0 };
   const counter = (name: string, help: string, read: () => number, key: keyof typeof reported): void => {
     new Counter({
       name,
@@ -180,13 +180,14 @@ function installSessionMetrics(registry: Registry, ctx: ApiContext): void {
   counter('zgate_session_keepalives_forwarded_total', 'keepalive ids this member passed to the leader', () => sessions.stats.forwardedIds, 'forwardedIds');
   counter('zgate_session_keepalive_batches_total', 'keepalive batches (messages) this member sent to the leader', () => sessions.stats.forwardedBatches, 'forwardedBatches');
   counter('zgate_session_keepalives_received_total', 'keepalive ids received from followers (as leader)', () => sessions.stats.receivedIds, 'receivedIds');
+  counter('zgate_session_sockets_sent_away_total', 'session-bound WebSockets closed (1013) because this member knew no leader for a third of their timeout', () => sessions.stats.holdersSentAway, 'holdersSentAway');
   counter('zgate_reaped_znodes_total', 'container and TTL znodes deleted by this member\'s sweeps (as leader)', () => sessions.stats.reaped, 'reaped');
 }
 
 /** The WebSocket's `{"op":"session"}`: binds a given session, or creates one, and holds it alive while the socket is open. */
 export function socketSessions(sessions: SessionService): SocketSessions {
   return {
-    async bind(sessionId, timeoutMs) {
+    async bind(sessionId, timeoutMs, onLeaderLost) {
       let info;
       if (sessionId === undefined) {
         const created = await sessions.create(timeoutMs);
@@ -195,7 +196,7 @@ export function socketSessions(sessions: SessionService): SocketSessions {
         if (sessionId > MAX_U64) throw new ZgateError('BadArguments', `a session id is a decimal 64-bit id (1..2^64-1), got '${sessionId}'`);
         info = await sessions.lookup(sessionId);
       }
-      const release = sessions.hold({ id: info.id, timeoutMs: info.timeoutMs });
+      const release = sessions.hold({ id: info.id, timeoutMs: info.timeoutMs }, onLeaderLost);
       return { sessionId: info.id, timeoutMs: info.timeoutMs, release };
     },
   };

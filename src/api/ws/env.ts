@@ -23,7 +23,8 @@ export function newCounters(): WatchCounters {
  * socket closes. Until then `session` requests answer Unimplemented.
  */
 export interface SocketSessions {
-  bind(sessionId: SessionId | undefined, timeoutMs: number | undefined): Promise<{ sessionId: SessionId; timeoutMs: number; release(): void }>;
+  /** `onLeaderLost`: this member has known no leader for long enough that the socket should go to another member. */
+  bind(sessionId: SessionId | undefined, timeoutMs: number | undefined, onLeaderLost?: () => void): Promise<{ sessionId: SessionId; timeoutMs: number; release(): void }>;
 }
 
 export interface Closable {

@@ -14,6 +14,8 @@ import type { WatchEnv } from './env.js';
 
 /** Close code for a reader that can't keep up (api.md). */
 export const CLOSE_SLOW_READER = 4008;
+/** RFC 6455's "Try Again Later": this member knows no leader, so a bound session's keepalives reach nobody. */
+export const CLOSE_NO_LEADER = 1013;
 const OPEN = 1;
 
 function byteLength(data: RawData): number {
@@ -245,7 +247,7 @@ export class WsSubscriber extends Subscriber {
     if (!this.begin(id)) return;
     const wanted = typeof f.sessionId === 'string' ? BigInt(f.sessionId) : undefined;
     sessions
-      .bind(wanted, f.timeoutMs as number | undefined)
+      .bind(wanted, f.timeoutMs as number | undefined, () => this.shutdown(CLOSE_NO_LEADER, 'this member has no leader: its keepalives reach nobody; bind the session on another member'))
       .then((bound) => {
         if (this.closed) return bound.release();
         this.releaseSession?.();

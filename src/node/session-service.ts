@@ -123,6 +123,8 @@ export class SessionService {
   private readonly expiring = new Set<SessionId>();
   private readonly pending = new Set<SessionId>();
   private readonly held = new Map<SessionId, Held>();
+  /** Due sessions that found every proposal slot taken, with the deadline they were given then. */
+  private readonly waiting = new Map<SessionId, number>();
   /** Since when this member has known no leader (undefined: it knows one). */
   private leaderlessSince: number | undefined;
   private forwarder: KeepaliveForwarder | undefined;
@@ -361,6 +363,7 @@ export class SessionService {
         this.leading = false;
         this.tracker.clear();
         this.expiring.clear();
+        this.waiting.clear();
       }
       return;
     }
@@ -371,6 +374,7 @@ export class SessionService {
       this.stats.leaderTerms++;
       this.tracker.clear();
       this.expiring.clear();
+      this.waiting.clear();
       this.lastSweep = now;
     }
     this.resync(now);
@@ -404,8 +408,10 @@ export class SessionService {
     const info = this.member.sessions.get(id);
     if (info === undefined) return;
     if (this.inFlight >= this.opts.maxProposalsInFlight) {
-      // Back in a tick.
+      // Back in a tick, or as soon as a proposal slot frees (pumpWaiting), whichever is first:
+      // waiting for the tick alone held a mass expiry to ~256 sessions per tick.
       this.tracker.add(id, info.timeoutMs, now, now + this.opts.checkIntervalMs);
+      this.waiting.set(id, this.tracker.deadline(id)!);
       return;
     }
     this.expiring.add(id);
@@ -426,6 +432,27 @@ export class SessionService {
       return await this.member.write(op);
     } finally {
       this.inFlight--;
+      this.pumpWaiting();
+    }
+  }
+
+  /**
+   * Expires sessions that found every proposal slot taken, as slots free. One that had a
+   * keepalive meanwhile (its deadline moved) or closed is left to the tracker, as before.
+   */
+  private pumpWaiting(): void {
+    if (this.waiting.size === 0) return;
+    if (!this.leading || this.stopped) {
+      this.waiting.clear();
+      return;
+    }
+    const now = this.clock.nowMs();
+    for (const [id, dueAt] of this.waiting) {
+      if (this.inFlight >= this.opts.maxProposalsInFlight) return;
+      this.waiting.delete(id);
+      if (this.tracker.deadline(id) !== dueAt || this.expiring.has(id) || !this.member.sessions.isOpen(id)) continue;
+      this.tracker.remove(id);
+      this.expire(id, now);
     }
   }
 

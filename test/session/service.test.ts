@@ -227,6 +227,27 @@ describe('keepalives on a follower go to the leader in batches', () => {
   });
 });
 
+describe('a mass expiry', () => {
+  test('sessions that find every proposal slot taken expire as slots free, not a tick later; a keepalive meanwhile still saves one', async () => {
+    r = await rig({ maxProposalsInFlight: 2, checkIntervalMs: 1000 });
+    await r.advance(0);
+    const ids: SessionId[] = [];
+    for (let i = 0; i < 10; i++) ids.push((await r.svc.create(3000)).id);
+    await r.advance(2000);
+    // The tick takes due sessions in id order: the largest is surely among the queued.
+    const saved = ids.reduce((a, b) => (a > b ? a : b));
+    // All ten are due in the same tick; two slots. The tick proposes two and queues eight.
+    r.clock.now += 1500;
+    r.svc.tick();
+    await r.svc.keepalive(saved);
+    await r.settle();
+    // No other tick ran (the next is 1 s away): the queued ones went as slots freed.
+    expect(ids.filter((id) => id !== saved && r.member.sessions.isOpen(id))).toEqual([]);
+    expect(r.member.sessions.isOpen(saved)).toBe(true);
+    expect(r.svc.stats.expiriesProposed).toBe(9);
+  });
+});
+
 describe('holds (a WebSocket bound to a session)', () => {
   test('a held session stays open without keepalives; after release it expires one timeout later', async () => {
     r = await rig({ forwardIntervalMs: 50 });

@@ -1,6 +1,6 @@
 /**
  * Bounded resources: a reader too slow for its queue is closed with 4008 (WebSocket) or
- * dropped (SSE) and memory stays bounded; thousands of connect/close cycles leave no watch
+ * dropped (SSE) and memory stays bounded; 10,000 connect/close cycles leave no watch
  * behind; and a fan-out figure (sockets × one write), printed, not asserted beyond delivery.
  */
 import { request as httpRequest } from 'node:http';
@@ -78,16 +78,15 @@ describe('slow readers', () => {
   });
 });
 
-test('thousands of connect/watch/close cycles leave no watch behind', async () => {
+test('10,000 connect/watch/close cycles leave no watch behind', async () => {
   const s = await serve({ config: { heartbeatMs: 0 } });
   try {
     await s.write({ op: 'create', path: '/cyc', data: utf8(''), mode: 'persistent' });
     const started = Date.now();
     let cycles = 0;
     const CONCURRENCY = 16;
-    const budgetMs = 9000;
     const worker = async () => {
-      while ((Date.now() - started < budgetMs || cycles < 2000) && cycles < 10_000) {
+      while (cycles < 10_000) {
         cycles++;
         const ws = new WebSocket(s.wsUrl);
         await new Promise<void>((resolve, reject) => {
@@ -110,13 +109,13 @@ test('thousands of connect/watch/close cycles leave no watch behind', async () =
     const metrics = await (await fetch(`${s.base}/metrics`)).text();
     expect(metrics).toMatch(/zgate_watch_connections\{transport="ws"\} 0/);
     expect(metrics).toMatch(/zgate_watches 0/);
-    expect(cycles).toBeGreaterThanOrEqual(2000);
+    expect(cycles).toBe(10_000);
     console.log(`${cycles} connect/watch×2/close cycles in ${elapsed} ms (${Math.round((cycles / elapsed) * 1000)}/s): registry back to 0`);
   } finally {
     await s.close();
   }
-  // ~9 s of cycles on an idle machine; the floor of 2,000 takes longer on a busy one.
-}, 90_000);
+  // ~12 s on an idle machine (850 cycles/s), longer on a busy one.
+}, 120_000);
 
 test('fan-out: one write reaches every watching socket (figures printed)', async () => {
   const s = await serve({ config: { heartbeatMs: 0 } });

@@ -22,14 +22,14 @@ export function baseName(path: string): string {
 }
 
 /**
- * Waits until `test(stat)` holds for the znode at `path` (watched with dataWatch), until the
- * deadline (false), until `signal` aborts (false), or until the client's session is lost
- * (false, when `onLost`). True once the condition holds.
+ * Waits until a watch started by `start` reports its condition (it calls `hit`, and its
+ * function returns false to stop), until the deadline (false), until `signal` aborts (false),
+ * or until the client's session is lost (false, when `endOnLost`). True once the condition
+ * holds. `start` resolves with the watch's stopper, as dataWatch and childrenWatch do.
  */
-export function waitForStat(
+export function waitUntil(
   client: ZgateClient,
-  path: string,
-  test: (stat: Stat | null) => boolean,
+  start: (hit: () => void) => Promise<() => void>,
   opts: { deadline?: number; signal?: AbortSignal | undefined; endOnLost?: boolean },
 ): Promise<boolean> {
   return new Promise<boolean>((resolve, reject) => {
@@ -51,18 +51,32 @@ export function waitForStat(
     if (opts.signal?.aborted === true) return finish(false);
     opts.signal?.addEventListener('abort', onAbort);
     if (opts.deadline !== undefined && Number.isFinite(opts.deadline)) timer = setTimeout(() => finish(false), Math.max(0, opts.deadline - Date.now()));
-    client
-      .dataWatch(path, (_data, stat) => {
-        if (!test(stat)) return undefined;
-        finish(true);
-        return false;
-      })
+    start(() => finish(true))
       .then((s) => {
         stop = s;
         if (done) s();
       })
       .catch((e: unknown) => finish(false, e));
   });
+}
+
+/** waitUntil `test(stat)` holds for the znode at `path` (watched with dataWatch). */
+export function waitForStat(
+  client: ZgateClient,
+  path: string,
+  test: (stat: Stat | null) => boolean,
+  opts: { deadline?: number; signal?: AbortSignal | undefined; endOnLost?: boolean },
+): Promise<boolean> {
+  return waitUntil(
+    client,
+    (hit) =>
+      client.dataWatch(path, (_data, stat) => {
+        if (!test(stat)) return undefined;
+        hit();
+        return false;
+      }),
+    opts,
+  );
 }
 
 /** A deadline from an optional timeout. */

@@ -10,7 +10,7 @@ import { checkOptions, checkPath, checkPositiveInt } from '../args.js';
 import type { ZgateClient } from '../client.js';
 import { isZgateError } from '../errors.js';
 import type { DataInput } from '../types.js';
-import { bySequence, childPath, deadlineOf } from './common.js';
+import { bySequence, childPath, deadlineOf, waitUntil } from './common.js';
 
 export const ENTRY_PREFIX = 'entry-';
 
@@ -71,29 +71,15 @@ export class Queue {
   }
 
   private waitNonEmpty(deadline: number): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      let done = false;
-      let stop: (() => void) | undefined;
-      const timer = Number.isFinite(deadline) ? setTimeout(() => finish(false), Math.max(0, deadline - Date.now())) : undefined;
-      function finish(result: boolean, error?: unknown): void {
-        if (done) return;
-        done = true;
-        if (timer !== undefined) clearTimeout(timer);
-        stop?.();
-        if (error !== undefined) reject(error);
-        else resolve(result);
-      }
-      this.client
-        .childrenWatch(this.path, (children) => {
+    return waitUntil(
+      this.client,
+      (hit) =>
+        this.client.childrenWatch(this.path, (children) => {
           if (children === null || !children.some((n) => n.startsWith(ENTRY_PREFIX))) return undefined;
-          finish(true);
+          hit();
           return false;
-        })
-        .then((s) => {
-          stop = s;
-          if (done) s();
-        })
-        .catch((e: unknown) => finish(false, e));
-    });
+        }),
+      { deadline },
+    );
   }
 }

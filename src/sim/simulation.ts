@@ -436,11 +436,7 @@ export class Simulation {
     const dc = m.deferredCompact;
     if (dc !== undefined && dc.index <= rn.raft.log.applied) {
       m.deferredCompact = undefined;
-      if (dc.index >= rn.raft.log.firstIndex() + 2) {
-        rn.compact(dc.index, dc.data, dc.conf);
-        m.disk.saveSnapshot(rn.raft.storage.snapshot()!);
-        this.log(`${m.id} compacted through ${dc.index} (deferred)`);
-      }
+      this.compactTo(m, dc.index, dc.data, dc.conf, ' (deferred)');
     }
     this.check(m);
   }
@@ -585,10 +581,17 @@ export class Simulation {
       m.deferredCompact = { index: m.appIndex, data, conf: m.appConf };
       return;
     }
-    rn.compact(m.appIndex, data, m.appConf);
-    m.disk.saveSnapshot(rn.raft.storage.snapshot()!);
-    this.log(`${m.id} compacted through ${m.appIndex}`);
+    this.compactTo(m, m.appIndex, data, m.appConf, '');
     this.check(m);
+  }
+
+  /** Compacts `m`'s log through `index` (its state `data`, membership `conf`) and keeps the snapshot on its disk. */
+  private compactTo(m: Member, index: number, data: Uint8Array, conf: ConfState, note: string): void {
+    const rn = m.rn!;
+    if (index < rn.raft.log.firstIndex() + 2) return;
+    rn.compact(index, data, conf);
+    m.disk.saveSnapshot(rn.raft.storage.snapshot()!);
+    this.log(`${m.id} compacted through ${index}${note}`);
   }
 
   private confChange(lead: Member): void {

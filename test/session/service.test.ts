@@ -284,6 +284,13 @@ describe('a holder on a member that knows no leader', () => {
     await r.advance(0);
     const s = await r.svc.create(6000);
     const short = await r.svc.create(1200);
+    // The forwarding timer's work, every 50 ms for `ms`.
+    const flushFor = (ms: number): void => {
+      for (let t = 0; t < ms; t += 50) {
+        r.clock.now += 50;
+        r.svc.flush();
+      }
+    };
     let away = 0;
     let awayShort = 0;
     const release = r.svc.hold({ id: s.id, timeoutMs: 6000 }, () => away++);
@@ -292,41 +299,23 @@ describe('a holder on a member that knows no leader', () => {
     expect(leaderlessHoldLimitMs(1200)).toBe(1000);
     // A follower that knows its leader: nothing, however long.
     r.log.role = 'follower';
-    for (let i = 0; i < 100; i++) {
-      r.clock.now += 50;
-      r.svc.flush();
-    }
+    flushFor(5000);
     expect([away, awayShort]).toEqual([0, 0]);
     // An election: 900 ms without a leader, then one again. Nobody is sent away, and the
     // leaderless time starts afresh.
     r.log.leaderless = true;
-    for (let i = 0; i < 18; i++) {
-      r.clock.now += 50;
-      r.svc.flush();
-    }
+    flushFor(900);
     r.log.leaderless = false;
     r.svc.flush();
     r.log.leaderless = true;
-    for (let i = 0; i < 18; i++) {
-      r.clock.now += 50;
-      r.svc.flush();
-    }
+    flushFor(900);
     expect([away, awayShort]).toEqual([0, 0]);
     // Cut off for good: the 1.2 s session's holder goes after 1 s, the 6 s one's after 2 s, each once.
-    for (let i = 0; i < 4; i++) {
-      r.clock.now += 50;
-      r.svc.flush();
-    }
+    flushFor(200);
     expect([away, awayShort]).toEqual([0, 1]);
-    for (let i = 0; i < 20; i++) {
-      r.clock.now += 50;
-      r.svc.flush();
-    }
+    flushFor(1000);
     expect([away, awayShort]).toEqual([1, 1]);
-    for (let i = 0; i < 40; i++) {
-      r.clock.now += 50;
-      r.svc.flush();
-    }
+    flushFor(2000);
     expect([away, awayShort]).toEqual([1, 1]);
     expect(r.svc.stats.holdersSentAway).toBe(2);
     // A released holder is never told.
@@ -334,10 +323,7 @@ describe('a holder on a member that knows no leader', () => {
     const release3 = r.svc.hold({ id: s.id, timeoutMs: 6000 }, () => late++);
     release3();
     release();
-    for (let i = 0; i < 60; i++) {
-      r.clock.now += 50;
-      r.svc.flush();
-    }
+    flushFor(3000);
     expect(late).toBe(0);
   });
 });

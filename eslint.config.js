@@ -18,7 +18,7 @@ const pureRestrictions = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'openapi/**', 'src/api/static/**'] },
+  { ignores: ['dist/**', 'dist-tools/**', 'node_modules/**', 'coverage/**', 'openapi/**', 'src/api/static/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

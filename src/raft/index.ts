@@ -1,7 +1,7 @@
 /**
  * zgate's Raft core: a pure, synchronous state machine in the manner of etcd-io/raft.
  * No timers, sockets, files, clocks or Math.random: the runtime (cluster/) drives it, and
- * the same code runs under the deterministic simulator (src/sim).
+ * the same code runs under the deterministic simulator (tools/sim).
  *
  * ## Building a member
  *

@@ -1,6 +1,6 @@
 /**
  * One Apache ZooKeeper session over node:net, speaking the jute wire protocol (./jute.ts): the
- * part that the benchmark's client (src/bench/zk/client.ts) and the conformance tests' client
+ * part that the benchmark's client (tools/bench/zk/client.ts) and the conformance tests' client
  * (test/support/zk-client.ts) share; each adds its own requests on top with call().
  *
  * - handshake: ConnectRequest{protocolVersion, lastZxidSeen, timeOut, sessionId, passwd}

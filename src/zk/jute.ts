@@ -1,7 +1,7 @@
 /**
  * Apache ZooKeeper's wire records (jute, as zookeeper.jute defines them) and protocol numbers,
  * written from the protocol description for the two ZooKeeper clients of this repo: the
- * comparison benchmark's (src/bench/zk/client.ts) and the conformance tests'
+ * comparison benchmark's (tools/bench/zk/client.ts) and the conformance tests'
  * (test/support/zk-client.ts). Both talk through ./connection.ts.
  *
  * Framing: every packet is a 4-byte big-endian length followed by that many bytes. jute: ints

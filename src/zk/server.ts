@@ -1,6 +1,6 @@
 /**
  * Finding and starting Apache ZooKeeper servers on loopback, for the comparison benchmark's
- * 3-server ensemble (src/bench/zk/ensemble.ts) and the conformance tests' standalone server
+ * 3-server ensemble (tools/bench/zk/ensemble.ts) and the conformance tests' standalone server
  * (test/support/zk-server.ts).
  *
  * Locating it, first match wins:

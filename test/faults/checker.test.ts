@@ -29,7 +29,7 @@ import {
   type WatcherLog,
   type ZInput,
   type ZOutput,
-} from '../../src/checker/index.js';
+} from '../../tools/checker/index.js';
 
 type ZOp = Operation<ZInput, ZOutput>;
 let nextId = 1;

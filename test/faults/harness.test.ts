@@ -5,7 +5,7 @@
  * and the watch streams must report 0 violations; a failure prints the seed and the command
  * that replays it (ZGATE_FAULTS_SEED=N replays one seed here).
  */
-import type { FaultKind } from '../../src/faults/nemesis.js';
+import type { FaultKind } from '../../tools/faults/nemesis.js';
 import { built, runSchedule, seedOr } from './run-helpers.js';
 
 const maybe = built ? describe : describe.skip;

@@ -5,8 +5,8 @@
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { encodeFrame, FrameDecoder } from '../../src/cluster/wire.js';
-import { freePorts } from '../../src/faults/cluster.js';
-import { PeerProxy } from '../../src/faults/proxy.js';
+import { freePorts } from '../../tools/faults/cluster.js';
+import { PeerProxy } from '../../tools/faults/proxy.js';
 import { Prng } from '../../src/util/prng.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runFaults, type FaultRunOptions, type FaultRunResult } from '../../src/faults/harness.js';
+import { runFaults, type FaultRunOptions, type FaultRunResult } from '../../tools/faults/harness.js';
 import { memberBuilt } from '../support/member.js';
 
 export const built = memberBuilt();

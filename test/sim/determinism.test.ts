@@ -2,7 +2,7 @@
  * A seed replays exactly: the same seed gives the same run (the one-line replay command of a
  * failure depends on it), and different seeds give different runs.
  */
-import { Simulation } from '../../src/sim/simulation.js';
+import { Simulation } from '../../tools/sim/simulation.js';
 
 function fingerprint(seed: number): string {
   const sim = new Simulation(seed, { seed, safetyTicks: 200, trace: true });

@@ -4,7 +4,7 @@
  * jest worker; SIM_SEEDS=N scales the range (e.g. SIM_SEEDS=200 for a quick run). Longer runs:
  * `npm run sim -- --seeds=10000`. A failure names the seed and the command that replays it.
  */
-import { addStats, emptyStats, runSeed, SimFailure, type SimResult, type SimStats } from '../../src/sim/simulation.js';
+import { addStats, emptyStats, runSeed, SimFailure, type SimResult, type SimStats } from '../../tools/sim/simulation.js';
 
 const CHUNK = 50;
 

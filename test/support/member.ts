@@ -5,13 +5,13 @@
  * dist/ is built by `npm test` before jest starts (scripts/run-tests.mjs). The member is ready
  * when `GET /healthz` answers 200. Its stdout and stderr are kept (bounded) for diagnostics.
  * stop() sends SIGTERM and falls back to SIGKILL; kill() is for crash tests. The process
- * itself is src/faults/process.ts's, as the fault harness runs it.
+ * itself is tools/faults/process.ts's, as the fault harness runs it.
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { awaitMemberReady, builtEntry, defaultEntry, launchMember, type ExitInfo } from '../../src/faults/process.js';
+import { awaitMemberReady, builtEntry, defaultEntry, launchMember, type ExitInfo } from '../../tools/faults/process.js';
 import { getFreePort, LOOPBACK } from './ports.js';
 
 export { defaultEntry, type ExitInfo };

@@ -1,5 +1,5 @@
 /** The benchmarks' pure helpers: percentiles, /proc parsing, and per-process bytes from `ss`. */
-import { distribution, median, parseProcStatTicks, parseSs, parseVmRssBytes, quantileSorted, sentBetween } from '../../src/bench/stats.js';
+import { distribution, median, parseProcStatTicks, parseSs, parseVmRssBytes, quantileSorted, sentBetween } from '../../tools/bench/stats.js';
 
 describe('percentiles', () => {
   test('nearest rank: always an observed value', () => {

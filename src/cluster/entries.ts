@@ -11,7 +11,7 @@
  * The member applies every index in order; entries that are not its own (empty, conf change,
  * cluster record) reach it as a noop EntryPayload from origin 0.
  */
-import type { EntryPayload } from '../node/member.js';
+import type { EntryPayload } from '../log/replicated-log.js';
 import type { Entry } from '../raft/index.js';
 import type { LogEntry } from '../storage/index.js';
 import { assert } from '../util/assert.js';

@@ -26,7 +26,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { ZgateError, type ZkCode } from '../core/errors.js';
-import type { CommittedEntry, LogStatus, ReplicatedLog } from '../node/log.js';
+import type { CommittedEntry, LogStatus, ReplicatedLog } from '../log/replicated-log.js';
 import { MemoryStorage as CoreStorage, NONE, RawNode, bootstrapState, committedEntriesDurable, decodeConfChange, type HardState, type Message, type NodeId, type RaftLogger, type RandomSource, type Ready, type Role, type Status } from '../raft/index.js';
 import type { LogEntry, SnapshotMeta, Storage } from '../storage/index.js';
 import { assert } from '../util/assert.js';

@@ -8,26 +8,12 @@ import type { ApplyOutcome, Op, OpFailure, Stat, TreeEvent, Zxid } from '../core
 import { DataTree, MultiOpError, type DataTreeOptions } from '../tree/datatree.js';
 import { applyOp, beginSnapshot, precheck, restoreSnapshot as restoreState, SessionTable, type MemberSnapshotWriter } from '../session/index.js';
 import { assert } from '../util/assert.js';
+import { randomInt } from 'node:crypto';
 import { decode, encode } from '../util/codec.js';
 import { testDefect } from '../util/test-defect.js';
 import { IdempotencyTable, opFingerprint } from './idempotency.js';
-import type { CommittedEntry, LogStatus, ReplicatedLog } from './log.js';
-
-export interface Clock {
-  /** Wall-clock milliseconds since the epoch; stamped into entries by the proposer. */
-  nowMs(): number;
-}
-export const systemClock: Clock = { nowMs: () => Date.now() };
-
-/** What a log entry carries: the Op, the proposer's time, and who is waiting for it. */
-export interface EntryPayload {
-  op: Op;
-  timeMs: number;
-  origin: number;
-  reqId: number;
-  /** The client's Idempotency-Key (node/idempotency.ts): applied at most once per key. */
-  idem?: string;
-}
+import type { CommittedEntry, EntryPayload, LogStatus, ReplicatedLog } from '../log/replicated-log.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 
 export interface MemberOptions {
   id: number;
@@ -42,6 +28,11 @@ export interface MemberOptions {
   snapshotEntries: number;
   /** ... or this many bytes of entries, whichever comes first. */
   snapshotBytes: number;
+  /**
+   * This run's id, stamped into the entries it proposes (EntryPayload.run). Random by default;
+   * a simulation passes one from its seed.
+   */
+  runId: number;
 }
 
 /** What storage recovered: the state to restore before serving. */
@@ -68,14 +59,14 @@ export type ApplyListener = (zxid: Zxid, events: TreeEvent[], outcome: ApplyOutc
 interface Waiter {
   resolve(a: WriteAnswer): void;
   reject(e: Error): void;
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
 }
 
 interface ZxidWaiter {
   zxid: Zxid;
   resolve(): void;
   reject(e: Error): void;
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
 }
 
 function failureError(f: OpFailure): ZgateError {
@@ -101,11 +92,11 @@ export class Member {
   /** A snapshot that failed to save (disk full...) is retried at the next threshold. */
   lastSnapshotError: Error | undefined;
   /**
-   * Unique across restarts, not only within one run: in a cluster, entries this member
-   * proposed before a restart may still commit and apply after it, and must not answer a
-   * request of the new run that happens to reuse their id.
+   * Request ids count within this run; with the run id they are unique across restarts: in a
+   * cluster, entries this member proposed before a restart may still commit and apply after
+   * it, and must not answer a request of the new run that happens to reuse their id.
    */
-  private nextReqId = Date.now() * 1000;
+  private nextReqId = 1;
   private readonly waiters = new Map<number, Waiter>();
   private zxidWaiters: ZxidWaiter[] = [];
   private readonly listeners: ApplyListener[] = [];
@@ -125,6 +116,8 @@ export class Member {
       maxZxidWaiters: opts.maxZxidWaiters ?? 10_000,
       snapshotEntries: opts.snapshotEntries ?? 100_000,
       snapshotBytes: opts.snapshotBytes ?? 64 * 1024 * 1024,
+      // 48 random bits: two runs of one member share an id with odds of 2^-48.
+      runId: opts.runId ?? randomInt(0, 2 ** 48 - 1),
     };
     this._tree = new DataTree(this.opts.tree);
     log.onCommit((entries) => this.applyCommitted(entries));
@@ -178,23 +171,23 @@ export class Member {
     assert(this.appliedIndex === 0 && this.waiters.size === 0, 'recover() on a member that already applied entries');
     // Applying recovered entries must not snapshot midway: the log is compacted only once whole.
     this._ready = false;
-    const started = Date.now();
+    const started = this.clock.monoMs();
     if (state.snapshot) {
       this.restoreSnapshot(state.snapshot.index, state.snapshot.data);
       this.appliedIndex = state.snapshot.index;
       this.snapshotIndex = state.snapshot.index;
     }
     const SLICE = 5_000;
-    let lastReport = Date.now();
+    let lastReport = started;
     for (let i = 0; i < state.entries.length; i += SLICE) {
       this.applyCommitted(state.entries.slice(i, i + SLICE), false);
-      if (onProgress && Date.now() - lastReport >= 1_000) {
-        lastReport = Date.now();
+      if (onProgress && this.clock.monoMs() - lastReport >= 1_000) {
+        lastReport = this.clock.monoMs();
         onProgress({ applied: Math.min(i + SLICE, state.entries.length), total: state.entries.length, elapsedMs: lastReport - started });
       }
-      await new Promise<void>((r) => setImmediate(r));
+      await this.clock.yieldTurn();
     }
-    onProgress?.({ applied: state.entries.length, total: state.entries.length, elapsedMs: Date.now() - started });
+    onProgress?.({ applied: state.entries.length, total: state.entries.length, elapsedMs: this.clock.monoMs() - started });
     this._ready = true;
   }
 
@@ -247,10 +240,10 @@ export class Member {
       throw new ZgateError('Unavailable', `too many writes in flight (bound ${this.opts.maxInflightWrites})`);
     }
     const reqId = this.nextReqId++;
-    const payload: EntryPayload = { op, timeMs: this.clock.nowMs(), origin: this.opts.id, reqId };
+    const payload: EntryPayload = { op, timeMs: this.clock.nowMs(), origin: this.opts.id, run: this.opts.runId, reqId };
     if (idempotencyKey !== undefined) payload.idem = idempotencyKey;
     const answer = new Promise<WriteAnswer>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.waiters.delete(reqId);
         reject(new ZgateError('Unavailable', `the write did not apply within ${this.opts.requestTimeoutMs} ms; it may still apply`));
       }, this.opts.requestTimeoutMs);
@@ -265,7 +258,7 @@ export class Member {
     } catch (e) {
       const w = this.waiters.get(reqId);
       if (w) {
-        clearTimeout(w.timer);
+        w.timer.cancel();
         this.waiters.delete(reqId);
       }
       throw e;
@@ -281,10 +274,10 @@ export class Member {
       const { outcome, answer } = this.applyEntry(payload, entry.index);
       this.appliedIndex = entry.index;
       for (const l of this.listeners) l(entry.index, outcome.events, outcome);
-      if (payload.origin === this.opts.id) {
+      if (payload.origin === this.opts.id && payload.run === this.opts.runId) {
         const w = this.waiters.get(payload.reqId);
         if (w) {
-          clearTimeout(w.timer);
+          w.timer.cancel();
           this.waiters.delete(payload.reqId);
           w.resolve(answer);
         }
@@ -347,7 +340,7 @@ export class Member {
   private async writeSnapshot(tree: DataTree, writer: MemberSnapshotWriter, index: number): Promise<void> {
     try {
       do {
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await this.clock.yieldTurn();
         if (this._tree !== tree) {
           // The tree was replaced (an installed snapshot, newer than this one): drop it.
           writer.abort();
@@ -374,7 +367,7 @@ export class Member {
     const still: ZxidWaiter[] = [];
     for (const w of this.zxidWaiters) {
       if (w.zxid <= this.appliedIndex) {
-        clearTimeout(w.timer);
+        w.timer.cancel();
         w.resolve();
       } else still.push(w);
     }
@@ -393,7 +386,7 @@ export class Member {
         zxid,
         resolve,
         reject,
-        timer: setTimeout(() => {
+        timer: this.clock.setTimeout(() => {
           this.zxidWaiters = this.zxidWaiters.filter((w) => w !== waiter);
           reject(new ZgateError('Unavailable', `zxid ${zxid} not applied within ${timeoutMs} ms (applied: ${this.appliedIndex})`));
         }, timeoutMs),
@@ -421,12 +414,12 @@ export class Member {
     await this.log.close();
     const err = new ZgateError('Unavailable', 'the member is shutting down');
     for (const w of this.waiters.values()) {
-      clearTimeout(w.timer);
+      w.timer.cancel();
       w.reject(err);
     }
     this.waiters.clear();
     for (const w of this.zxidWaiters) {
-      clearTimeout(w.timer);
+      w.timer.cancel();
       w.reject(err);
     }
     this.zxidWaiters = [];

@@ -29,7 +29,8 @@ import { randomBytes } from 'node:crypto';
 import { ZgateError } from '../core/errors.js';
 import type { Op, SessionId, Zxid } from '../core/types.js';
 import { ExpiryTracker, sweep, MAX_SESSION_ID, type SessionInfo } from '../session/index.js';
-import { systemClock, type Clock, type Member, type WriteAnswer } from './member.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
+import type { Member, WriteAnswer } from './member.js';
 
 /** How a follower passes keepalives to the leader; the cluster runtime implements it over its peer links. */
 export interface KeepaliveForwarder {
@@ -134,7 +135,7 @@ export class SessionService {
   private sweeping = false;
   private ticks = 0;
   private lastSweep = 0;
-  private timers: NodeJS.Timeout[] = [];
+  private timers: TimerHandle[] = [];
   private stopped = false;
   readonly stats: SessionServiceStats = { forwardedIds: 0, forwardedBatches: 0, forwardFailures: 0, receivedIds: 0, expiriesProposed: 0, reapsProposed: 0, reaped: 0, leaderTerms: 0, holdersSentAway: 0 };
 
@@ -171,14 +172,13 @@ export class SessionService {
   start(): void {
     if (this.timers.length > 0 || this.stopped) return;
     const every = (ms: number, fn: () => void): void => {
-      const t = setInterval(() => {
+      const t = this.clock.setInterval(() => {
         try {
           fn();
         } catch (e) {
           this.onError(e, 'session duty');
         }
       }, ms);
-      t.unref();
       this.timers.push(t);
     };
     every(this.opts.checkIntervalMs, () => this.tick());
@@ -188,7 +188,7 @@ export class SessionService {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) t.cancel();
     this.timers = [];
     this.tracker.clear();
     this.pending.clear();

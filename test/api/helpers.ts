@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type BuildAppOptions } from '../../src/api/http/app.js';
-import { LocalLog } from '../../src/node/log.js';
+import { LocalLog } from '../../src/log/local-log.js';
 import { Member } from '../../src/node/member.js';
 
 export interface TestApp {

@@ -5,7 +5,7 @@
  * listening, and Node ended the member process on the unhandled rejection.
  */
 import { ZgateError } from '../../src/core/errors.js';
-import type { CommittedEntry, LogStatus, ReplicatedLog } from '../../src/node/log.js';
+import type { CommittedEntry, LogStatus, ReplicatedLog } from '../../src/log/replicated-log.js';
 import { Member } from '../../src/node/member.js';
 
 class SlowLog implements ReplicatedLog {

@@ -5,17 +5,26 @@
  * sweep of container and TTL znodes (throttled).
  */
 import type { SessionId, TreeEvent } from '../../src/core/types.js';
-import { LocalLog, type CommittedEntry, type LogStatus, type ReplicatedLog } from '../../src/node/log.js';
-import { Member, type Clock } from '../../src/node/member.js';
+import { LocalLog } from '../../src/log/local-log.js';
+import type { CommittedEntry, LogStatus, ReplicatedLog } from '../../src/log/replicated-log.js';
+import { Member } from '../../src/node/member.js';
+import { systemClock, type Clock } from '../../src/util/clock.js';
 import { SessionService, leaderlessHoldLimitMs, randomSessionId, type KeepaliveForwarder, type SessionServiceOptions } from '../../src/node/session-service.js';
 
 const EMPTY = new Uint8Array(0);
 
+/** Time the test moves by hand; timers (a write's request timeout) stay the system's. */
 class FakeClock implements Clock {
   constructor(public now = 1_700_000_000_000) {}
   nowMs(): number {
     return this.now;
   }
+  monoMs(): number {
+    return this.now;
+  }
+  readonly setTimeout = systemClock.setTimeout;
+  readonly setInterval = systemClock.setInterval;
+  readonly yieldTurn = systemClock.yieldTurn;
 }
 
 /** A LocalLog whose role (as status() reports it) the test sets. */

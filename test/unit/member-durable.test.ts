@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { buildApp } from '../../src/api/http/app.js';
 import { ZgateError } from '../../src/core/errors.js';
-import { DurableLocalLog } from '../../src/node/durable-log.js';
-import { LateLog } from '../../src/node/log.js';
+import { DurableLocalLog } from '../../src/log/durable-local-log.js';
+import { LateLog } from '../../src/log/local-log.js';
 import { Member } from '../../src/node/member.js';
 import { FaultInjectingFileSystem, FileStorage } from '../../src/storage/index.js';
 

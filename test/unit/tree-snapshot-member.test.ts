@@ -3,8 +3,9 @@
  * what reaches the log is exactly the tree at the snapshot's index.
  */
 import { decode } from '../../src/util/codec.js';
-import { LocalLog, type CommittedEntry } from '../../src/node/log.js';
-import { Member, type EntryPayload } from '../../src/node/member.js';
+import { LocalLog } from '../../src/log/local-log.js';
+import type { CommittedEntry, EntryPayload } from '../../src/log/replicated-log.js';
+import { Member } from '../../src/node/member.js';
 import { DataTree } from '../../src/tree/datatree.js';
 
 /** A LocalLog that keeps every committed entry and every snapshot handed to it. */

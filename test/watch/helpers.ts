@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { buildApp, type BuildAppOptions } from '../../src/api/http/app.js';
 import { watchHubOf } from '../../src/api/ws/plugin.js';
 import type { Op, TreeEvent } from '../../src/core/types.js';
-import { LocalLog } from '../../src/node/log.js';
+import { LocalLog } from '../../src/log/local-log.js';
 import { Member } from '../../src/node/member.js';
 import type { WatchHub } from '../../src/watch/index.js';
 

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DurableLocalLog } from '../../src/node/durable-log.js';
+import { DurableLocalLog } from '../../src/log/durable-local-log.js';
 import { Member, type RecoveredState } from '../../src/node/member.js';
 import { FileStorage } from '../../src/storage/index.js';
 

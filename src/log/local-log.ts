@@ -1,37 +1,10 @@
 /**
- * The replicated log as the member sees it: proposals go in, committed entries come out
- * in index order. The single-member LocalLog commits what it is given at once; the Raft
- * issue puts a replicated, durable implementation behind the same interface, so that
- * tree/ and api/ never learn which one runs underneath.
+ * The logs of a member that runs without Raft: LocalLog commits what it is given at once (in
+ * memory: tests, the OpenAPI printer), LateLog stands in while storage opens.
  */
 import { ZgateError } from '../core/errors.js';
 import { assert } from '../util/assert.js';
-
-export interface CommittedEntry {
-  index: number;
-  data: Uint8Array;
-}
-
-export interface LogStatus {
-  id: number;
-  leaderId: number | null;
-  term: number;
-  commitIndex: number;
-  role: 'leader' | 'follower' | 'candidate' | 'learner';
-}
-
-export interface ReplicatedLog {
-  /** Resolves once the proposal is accepted for ordering; the commit handler reports it later. */
-  propose(data: Uint8Array): Promise<void>;
-  /** A read barrier: once the member has applied this index, a read is linearizable. */
-  readIndex(): Promise<number>;
-  /** Registered once, before the first proposal; called with contiguous entries in index order. */
-  onCommit(handler: (entries: CommittedEntry[]) => void): void;
-  /** Keeps a snapshot of the state as of applied `index` and compacts the log before it. */
-  saveSnapshot(index: number, data: Uint8Array): Promise<void>;
-  status(): LogStatus;
-  close(): Promise<void>;
-}
+import type { CommittedEntry, LogStatus, ReplicatedLog } from './replicated-log.js';
 
 export interface LocalLogOptions {
   /** Bound on proposals queued for the next commit batch; more answer Unavailable. */

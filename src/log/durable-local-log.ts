@@ -1,12 +1,12 @@
 /**
  * The single-member log made durable: a proposal is committed once its entry is on disk
  * (fdatasync returned: a quorum of one), through storage/'s write-ahead log and its group
- * commit. The Raft issue replaces this with a replicated log over the same storage.
+ * commit. A cluster member runs Raft's log (cluster/) over the same storage instead.
  */
 import { ZgateError } from '../core/errors.js';
 import type { Storage } from '../storage/index.js';
 import { assert } from '../util/assert.js';
-import type { CommittedEntry, LogStatus, ReplicatedLog } from './log.js';
+import type { CommittedEntry, LogStatus, ReplicatedLog } from './replicated-log.js';
 
 /** A lone member is always in term 1 and votes for itself. */
 const TERM = 1;

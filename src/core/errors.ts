@@ -3,6 +3,8 @@
  * HTTP-only codes of api.md. The name is the contract; the numeric code is ZooKeeper's,
  * kept so that tools that speak ZooKeeper's numbers can map them.
  */
+import type { MultiOpResultCode, OpFailure } from './types.js';
+
 export const ZK_CODES = {
   Ok: 0,
   SystemError: -1,
@@ -41,6 +43,42 @@ export class ZgateError extends Error {
   }
 }
 
+/**
+ * A multi whose sub-op is refused before the log: carries what apply() would put in the
+ * failure, so that every face answers with opIndex and per-op results.
+ */
+export class MultiOpError extends ZgateError {
+  constructor(
+    code: ZkCode,
+    message: string,
+    path: string | undefined,
+    readonly opIndex: number,
+    readonly results: MultiOpResultCode[],
+  ) {
+    super(code, message, path);
+    this.name = 'MultiOpError';
+  }
+}
+
 export function isZgateError(e: unknown): e is ZgateError {
   return e instanceof ZgateError;
+}
+
+/**
+ * The failure a thrown error stands for, as every face reports it (with opIndex and per-op
+ * results for a refused multi); `internal` when it is not a coded error (a bug: logged, and
+ * answered SystemError without its message).
+ */
+export function failureOf(e: unknown): { failure: OpFailure; internal: boolean } {
+  if (e instanceof MultiOpError) {
+    const failure: OpFailure = { code: e.code, message: e.message, opIndex: e.opIndex, results: e.results };
+    if (e.path !== undefined) failure.path = e.path;
+    return { failure, internal: false };
+  }
+  if (e instanceof ZgateError) {
+    const failure: OpFailure = { code: e.code, message: e.message };
+    if (e.path !== undefined) failure.path = e.path;
+    return { failure, internal: false };
+  }
+  return { failure: { code: 'SystemError', message: 'internal error; see the member log' }, internal: true };
 }

@@ -139,6 +139,12 @@ export interface CloseSessionResult { op: 'closeSession'; id: SessionId; reason:
 export interface ReapResult { op: 'reap'; path: string; kind: 'container' | 'ttl' }
 export type OpResult = SubResult | DeleteTreeResult | MultiResult | NoopResult | CreateSessionResult | CloseSessionResult | ReapResult;
 
+/** One sub-op's code in a failed multi, as ZooKeeper's ErrorResult reports it. */
+export interface MultiOpResultCode {
+  op: SubOp['op'];
+  code: ZkCode;
+}
+
 /** A failed Op: the tree is unchanged. For a multi, `results` reports every sub-op as ZooKeeper does. */
 export interface OpFailure {
   code: ZkCode;
@@ -147,7 +153,7 @@ export interface OpFailure {
   /** For a multi: the index of the failing sub-op. */
   opIndex?: number;
   /** For a multi: Ok for the ops before the failure, its code, then RuntimeInconsistency. */
-  results?: { op: SubOp['op']; code: ZkCode }[];
+  results?: MultiOpResultCode[];
 }
 
 export type ApplyOutcome =

@@ -3,9 +3,9 @@
  * the read path (the applied tree). Every write, even on a lone member, is a log entry that
  * gets the next zxid; a request is answered once its own entry has applied here.
  */
-import { ZgateError } from '../core/errors.js';
+import { MultiOpError, ZgateError } from '../core/errors.js';
 import type { ApplyOutcome, Op, OpFailure, Stat, TreeEvent, Zxid } from '../core/types.js';
-import { DataTree, MultiOpError, type DataTreeOptions } from '../tree/datatree.js';
+import { DataTree, type DataTreeOptions } from '../tree/datatree.js';
 import { applyOp, beginSnapshot, precheck, restoreSnapshot as restoreState, SessionTable, type MemberSnapshotWriter } from '../session/index.js';
 import { assert } from '../util/assert.js';
 import { randomInt } from 'node:crypto';

@@ -6,7 +6,7 @@
  * failure, which makes a multi atomic without copying the tree and without a second,
  * "prepare" implementation of every rule that could disagree with this one.
  */
-import { ZgateError, type ZkCode } from '../core/errors.js';
+import { MultiOpError, ZgateError, type ZkCode } from '../core/errors.js';
 import {
   isEphemeral,
   isSequential,
@@ -17,6 +17,7 @@ import {
   type CreateResult,
   type DeleteResult,
   type DeleteTreeResult,
+  type MultiOpResultCode,
   type MultiResult,
   type Op,
   type OpFailure,
@@ -65,7 +66,6 @@ export type { DataTreeOptions } from './validate.js';
 export { DEFAULT_MAX_DATA_BYTES, MAX_TTL_MS, formatSequence } from './validate.js';
 export type { SnapshotOptions, SnapshotTuning, SnapshotWriter } from './snapshot.js';
 
-export type MultiOpResultCode = { op: SubOp['op']; code: ZkCode };
 
 /**
  * The replicated session table as apply() sees it: an ephemeral create (also inside a multi)
@@ -73,23 +73,6 @@ export type MultiOpResultCode = { op: SubOp['op']; code: ZkCode };
  */
 export interface OpenSessions {
   isOpen(id: SessionId): boolean;
-}
-
-/**
- * Thrown by validateOp for a multi whose sub-op is refused: carries what apply() would put
- * in the OpFailure, so the API can answer with opIndex and per-op results.
- */
-export class MultiOpError extends ZgateError {
-  constructor(
-    code: ZkCode,
-    message: string,
-    path: string | undefined,
-    readonly opIndex: number,
-    readonly results: MultiOpResultCode[],
-  ) {
-    super(code, message, path);
-    this.name = 'MultiOpError';
-  }
 }
 
 const CONFIG_PATH = '/zookeeper/config';

@@ -10,6 +10,7 @@
 import { ZgateError } from '../core/errors.js';
 import type { Stat, TreeEvent, Zxid } from '../core/types.js';
 import { validatePath } from '../tree/path.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { EventHistory, type EventRecord, type HistoryBounds, type NodeSnapshot } from './history.js';
 import { fires, isOneShot, type WatchKind } from './kinds.js';
 import { Subscriber, WatchRegistry, type Delivery, type Watch } from './registry.js';
@@ -29,6 +30,8 @@ export interface WatchHubOptions extends HistoryBounds {
   heartbeatMs: number;
   /** Errors thrown by a subscriber (a bug) are reported here, never into the apply loop. */
   onError?: (err: unknown) => void;
+  /** The heartbeat's timer; default the system's. */
+  clock?: Clock;
 }
 
 export interface WatchRequest {
@@ -76,7 +79,7 @@ export class WatchHub {
   private readonly subscribers = new Set<Subscriber>();
   private dispatchSeq = 0;
   private readonly touched: Subscriber[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private closed = false;
 
   constructor(
@@ -86,8 +89,7 @@ export class WatchHub {
     this.history = new EventHistory(source.appliedZxid, opts);
     source.onApply((zxid, events) => this.applied(zxid, events));
     if (opts.heartbeatMs > 0) {
-      this.timer = setInterval(() => this.beat(), opts.heartbeatMs);
-      this.timer.unref();
+      this.timer = (opts.clock ?? systemClock).setInterval(() => this.beat(), opts.heartbeatMs);
     }
   }
 
@@ -184,7 +186,7 @@ export class WatchHub {
 
   close(): void {
     this.closed = true;
-    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     for (const sub of [...this.subscribers]) this.detach(sub);
   }

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SERVE_FLAGS } from '../../src/cli/config.js';
+import { SERVE_FLAGS } from '../../src/server/config.js';
 import { defaultEntry, startMember } from '../support/member.js';
 import { getFreePorts } from '../support/ports.js';
 

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveServeConfig } from '../../src/cli/config.js';
+import { resolveServeConfig } from '../../src/server/config.js';
 import { parsePeers } from '../../src/cluster/peers.js';
 
 const root = join(__dirname, '..', '..');

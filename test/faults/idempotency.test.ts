@@ -6,7 +6,8 @@
  * to two members at once.
  */
 import type { ApplyOutcome } from '../../src/core/types.js';
-import { IdempotencyTable, IDEMPOTENCY_MAX_AGE_MS, opFingerprint } from '../../src/node/idempotency.js';
+import { IDEMPOTENCY_MAX_AGE_MS } from '../../src/core/idempotency.js';
+import { IdempotencyTable, opFingerprint } from '../../src/node/idempotency.js';
 import { restoreSnapshot, snapshot, SessionTable } from '../../src/session/index.js';
 import { DataTree } from '../../src/tree/datatree.js';
 import { startApp, type TestApp } from '../api/helpers.js';

@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { buildApp } from '../../src/api/http/app.js';
 import { ZgateError } from '../../src/core/errors.js';
 import { DurableLocalLog } from '../../src/log/durable-local-log.js';
 import { LateLog } from '../../src/log/local-log.js';
 import { Member } from '../../src/node/member.js';
 import { FaultInjectingFileSystem, FileStorage } from '../../src/storage/index.js';
+import { assembleApp } from '../api/helpers.js';
 
 let dir: string;
 beforeEach(() => {
@@ -91,7 +91,7 @@ test('while recovering, /readyz is 503 and reads and writes are Unavailable', as
   const late = new LateLog(1);
   const member = new Member(late);
   member.markRecovering();
-  const app = await buildApp({ member, logLevel: false, isReady: () => member.ready });
+  const { app } = await assembleApp(member, { isReady: () => member.ready });
   await app.ready();
   const http = request(app.server);
   expect((await http.get('/readyz')).status).toBe(503);

@@ -3,7 +3,8 @@ import { ZgateError } from '../../src/core/errors.js';
 import type { ApplyOutcome, CreateOp, Op, OpFailure, OpResult, Stat, SubOp, TreeEvent } from '../../src/core/types.js';
 import { AssertionFailure } from '../../src/util/assert.js';
 import { decode, encode } from '../../src/util/codec.js';
-import { DataTree, formatSequence, MultiOpError } from '../../src/tree/datatree.js';
+import { MultiOpError } from '../../src/core/errors.js';
+import { DataTree, formatSequence } from '../../src/tree/datatree.js';
 
 const T0 = 1_700_000_000_000;
 const EMPTY = new Uint8Array(0);

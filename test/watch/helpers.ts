@@ -3,12 +3,11 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
-import { buildApp, type BuildAppOptions } from '../../src/api/http/app.js';
-import { watchHubOf } from '../../src/api/ws/plugin.js';
 import type { Op, TreeEvent } from '../../src/core/types.js';
 import { LocalLog } from '../../src/log/local-log.js';
 import { Member } from '../../src/node/member.js';
 import type { WatchHub } from '../../src/watch/index.js';
+import { assembleApp, type ServeOptions } from '../api/helpers.js';
 
 export interface Served {
   app: FastifyInstance;
@@ -28,7 +27,7 @@ export interface Served {
   close(): Promise<void>;
 }
 
-export async function serve(opts: Partial<BuildAppOptions> = {}, port = 0): Promise<Served> {
+export async function serve(opts: ServeOptions = {}, port = 0): Promise<Served> {
   const member = new Member(new LocalLog(), {});
   const applied: Served['applied'] = [];
   const text = (d: Uint8Array | undefined) => (d === undefined ? undefined : Buffer.from(d).toString('utf8'));
@@ -36,13 +35,13 @@ export async function serve(opts: Partial<BuildAppOptions> = {}, port = 0): Prom
     applied.push({ zxid, events: events.map((e) => ({ ...e, data: e.type === 'NodeDeleted' ? undefined : text(member.tree.get(e.path)?.data) })) });
     served.appliedAt = performance.now();
   });
-  const app = await buildApp({ member, logLevel: false, ...opts });
+  const { app, parts } = await assembleApp(member, opts);
   await app.listen({ host: '127.0.0.1', port });
   const p = (app.server.address() as AddressInfo).port;
   const served: Served = {
     app,
     member,
-    hub: watchHubOf(member)!,
+    hub: parts.hub,
     port: p,
     base: `http://127.0.0.1:${p}`,
     wsUrl: `ws://127.0.0.1:${p}/v1/ws`,

@@ -6,15 +6,14 @@ import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv, type ErrorObject, type Options as AjvOptions } from 'ajv';
-import Fastify, { LogController, type FastifyInstance, type FastifySchema } from 'fastify';
-import type { Member } from '../../node/member.js';
-import { SessionService, type SessionServiceOptions } from '../../node/session-service.js';
-import { defaultApiConfig, sessionOwner, type ApiConfig, type ApiContext } from './context.js';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
+import type { CoordinationService } from '../../coordination/service.js';
+import { defaultApiConfig, type ApiConfig, type ApiContext } from './context.js';
 import { handleError, sendError } from './errors.js';
 import { installMetrics } from './metrics.js';
 import { operationRoutes } from './operations.js';
-import { clusterRoutes, type ClusterControl } from './cluster.js';
-import { sessionRoutes, socketSessions } from './sessions.js';
+import { clusterRoutes } from './cluster.js';
+import { sessionRoutes } from './sessions.js';
 import { sharedSchemas } from './schemas.js';
 import { txnBodySchema, txnRoutes } from './txn.js';
 import { znodeRoutes } from './znodes.js';
@@ -23,26 +22,17 @@ import { watchRoutes, type WatchPluginOptions } from '../ws/plugin.js';
 export const VERSION = '0.1.0';
 
 export interface BuildAppOptions {
-  member: Member;
+  /** What every route serves: the coordination service of this member. */
+  service: CoordinationService;
   config?: Partial<ApiConfig>;
-  /** pino level, or false for no logs (tests). */
+  /** The member's logger (the composition root's); absent: pino at `logLevel`. */
+  logger?: FastifyBaseLogger;
+  /** pino level, or false for no logs (tests); ignored with `logger`. */
   logLevel?: string | false;
   /** Node's process metrics (CPU, heap, event loop) in /metrics; off in tests. */
   processMetrics?: boolean;
-  /** False while the member recovers: /readyz answers 503. */
-  isReady?: () => boolean;
-  advertisedHttp?: string;
-  sessionFor?: ApiContext['sessionFor'];
-  /**
-   * This member's sessions (the CLI passes one wired to the cluster); absent: the app makes
-   * one with `sessionOptions`. Either way it is started here and stopped when the app closes.
-   */
-  sessions?: SessionService;
-  sessionOptions?: Partial<SessionServiceOptions>;
-  /** Watches (WebSocket, SSE): the session hook for sockets, where the example page lives. */
+  /** Where the example page and the client's browser build live. */
   watch?: WatchPluginOptions;
-  /** A replicated member's cluster view and membership changes; absent: a member running alone. */
-  cluster?: ClusterControl;
 }
 
 function formatAjvErrors(errors: ErrorObject[], dataVar: string): Error {
@@ -60,16 +50,16 @@ function formatAjvErrors(errors: ErrorObject[], dataVar: string): Error {
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const config: ApiConfig = { ...defaultApiConfig, ...opts.config };
-  const sessions = opts.sessions ?? new SessionService(opts.member, opts.sessionOptions);
-  const ctx: ApiContext = { member: opts.member, config, sessionFor: opts.sessionFor ?? sessionOwner(sessions), sessions };
-  if (opts.advertisedHttp !== undefined) ctx.advertisedHttp = opts.advertisedHttp;
+  const { service } = opts;
+  const ctx: ApiContext = { service, config };
+  const logging = opts.logger !== undefined ? { loggerInstance: opts.logger } : { logger: opts.logLevel === false || opts.logLevel === undefined ? false : { level: opts.logLevel } };
   const app = Fastify({
-    logger: opts.logLevel === false || opts.logLevel === undefined ? false : { level: opts.logLevel },
+    ...logging,
     // Per-request logs would dominate at thousands of requests per second; errors are logged by handleError.
     logController: new LogController({ disableRequestLogging: true }),
     // A URL fastify itself can't decode (bad percent-encoding) still gets the error envelope.
     frameworkErrors: (error, _request, reply) => {
-      reply.header('zgate-zxid', String(opts.member.appliedZxid));
+      reply.header('zgate-zxid', String(service.appliedZxid));
       return sendError(reply, 'BadArguments', error.message);
     },
     routerOptions: { maxParamLength: 65_536 },
@@ -134,21 +124,20 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   }
 
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request, reply) => sendError(reply, 'BadArguments', `no route ${request.method} ${request.url.split('?')[0]}`).code(404));
+  // Unimplemented (ZooKeeper's code for an operation it does not have): not a bad argument of a route that exists.
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'Unimplemented', `no route ${request.method} ${request.url.split('?')[0]}`).code(404));
   app.addHook('onSend', async (_request, reply, payload) => {
-    if (!reply.hasHeader('zgate-zxid')) reply.header('zgate-zxid', String(opts.member.appliedZxid));
+    if (!reply.hasHeader('zgate-zxid')) reply.header('zgate-zxid', String(service.appliedZxid));
     return payload;
   });
 
-  const registry = installMetrics(app, opts.member, opts.processMetrics ?? false);
+  const registry = installMetrics(app, service, opts.processMetrics ?? false);
   await app.register(async (scope) => znodeRoutes(scope, ctx));
   await app.register(async (scope) => txnRoutes(scope, ctx));
-  await app.register(async (scope) => operationRoutes(scope, ctx, registry, opts.isReady ?? (() => true)));
-  await app.register(async (scope) => clusterRoutes(scope, ctx, registry, opts.cluster));
+  await app.register(async (scope) => operationRoutes(scope, ctx, registry));
+  await app.register(async (scope) => clusterRoutes(scope, ctx, registry));
   await app.register(async (scope) => sessionRoutes(scope, ctx, registry));
-  await app.register(async (scope) => watchRoutes(scope, ctx, registry, { sessions: socketSessions(sessions), ...opts.watch }));
-  sessions.start();
-  app.addHook('onClose', async () => sessions.stop());
+  await app.register(async (scope) => watchRoutes(scope, ctx, registry, opts.watch));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

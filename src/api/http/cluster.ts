@@ -6,29 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Gauge, Histogram, type Registry } from 'prom-client';
-import { ZgateError } from '../../core/errors.js';
 import type { ApiContext } from './context.js';
-
-type Role = 'leader' | 'follower' | 'candidate' | 'learner';
-
-/** The view the replicated log (cluster/) gives of the cluster. */
-export interface ClusterView {
-  id: number;
-  leaderId: number | null;
-  term: number;
-  commitIndex: number;
-  members: { id: number; peer: string; http: string; role: Role; matchIndex: number; reachable: boolean }[];
-}
-
-/** What the cluster routes need from a replicated member (cluster/RaftLog provides it). */
-export interface ClusterControl {
-  cluster(): ClusterView;
-  addMember(id: number, peer: string, http: string): Promise<{ index: number }>;
-  removeMember(id: number): Promise<{ index: number }>;
-  metrics(): { term: number; commitIndex: number; isLeader: boolean; leaderChanges: number; forwarded: number; followerLag: { id: number; lag: number }[] };
-  /** The leader reports each proposal's time to apply (its own and forwarded ones). */
-  onProposalLatency?(fn: (seconds: number) => void): void;
-}
 
 const memberSchema = {
   type: 'object',
@@ -57,35 +35,19 @@ const clusterSchema = {
 const errorRef = { $ref: 'Error#' } as const;
 const memberId = { type: 'integer', minimum: 1, maximum: 254 } as const;
 
-export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry, control: ClusterControl | undefined): Promise<void> {
-  const { member } = ctx;
+export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry): Promise<void> {
+  const { service } = ctx;
 
   const view = (): Record<string, unknown> => {
-    if (control === undefined) {
-      const s = member.status();
-      return {
-        id: s.id,
-        leaderId: s.leaderId,
-        term: String(s.term),
-        commitIndex: String(s.commitIndex),
-        appliedZxid: String(member.appliedZxid),
-        members: [{ id: s.id, peer: '', http: ctx.advertisedHttp ?? '', role: s.role, matchIndex: String(s.commitIndex), reachable: true }],
-      };
-    }
-    const c = control.cluster();
+    const c = service.cluster();
     return {
       id: c.id,
       leaderId: c.leaderId,
       term: String(c.term),
       commitIndex: String(c.commitIndex),
-      appliedZxid: String(member.appliedZxid),
+      appliedZxid: String(c.appliedZxid),
       members: c.members.map((m) => ({ ...m, matchIndex: String(m.matchIndex) })),
     };
-  };
-
-  const need = (): ClusterControl => {
-    if (control === undefined) throw new ZgateError('BadArguments', 'this member runs alone (started without --peers): membership changes need a cluster member (start with --id and --peers)');
-    return control;
   };
 
   app.get('/v1/cluster', { schema: { summary: 'The cluster as this member sees it', tags: ['cluster'], response: { 200: clusterSchema } } }, async () => view());
@@ -119,7 +81,7 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext, regis
     },
     async (request, reply) => {
       const b = request.body;
-      await need().addMember(b.id, b.peer, b.http ?? '');
+      await service.addMember(b.id, b.peer, b.http ?? '');
       return reply.code(201).header('location', `/v1/cluster/members/${b.id}`).send(view());
     },
   );
@@ -141,24 +103,25 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext, regis
       },
     },
     async (request) => {
-      await need().removeMember(request.params.id);
+      await service.removeMember(request.params.id);
       return view();
     },
   );
 
-  if (control !== undefined) {
-    new Gauge({ name: 'zgate_raft_term', help: 'the Raft term', registers: [registry], collect() { this.set(control.metrics().term); } });
-    new Gauge({ name: 'zgate_raft_commit_index', help: 'the commit index', registers: [registry], collect() { this.set(control.metrics().commitIndex); } });
-    new Gauge({ name: 'zgate_raft_is_leader', help: '1 on the leader', registers: [registry], collect() { this.set(control.metrics().isLeader ? 1 : 0); } });
-    new Gauge({ name: 'zgate_raft_leader_changes', help: 'leader changes seen since start', registers: [registry], collect() { this.set(control.metrics().leaderChanges); } });
-    new Gauge({ name: 'zgate_raft_forwarded_writes', help: 'writes forwarded to the leader since start', registers: [registry], collect() { this.set(control.metrics().forwarded); } });
+  if (service.replicated) {
+    const figures = () => service.replication() ?? { term: 0, commitIndex: 0, isLeader: false, leaderChanges: 0, forwarded: 0, followerLag: [] };
+    new Gauge({ name: 'zgate_raft_term', help: 'the Raft term', registers: [registry], collect() { this.set(figures().term); } });
+    new Gauge({ name: 'zgate_raft_commit_index', help: 'the commit index', registers: [registry], collect() { this.set(figures().commitIndex); } });
+    new Gauge({ name: 'zgate_raft_is_leader', help: '1 on the leader', registers: [registry], collect() { this.set(figures().isLeader ? 1 : 0); } });
+    new Gauge({ name: 'zgate_raft_leader_changes', help: 'leader changes seen since start', registers: [registry], collect() { this.set(figures().leaderChanges); } });
+    new Gauge({ name: 'zgate_raft_forwarded_writes', help: 'writes forwarded to the leader since start', registers: [registry], collect() { this.set(figures().forwarded); } });
     const proposals = new Histogram({
       name: 'zgate_raft_proposal_seconds',
       help: 'leader only: time from a proposal (its own or forwarded) to its apply on the leader',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     });
-    control.onProposalLatency?.((s) => proposals.observe(s));
+    service.onProposalLatency((s) => proposals.observe(s));
     new Gauge({
       name: 'zgate_raft_follower_lag_entries',
       help: "leader only: entries each follower is behind the leader's log",
@@ -166,7 +129,7 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext, regis
       registers: [registry],
       collect() {
         this.reset();
-        for (const f of control.metrics().followerLag) this.set({ member: String(f.id) }, f.lag);
+        for (const f of figures().followerLag) this.set({ member: String(f.id) }, f.lag);
       },
     });
   }

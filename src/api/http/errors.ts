@@ -1,8 +1,7 @@
 /** ZooKeeper codes → HTTP statuses, and the one error envelope every answer uses. */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ZgateError, type ZkCode } from '../../core/errors.js';
+import { MultiOpError, ZgateError, failureOf, type ZkCode } from '../../core/errors.js';
 import type { OpFailure } from '../../core/types.js';
-import { MultiOpError } from '../../tree/datatree.js';
 
 /** Seconds a client should wait before retrying an Unavailable answer. */
 export const RETRY_AFTER_SECONDS = 1;
@@ -71,12 +70,8 @@ export function sendFailure(reply: FastifyReply, failure: OpFailure, fromPrecond
 
 /** The app-wide error handler: every failure becomes the envelope, and bad input is never a 500. */
 export function handleError(err: FastifyError | ZgateError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (err instanceof MultiOpError) {
-    // A txn refused before the log still reports opIndex and per-op results, as a failed multi does.
-    const failure: OpFailure = { code: err.code, message: err.message, opIndex: err.opIndex, results: err.results };
-    if (err.path !== undefined) failure.path = err.path;
-    return sendFailure(reply, failure);
-  }
+  // A txn refused before the log still reports opIndex and per-op results, as a failed multi does.
+  if (err instanceof MultiOpError) return sendFailure(reply, failureOf(err).failure);
   if (err instanceof ZgateError) return sendError(reply, err.code, err.message, err.path);
   const fe = err as FastifyError;
   if (fe.validation) {

@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ApiContext } from './context.js';
 
-export async function operationRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry, isReady: () => boolean): Promise<void> {
-  const { member } = ctx;
+export async function operationRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry): Promise<void> {
+  const { service } = ctx;
   app.get('/healthz', { schema: { summary: 'The process is alive', tags: ['operations'], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
 
   app.get(
@@ -17,9 +17,8 @@ export async function operationRoutes(app: FastifyInstance, ctx: ApiContext, reg
       },
     },
     async (_request, reply) => {
-      const s = member.status();
-      if (!isReady()) return reply.code(503).header('retry-after', '1').send({ error: { code: 'Unavailable', message: 'the member is still starting (recovery)' } });
-      if (s.leaderId === null) return reply.code(503).header('retry-after', '1').send({ error: { code: 'Unavailable', message: 'no leader' } });
+      const r = service.readiness();
+      if (!r.ready) return reply.code(503).header('retry-after', '1').send({ error: { code: 'Unavailable', message: r.reason } });
       return { status: 'ready' };
     },
   );

@@ -10,14 +10,11 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ZgateError } from '../../core/errors.js';
 import type { SessionId } from '../../core/types.js';
-import type { SessionService } from '../../node/session-service.js';
-import type { SocketSessions } from '../ws/env.js';
 import type { ApiContext } from './context.js';
 import { errorRef } from './schemas.js';
 import { parseSessionHeader } from './sessions-header.js';
 
 export const SESSIONS_PREFIX = '/v1/sessions';
-const MAX_U64 = (1n << 64n) - 1n;
 
 const idParams = {
   type: 'object',
@@ -47,7 +44,7 @@ function sessionIdOf(text: string): SessionId {
 }
 
 export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry): Promise<void> {
-  const { member, sessions } = ctx;
+  const { service } = ctx;
 
   // The body is JSON whatever Content-Type curl sent (or none at all).
   app.removeAllContentTypeParsers();
@@ -86,11 +83,10 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, regis
       },
     },
     async (request, reply) => {
-      member.assertReadable();
-      const s = await sessions.create(request.body.timeoutMs);
+      const s = await service.openSession(request.body.timeoutMs);
       reply.header('zgate-zxid', String(s.zxid));
-      reply.header('location', `${SESSIONS_PREFIX}/${s.id}`);
-      return reply.code(201).send({ sessionId: s.id.toString(), timeoutMs: s.timeoutMs });
+      reply.header('location', `${SESSIONS_PREFIX}/${s.sessionId}`);
+      return reply.code(201).send({ sessionId: s.sessionId.toString(), timeoutMs: s.timeoutMs });
     },
   );
 
@@ -106,8 +102,8 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, regis
       },
     },
     async (request) => {
-      const info = await sessions.keepalive(sessionIdOf(request.params.id));
-      return { sessionId: info.id.toString(), timeoutMs: info.timeoutMs };
+      const info = await service.keepalive(sessionIdOf(request.params.id));
+      return { sessionId: info.sessionId.toString(), timeoutMs: info.timeoutMs };
     },
   );
 
@@ -130,8 +126,8 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, regis
       },
     },
     async (request) => {
-      const info = await sessions.lookup(sessionIdOf(request.params.id));
-      return { sessionId: info.id.toString(), timeoutMs: info.timeoutMs, ephemerals: member.tree.ephemeralsOf(info.id) };
+      const info = await service.getSession(sessionIdOf(request.params.id));
+      return { sessionId: info.sessionId.toString(), timeoutMs: info.timeoutMs, ephemerals: info.ephemerals };
     },
   );
 
@@ -146,9 +142,7 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, regis
       },
     },
     async (request, reply: FastifyReply) => {
-      const id = sessionIdOf(request.params.id);
-      await sessions.lookup(id);
-      const answer = await sessions.close(id);
+      const answer = await service.closeSession(sessionIdOf(request.params.id));
       reply.header('zgate-zxid', String(answer.zxid));
       return reply.code(204).send();
     },
@@ -158,46 +152,31 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, regis
 }
 
 function installSessionMetrics(registry: Registry, ctx: ApiContext): void {
-  const { member, sessions } = ctx;
-  new Gauge({ name: 'zgate_sessions_open', help: 'open sessions (replicated: the same on every member)', registers: [registry], collect() { this.set(member.sessions.size); } });
-  new Gauge({ name: 'zgate_ephemerals', help: 'ephemeral znodes in the tree', registers: [registry], collect() { this.set(member.tree.ephemeralCount); } });
-  new Gauge({ name: 'zgate_sessions_held', help: 'sessions kept alive by a WebSocket bound to them on this member', registers: [registry], collect() { this.set(sessions.heldCount); } });
-  const reported = { expired: 0, closed: 0, forwardedIds: 0, forwardedBatches: 0, receivedIds: 0, reaped: 0, holdersSentAway: 0 };
-  const counter = (name: string, help: string, read: () => number, key: keyof typeof reported): void => {
+  const { service } = ctx;
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  };
+  gauge('zgate_sessions_open', 'open sessions (replicated: the same on every member)', () => service.figures().sessionsOpen);
+  gauge('zgate_ephemerals', 'ephemeral znodes in the tree', () => service.figures().ephemerals);
+  gauge('zgate_sessions_held', 'sessions kept alive by a WebSocket bound to them on this member', () => service.figures().sessionsHeld);
+  const counter = (name: string, help: string, read: () => number): void => {
+    let reported = 0;
     new Counter({
       name,
       help,
       registers: [registry],
       collect() {
         const v = read();
-        if (v > reported[key]) this.inc(v - reported[key]);
-        reported[key] = v;
+        if (v > reported) this.inc(v - reported);
+        reported = v;
       },
     });
   };
-  counter('zgate_session_expirations_total', 'sessions closed because they expired (replicated count)', () => member.sessions.stats.expired, 'expired');
-  counter('zgate_sessions_closed_total', 'sessions closed, by a client or by expiry (replicated count)', () => member.sessions.stats.closed, 'closed');
-  counter('zgate_session_keepalives_forwarded_total', 'keepalive ids this member passed to the leader', () => sessions.stats.forwardedIds, 'forwardedIds');
-  counter('zgate_session_keepalive_batches_total', 'keepalive batches (messages) this member sent to the leader', () => sessions.stats.forwardedBatches, 'forwardedBatches');
-  counter('zgate_session_keepalives_received_total', 'keepalive ids received from followers (as leader)', () => sessions.stats.receivedIds, 'receivedIds');
-  counter('zgate_session_sockets_sent_away_total', 'session-bound WebSockets closed (1013) because this member knew no leader for a third of their timeout', () => sessions.stats.holdersSentAway, 'holdersSentAway');
-  counter('zgate_reaped_znodes_total', 'container and TTL znodes deleted by this member\'s sweeps (as leader)', () => sessions.stats.reaped, 'reaped');
-}
-
-/** The WebSocket's `{"op":"session"}`: binds a given session, or creates one, and holds it alive while the socket is open. */
-export function socketSessions(sessions: SessionService): SocketSessions {
-  return {
-    async bind(sessionId, timeoutMs, onLeaderLost) {
-      let info;
-      if (sessionId === undefined) {
-        const created = await sessions.create(timeoutMs);
-        info = { id: created.id, timeoutMs: created.timeoutMs };
-      } else {
-        if (sessionId > MAX_U64) throw new ZgateError('BadArguments', `a session id is a decimal 64-bit id (1..2^64-1), got '${sessionId}'`);
-        info = await sessions.lookup(sessionId);
-      }
-      const release = sessions.hold({ id: info.id, timeoutMs: info.timeoutMs }, onLeaderLost);
-      return { sessionId: info.id, timeoutMs: info.timeoutMs, release };
-    },
-  };
+  counter('zgate_session_expirations_total', 'sessions closed because they expired (replicated count)', () => service.figures().sessionsExpired);
+  counter('zgate_sessions_closed_total', 'sessions closed, by a client or by expiry (replicated count)', () => service.figures().sessionsClosed);
+  counter('zgate_session_keepalives_forwarded_total', 'keepalive ids this member passed to the leader', () => service.figures().keepalivesForwarded);
+  counter('zgate_session_keepalive_batches_total', 'keepalive batches (messages) this member sent to the leader', () => service.figures().keepaliveBatches);
+  counter('zgate_session_keepalives_received_total', 'keepalive ids received from followers (as leader)', () => service.figures().keepalivesReceived);
+  counter('zgate_session_sockets_sent_away_total', 'session-bound WebSockets closed (1013) because this member knew no leader for a third of their timeout', () => service.figures().holdersSentAway);
+  counter('zgate_reaped_znodes_total', 'container and TTL znodes deleted by this member\'s sweeps (as leader)', () => service.figures().reaped);
 }

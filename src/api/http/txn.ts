@@ -1,13 +1,15 @@
 /** POST /v1/txn: ZooKeeper's multi, all or nothing (api.md). */
 import type { FastifyInstance } from 'fastify';
 import { ZgateError } from '../../core/errors.js';
-import { ANY_VERSION, CREATE_MODES, isEphemeral, type CreateMode, type SessionId, type SubOp } from '../../core/types.js';
+import { ANY_VERSION, CREATE_MODES, type CreateMode, type SubOp } from '../../core/types.js';
+import type { TxnResult } from '../../coordination/service.js';
+import { callerOf, markWritten } from './caller.js';
 import type { ApiContext } from './context.js';
 import { decodeData, statJson, type DataEncoding } from './encoding.js';
 import { sendFailure } from './errors.js';
 import { errorResponses } from './schemas.js';
-import { parseSessionHeader, sessionHeaderSchema } from './sessions-header.js';
-import { idempotencyHeaderProperty, idempotencyKey, markReplay } from './idempotency.js';
+import { sessionHeaderSchema } from './sessions-header.js';
+import { idempotencyHeaderProperty } from './idempotency.js';
 
 export interface TxnOpJson {
   op: 'create' | 'set' | 'delete' | 'check';
@@ -44,7 +46,8 @@ export const txnBodySchema = {
   properties: { ops: { type: 'array', items: txnOpSchema } },
 } as const;
 
-export function toSubOp(o: TxnOpJson, i: number, owner: SessionId | undefined): SubOp {
+/** One op of a txn body (HTTP or WebSocket) as the service takes it; the service adds the session to ephemeral creates. */
+export function toSubOp(o: TxnOpJson, i: number): SubOp {
   const where = `ops[${i}] (${o.op} ${o.path})`;
   const misplaced = (field: string) => new ZgateError('BadArguments', `${where}: '${field}' does not go with op ${o.op}`, o.path);
   const data = o.data === undefined ? new Uint8Array(0) : decodeData(o.data, o.encoding ?? 'utf8', where);
@@ -54,7 +57,6 @@ export function toSubOp(o: TxnOpJson, i: number, owner: SessionId | undefined): 
       const op: SubOp = { op: 'create', path: o.path, data, mode: o.mode ?? 'persistent' };
       if (o.ttl !== undefined) op.ttl = o.ttl;
       if (o.parents === true) op.parents = true;
-      if (isEphemeral(op.mode) && owner !== undefined) op.owner = owner;
       return op;
     }
     case 'set':
@@ -67,11 +69,17 @@ export function toSubOp(o: TxnOpJson, i: number, owner: SessionId | undefined): 
   }
 }
 
+/** The JSON of a txn's results (the HTTP body and the WebSocket reply). */
+export function txnResultsJson(results: TxnResult[]): { op: string; path: string; stat?: ReturnType<typeof statJson> }[] {
+  return results.map((r) => (r.stat !== undefined ? { op: r.op, path: r.path, stat: statJson(r.stat) } : { op: r.op, path: r.path }));
+}
+
 export async function txnRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
-  const { member, config } = ctx;
+  const { service } = ctx;
+  const maxDataBytes = service.limits.maxDataBytes;
   // The body is JSON whatever Content-Type curl sent; base64 data may take 4/3 of the data limit.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: Math.ceil(config.maxDataBytes * 1.5) + 65536 }, (_req, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: Math.ceil(maxDataBytes * 1.5) + 65536 }, (_req, body, done) => {
     try {
       done(null, JSON.parse(body as string));
     } catch (e) {
@@ -106,30 +114,11 @@ export async function txnRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
       },
     },
     async (request, reply) => {
-      const ops = request.body.ops;
-      const header = parseSessionHeader(request.headers['zgate-session']);
-      let owner: SessionId | undefined;
-      for (const o of ops) {
-        const mode = o.mode ?? 'persistent';
-        if (o.op === 'create' && isEphemeral(mode)) {
-          owner = await ctx.sessionFor(mode, header);
-          break;
-        }
-      }
-      const subOps = ops.map((o, i) => toSubOp(o, i, owner));
-      let total = 0;
-      for (const op of subOps) if (op.op === 'create' || op.op === 'set') total += op.data.byteLength;
-      if (total > config.maxDataBytes) throw new ZgateError('PayloadTooLarge', `the txn carries ${total} bytes of data, over the limit of ${config.maxDataBytes}`);
-      const answer = await member.write({ op: 'multi', ops: subOps }, idempotencyKey(request));
-      reply.header('zgate-zxid', String(answer.zxid));
-      markReplay(reply, answer);
-      if (!answer.outcome.ok) return sendFailure(reply, answer.outcome.failure);
-      const result = answer.outcome.result;
-      if (result.op !== 'multi') throw new ZgateError('SystemError', 'multi answered with another result');
-      return {
-        zxid: String(answer.zxid),
-        results: result.results.map((r) => (r.op === 'create' || r.op === 'set' ? { op: r.op, path: r.path, stat: statJson(r.stat) } : { op: r.op, path: r.path })),
-      };
+      const ops = request.body.ops.map((o, i) => toSubOp(o, i));
+      const w = await service.txn(ops, callerOf(request));
+      markWritten(reply, w);
+      if (!w.ok) return sendFailure(reply, w.failure);
+      return { zxid: String(w.zxid), results: txnResultsJson(w.result) };
     },
   );
 }

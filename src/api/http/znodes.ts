@@ -5,16 +5,16 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZgateError } from '../../core/errors.js';
-import { ANY_VERSION, type CreateMode, type Op, type OpResult, type Stat } from '../../core/types.js';
-import type { WriteAnswer } from '../../node/member.js';
-import { validatePath } from '../../tree/path.js';
+import { ANY_VERSION, type CreateMode, type Stat } from '../../core/types.js';
+import type { CreatedZnode, Written } from '../../coordination/service.js';
+import { callerOf, markWritten } from './caller.js';
 import { sendError, sendFailure } from './errors.js';
-import { childrenPage, encodeData, etagOf, statJson, type DataEncoding } from './encoding.js';
+import { encodeData, etagOf, statJson, type DataEncoding } from './encoding.js';
 import { urlOfZnode, znodePathFromUrl } from './paths.js';
 import { boolParam, errorResponses, modeParam, ttlParam, versionParam } from './schemas.js';
 import type { ApiContext } from './context.js';
-import { parseSessionHeader, sessionHeaderSchema } from './sessions-header.js';
-import { idempotencyHeaderProperty, idempotencyKey, markReplay } from './idempotency.js';
+import { sessionHeaderSchema } from './sessions-header.js';
+import { idempotencyHeaderProperty } from './idempotency.js';
 
 export const ZNODES_PREFIX = '/v1/znodes';
 
@@ -94,35 +94,12 @@ function bodyBytes(request: FastifyRequest): Uint8Array {
   return b instanceof Uint8Array ? b : new Uint8Array(0);
 }
 
-function setZxid(reply: FastifyReply, zxid: number): void {
-  reply.header('zgate-zxid', String(zxid));
-}
-
-function statOfResult(result: OpResult): Stat {
-  if (result.op === 'create' || result.op === 'set') return result.stat;
-  throw new ZgateError('SystemError', `unexpected result ${result.op}`);
-}
-
 export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
-  const { member, config } = ctx;
+  const { service } = ctx;
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxDataBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: service.limits.maxDataBytes }, (_req, body, done) => done(null, body));
 
   const pathOf = (request: FastifyRequest): string => znodePathFromUrl(request.raw.url ?? '', ZNODES_PREFIX);
-
-  async function awaitReadable(query: { consistency?: string; minZxid?: string }): Promise<void> {
-    member.assertReadable();
-    if (query.minZxid !== undefined) await member.waitForApplied(Number(query.minZxid), config.minZxidWaitMs);
-    if (query.consistency === 'linearizable') await member.linearizableBarrier(config.minZxidWaitMs);
-  }
-
-  /** Writes, answering the outcome's failure (with its HTTP status) or handing back the result. */
-  async function write(reply: FastifyReply, op: Op, key?: string): Promise<{ answer: WriteAnswer; result: OpResult } | { answer: WriteAnswer; result: undefined }> {
-    const answer = await member.write(op, key);
-    setZxid(reply, answer.zxid);
-    markReplay(reply, answer);
-    return answer.outcome.ok ? { answer, result: answer.outcome.result } : { answer, result: undefined };
-  }
 
   const getSchema = {
     summary: 'Read a znode: data and stat (JSON), or its bytes with ?raw=true',
@@ -156,10 +133,14 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
 
   const handleGet = async (request: FastifyRequest<{ Querystring: GetQuery }>, reply: FastifyReply) => {
     const path = pathOf(request);
-    validatePath(path);
     const q = request.query;
-    await awaitReadable(q);
-    const node = member.read(path);
+    const paged = q.children === true || q.limit !== undefined || q.after !== undefined;
+    const { znode: node } = await service.read({
+      path,
+      ...(q.minZxid !== undefined ? { minZxid: Number(q.minZxid) } : {}),
+      linearizable: q.consistency === 'linearizable',
+      ...(paged ? { children: { ...(q.after !== undefined ? { after: q.after } : {}), ...(q.limit !== undefined ? { limit: q.limit } : {}) } } : {}),
+    });
     if (!node) return sendError(reply, 'NoNode', `no znode at ${path}`, path);
     reply.header('etag', etagOf(node.stat));
     const accept = request.headers.accept ?? '';
@@ -171,9 +152,7 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
       return reply.type('application/octet-stream').send(Buffer.from(node.data));
     }
     const body: Record<string, unknown> = { path, ...encodeData(node.data, q.encoding), stat: statJson(node.stat) };
-    if (q.children === true || q.limit !== undefined || q.after !== undefined) {
-      Object.assign(body, childrenPage(member.tree.children(path) ?? [], q.after, q.limit));
-    }
+    if (node.page) Object.assign(body, node.page);
     return reply.type('application/json; charset=utf-8').send(body);
   };
 
@@ -211,44 +190,30 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
 
   app.put<{ Querystring: PutQuery }>(`${ZNODES_PREFIX}/*`, { schema: putSchema }, async (request, reply) => {
     const path = pathOf(request);
-    validatePath(path);
     const data = bodyBytes(request);
     const ifNoneMatch = request.headers['if-none-match'];
     const expected = expectedVersion(request.query, request.headers['if-match']);
     const parents = request.query.parents === true;
-    const key = idempotencyKey(request);
+    const caller = callerOf(request);
     if (ifNoneMatch !== undefined) {
       if (ifNoneMatch.trim() !== '*') throw new ZgateError('BadArguments', `If-None-Match supports only *, got '${ifNoneMatch}'`);
       if (expected) throw new ZgateError('BadArguments', 'If-None-Match: * (create only) cannot be combined with a version');
-      const { answer, result } = await write(reply, { op: 'create', path, data, mode: 'persistent', parents }, key);
-      if (!result) return sendFailure(reply, answerFailure(answer), true);
-      return created(reply, path, statOfResult(result));
+      const w = await service.create({ path, data, mode: 'persistent', parents }, caller);
+      return answerWrite(reply, w, true, (r) => created(reply, path, r.stat));
     }
     if (expected) {
-      const { answer, result } = await write(reply, { op: 'set', path, data, version: expected.version }, key);
-      if (!result) return sendFailure(reply, answerFailure(answer), expected.fromHeader);
-      return setDone(reply, path, statOfResult(result));
+      const w = await service.set({ path, data, version: expected.version }, caller);
+      return answerWrite(reply, w, expected.fromHeader, (r) => setDone(reply, path, r.stat));
     }
-    // Upsert: create or set, whichever the local tree suggests first. Each attempt is one
-    // atomic entry, so a race with a concurrent create or delete only sends us round again,
-    // a bounded number of times.
-    // With an Idempotency-Key the attempts are always create, set, create, set with keys
-    // key#0..#3, so that a retry walks the same entries and replays each one's outcome.
-    let tryCreate = key !== undefined || member.read(path) === undefined;
-    for (let attempt = 0; attempt < 4; attempt++, tryCreate = !tryCreate) {
-      const k = key === undefined ? undefined : `${key}#${attempt}`;
-      if (tryCreate) {
-        const c = await write(reply, { op: 'create', path, data, mode: 'persistent', parents }, k);
-        if (c.result) return created(reply, path, statOfResult(c.result));
-        if (answerFailure(c.answer).code !== 'NodeExists') return sendFailure(reply, answerFailure(c.answer));
-      } else {
-        const s = await write(reply, { op: 'set', path, data, version: ANY_VERSION }, k);
-        if (s.result) return setDone(reply, path, statOfResult(s.result));
-        if (answerFailure(s.answer).code !== 'NoNode') return sendFailure(reply, answerFailure(s.answer));
-      }
-    }
-    return sendError(reply, 'Unavailable', `upsert of ${path} kept racing with concurrent creates and deletes; retry`, path);
+    const w = await service.upsert({ path, data, parents }, caller);
+    return answerWrite(reply, w, false, (r) => (r.created ? created(reply, path, r.stat) : setDone(reply, path, r.stat)));
   });
+
+  /** Marks the write's zxid, then answers its failure (412 where a precondition header failed) or its result. */
+  function answerWrite<R>(reply: FastifyReply, w: Written<R>, fromPrecondition: boolean, ok: (r: R) => FastifyReply): FastifyReply {
+    markWritten(reply, w);
+    return w.ok ? ok(w.result) : sendFailure(reply, w.failure, fromPrecondition);
+  }
 
   function created(reply: FastifyReply, path: string, stat: Stat): FastifyReply {
     reply.header('location', urlOfZnode(path, ZNODES_PREFIX));
@@ -282,14 +247,8 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     const path = pathOf(request);
     const mode: CreateMode = request.query.mode ?? 'persistent';
     const ttl = parseTtl(request.query.ttl);
-    const owner = await ctx.sessionFor(mode, parseSessionHeader(request.headers['zgate-session']));
-    const op: Op = { op: 'create', path, data: bodyBytes(request), mode, parents: request.query.parents === true };
-    if (ttl !== undefined) op.ttl = ttl;
-    if (owner !== undefined) op.owner = owner;
-    const { answer, result } = await write(reply, op, idempotencyKey(request));
-    if (!result) return sendFailure(reply, answerFailure(answer));
-    if (result.op !== 'create') throw new ZgateError('SystemError', 'create answered with another result');
-    return created(reply, result.path, result.stat);
+    const w = await service.create({ path, data: bodyBytes(request), mode, parents: request.query.parents === true, ...(ttl !== undefined ? { ttl } : {}) }, callerOf(request));
+    return answerWrite(reply, w, false, (r: CreatedZnode) => created(reply, r.path, r.stat));
   });
 
   const deleteSchema = {
@@ -309,16 +268,10 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     const path = pathOf(request);
     const expected = expectedVersion(request.query, request.headers['if-match']);
     const version = expected?.version ?? ANY_VERSION;
-    const op: Op = request.query.recursive === true ? { op: 'deleteTree', path, version, maxNodes: config.maxDeleteNodes } : { op: 'delete', path, version };
-    const { answer, result } = await write(reply, op, idempotencyKey(request));
-    if (!result) return sendFailure(reply, answerFailure(answer), expected?.fromHeader ?? false);
-    return reply.code(204).send();
+    const w = await service.delete({ path, version, recursive: request.query.recursive === true }, callerOf(request));
+    return answerWrite(reply, w, expected?.fromHeader ?? false, () => reply.code(204).send());
   });
   // Writes to the root URL: '/' can't be created, set through PUT, or deleted (BadArguments, as ZooKeeper).
   app.delete(ZNODES_PREFIX, { schema: { hide: true } }, async (_request, reply) => sendError(reply, 'BadArguments', "the root znode '/' cannot be deleted", '/'));
 }
 
-function answerFailure(answer: WriteAnswer): import('../../core/types.js').OpFailure {
-  if (answer.outcome.ok) throw new ZgateError('SystemError', 'expected a failed outcome');
-  return answer.outcome.failure;
-}

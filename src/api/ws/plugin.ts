@@ -10,12 +10,9 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ZgateError } from '../../core/errors.js';
-import type { Zxid } from '../../core/types.js';
-import { WatchHub } from '../../watch/index.js';
 import type { ApiContext } from '../http/context.js';
 import { errorBody } from '../http/errors.js';
-import { newCounters, type SocketSessions, type WatchEnv } from './env.js';
+import { newCounters, type WatchEnv } from './env.js';
 import { REQUEST_OPS } from './requests.js';
 import { sseRoutes } from './sse.js';
 import { WsSubscriber } from './websocket.js';
@@ -27,8 +24,6 @@ export const CLIENT_SCRIPT_PATH = '/examples/zgate-client.js';
 const CLIENT_BUILD = 'zgate-client.browser.js';
 
 export interface WatchPluginOptions {
-  /** The sessions issue's hook for `{"op":"session"}`; absent: Unimplemented. */
-  sessions?: SocketSessions;
   /** Where watch.html lives; default: found from the working directory or the CLI's location. */
   staticDir?: string;
   /** Where the client's browser build lives; default: dist/client, found the same way. */
@@ -110,37 +105,22 @@ const WS_DESCRIPTION = [
 ].join(' ');
 
 export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry, opts: WatchPluginOptions = {}): Promise<void> {
-  const { member, config } = ctx;
-  const hub = new WatchHub(member, {
-    maxEntries: config.watchHistoryEntries,
-    maxBytes: config.watchHistoryBytes,
-    heartbeatMs: config.heartbeatMs,
-    onError: (err) => app.log.error({ err }, 'watch dispatch failed'),
-  });
+  const { service, config } = ctx;
+  const hub = service.watches;
   const counters = newCounters();
+  const maxFrameBytes = Math.ceil(service.limits.maxDataBytes * 1.5) + 65536;
   const env: WatchEnv = {
-    hub,
-    ctx,
+    service,
     config,
     counters,
     sockets: new Set(),
-    maxFrameBytes: Math.ceil(config.maxDataBytes * 1.5) + 65536,
+    maxFrameBytes,
     maxInflight: 256,
     maxWatchesPerSocket: 10_000,
     closeGraceMs: 5_000,
     livenessMs: Math.max(3 * config.heartbeatMs, 30_000),
-    async awaitResumable(fromZxid: Zxid): Promise<void> {
-      if (fromZxid <= member.appliedZxid) return;
-      const s = member.status();
-      // A leader knows everything committed: past its commit index the zxid does not exist (yet).
-      if (s.role === 'leader' && fromZxid > Math.max(s.commitIndex, member.appliedZxid)) {
-        throw new ZgateError('BadArguments', `fromZxid ${fromZxid} is ahead of this member's log (applied ${member.appliedZxid})`);
-      }
-      await member.waitForApplied(fromZxid, config.minZxidWaitMs);
-    },
     log: (err) => app.log.error({ err }, 'watch request failed'),
   };
-  if (opts.sessions !== undefined) env.sessions = opts.sessions;
 
   // ---------------------------------------------------------------- metrics
   new Gauge({
@@ -153,7 +133,7 @@ export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registr
       this.set({ transport: 'sse' }, counters.sseOpen);
     },
   });
-  new Gauge({ name: 'zgate_watches', help: 'active watches', registers: [registry], collect() { this.set(hub.registry.size); } });
+  new Gauge({ name: 'zgate_watches', help: 'active watches', registers: [registry], collect() { this.set(hub.stats().watches); } });
   new Gauge({ name: 'zgate_watch_history_entries', help: 'zxids with events retained for resume', registers: [registry], collect() { this.set(hub.stats().historyEntries); } });
   new Gauge({ name: 'zgate_watch_history_bytes', help: 'estimated bytes retained by the watch history', registers: [registry], collect() { this.set(hub.stats().historyBytes); } });
   const reported = { wsEvents: 0, sseEvents: 0, wsSlowCloses: 0, sseSlowCloses: 0 };
@@ -248,15 +228,6 @@ export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registr
   });
   app.addHook('onClose', async () => {
     app.server.off('upgrade', onUpgrade);
-    hub.close();
     wss.close();
   });
-  hubs.set(member, hub);
-}
-
-const hubs = new WeakMap<object, WatchHub>();
-
-/** The watch hub serving a member's app (for tests and tools). */
-export function watchHubOf(member: object): WatchHub | undefined {
-  return hubs.get(member);
 }

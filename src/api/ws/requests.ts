@@ -11,18 +11,19 @@
  */
 import { Ajv, type ErrorObject } from 'ajv';
 import { ZgateError } from '../../core/errors.js';
-import { ANY_VERSION, CREATE_MODES, isEphemeral, type CreateMode, type Op, type OpFailure, type SessionId, type SubOp } from '../../core/types.js';
-import { MultiOpError } from '../../tree/datatree.js';
-import { validatePath } from '../../tree/path.js';
+import { ANY_VERSION, CREATE_MODES, type CreateMode, type OpFailure, type SessionId } from '../../core/types.js';
+import type { Caller, CoordinationService, Written } from '../../coordination/service.js';
 import { WATCH_KINDS } from '../../watch/index.js';
-import type { ApiContext } from '../http/context.js';
-import { childrenPage, decodeData, encodeData, statJson, type DataEncoding } from '../http/encoding.js';
-import { toSubOp, txnOpSchema, type TxnOpJson } from '../http/txn.js';
+import { decodeData, encodeData, statJson, type DataEncoding } from '../http/encoding.js';
+import { IDEMPOTENCY_DESCRIPTION } from '../http/idempotency.js';
+import { toSubOp, txnOpSchema, txnResultsJson, type TxnOpJson } from '../http/txn.js';
 
 const decimalOrInt = { anyOf: [{ type: 'string', pattern: '^(0|[1-9][0-9]{0,15})$' }, { type: 'integer', minimum: 0 }] } as const;
 const idSchema = { anyOf: [{ type: 'integer' }, { type: 'string', maxLength: 256 }] } as const;
 const version = { type: 'integer', minimum: -1, maximum: 2147483647 } as const;
 const encoding = { type: 'string', enum: ['utf8', 'base64'] } as const;
+/** A write's Idempotency-Key, as the header carries it over HTTP. */
+const idempotencyKey = { type: 'string', description: IDEMPOTENCY_DESCRIPTION } as const;
 
 function op<P extends Record<string, unknown>>(name: string, properties: P, required: string[] = []) {
   return {
@@ -71,12 +72,13 @@ export const REQUEST_SCHEMAS = {
       mode: { type: 'string', enum: [...CREATE_MODES] },
       ttl: { type: 'integer' },
       parents: { type: 'boolean' },
+      idempotencyKey,
     },
     ['path'],
   ),
-  set: op('set', { path: { type: 'string' }, data: { type: 'string' }, encoding, version }, ['path']),
-  delete: op('delete', { path: { type: 'string' }, version, recursive: { type: 'boolean' } }, ['path']),
-  txn: op('txn', { ops: { type: 'array', items: txnOpSchema } }, ['ops']),
+  set: op('set', { path: { type: 'string' }, data: { type: 'string' }, encoding, version, idempotencyKey }, ['path']),
+  delete: op('delete', { path: { type: 'string' }, version, recursive: { type: 'boolean' }, idempotencyKey }, ['path']),
+  txn: op('txn', { ops: { type: 'array', items: txnOpSchema }, idempotencyKey }, ['ops']),
 } as const;
 
 export type RequestOp = keyof typeof REQUEST_SCHEMAS;
@@ -117,118 +119,60 @@ export function zxidField(v: unknown): number | undefined {
 /** A result frame's fields (without id and type), or a failed write. */
 export type OpAnswer = { ok: true; body: Record<string, unknown> } | { ok: false; failure: OpFailure; zxid?: number };
 
-function failed(failure: OpFailure, zxid: number): OpAnswer {
-  return { ok: false, failure, zxid };
-}
+/** Where a socket takes the session an ephemeral create needs. */
+const SOCKET_SESSION_HINT = 'bind one to this socket first ({"op":"session"})';
 
-/** The owner of an ephemeral create on a socket: the session bound to it. */
-async function ownerFor(ctx: ApiContext, mode: CreateMode, session: SessionId | undefined): Promise<SessionId | undefined> {
-  if (session === undefined) throw new ZgateError('BadArguments', `mode ${mode} needs a session: bind one to this socket first ({"op":"session"})`);
-  return ctx.sessionFor(mode, session);
+/** A write's answer as the reply's fields: `body` of the result (plus the zxid and a replay mark), or the failure. */
+function answerOf<R>(w: Written<R>, body: (r: R) => Record<string, unknown>): OpAnswer {
+  if (!w.ok) return { ok: false, failure: w.failure, zxid: w.zxid };
+  const fields: Record<string, unknown> = { ...body(w.result), zxid: String(w.zxid) };
+  if (w.replayed) fields.idempotentReplayed = true;
+  return { ok: true, body: fields };
 }
 
 /**
  * Runs one REST operation for a socket. `session` is the socket's bound session (for
  * ephemeral creates). Throws ZgateError (or MultiOpError) for input refused before the log.
  */
-export async function runOperation(ctx: ApiContext, name: 'get' | 'create' | 'set' | 'delete' | 'txn', f: Record<string, unknown>, session: SessionId | undefined): Promise<OpAnswer> {
-  const { member, config } = ctx;
+export async function runOperation(service: CoordinationService, name: 'get' | 'create' | 'set' | 'delete' | 'txn', f: Record<string, unknown>, session: SessionId | undefined): Promise<OpAnswer> {
   const path = f.path as string;
   const data = (): Uint8Array => (f.data === undefined ? new Uint8Array(0) : decodeData(f.data as string, (f.encoding as DataEncoding | undefined) ?? 'utf8', 'data'));
-  const sizeChecked = (bytes: Uint8Array): Uint8Array => {
-    if (bytes.byteLength > config.maxDataBytes) throw new ZgateError('PayloadTooLarge', `data of ${bytes.byteLength} bytes is over the limit of ${config.maxDataBytes}`, path);
-    return bytes;
-  };
+  const caller: Caller = { sessionHint: SOCKET_SESSION_HINT };
+  if (session !== undefined) caller.session = session;
+  if (typeof f.idempotencyKey === 'string') caller.idempotencyKey = f.idempotencyKey;
   switch (name) {
     case 'get': {
-      validatePath(path);
+      const paged = f.children === true || f.limit !== undefined || f.after !== undefined;
       const minZxid = zxidField(f.minZxid);
-      if (minZxid !== undefined) await member.waitForApplied(minZxid, config.minZxidWaitMs);
-      if (f.consistency === 'linearizable') await member.linearizableBarrier(config.minZxidWaitMs);
-      member.assertReadable();
-      const zxid = member.appliedZxid;
-      const node = member.read(path);
-      if (!node) return failed({ code: 'NoNode', message: `no znode at ${path}`, path }, zxid);
-      const body: Record<string, unknown> = { path, ...encodeData(node.data, f.encoding as DataEncoding | undefined), stat: statJson(node.stat) };
-      if (f.children === true || f.limit !== undefined || f.after !== undefined) {
-        Object.assign(body, childrenPage(member.tree.children(path) ?? [], f.after as string | undefined, f.limit as number | undefined));
-      }
+      const { zxid, znode } = await service.read({
+        path,
+        ...(minZxid !== undefined ? { minZxid } : {}),
+        linearizable: f.consistency === 'linearizable',
+        ...(paged ? { children: { ...(f.after !== undefined ? { after: f.after as string } : {}), ...(f.limit !== undefined ? { limit: f.limit as number } : {}) } } : {}),
+      });
+      if (!znode) return { ok: false, failure: { code: 'NoNode', message: `no znode at ${path}`, path }, zxid };
+      const body: Record<string, unknown> = { path, ...encodeData(znode.data, f.encoding as DataEncoding | undefined), stat: statJson(znode.stat) };
+      if (znode.page) Object.assign(body, znode.page);
       body.zxid = String(zxid);
       return { ok: true, body };
     }
     case 'create': {
       const mode = (f.mode as CreateMode | undefined) ?? 'persistent';
-      const op: SubOp = { op: 'create', path, data: sizeChecked(data()), mode, parents: f.parents === true };
-      if (f.ttl !== undefined) op.ttl = f.ttl as number;
-      if (isEphemeral(mode)) {
-        const owner = await ownerFor(ctx, mode, session);
-        if (owner !== undefined) op.owner = owner;
-      }
-      const answer = await member.write(op);
-      if (!answer.outcome.ok) return failed(answer.outcome.failure, answer.zxid);
-      const r = answer.outcome.result;
-      if (r.op !== 'create') throw new ZgateError('SystemError', 'create answered with another result');
-      return { ok: true, body: { path: r.path, stat: statJson(r.stat), zxid: String(answer.zxid) } };
+      const req = { path, data: data(), mode, parents: f.parents === true, ...(f.ttl !== undefined ? { ttl: f.ttl as number } : {}) };
+      return answerOf(await service.create(req, caller), (r) => ({ path: r.path, stat: statJson(r.stat) }));
     }
     case 'set': {
-      validatePath(path);
-      const answer = await member.write({ op: 'set', path, data: sizeChecked(data()), version: (f.version as number | undefined) ?? ANY_VERSION });
-      if (!answer.outcome.ok) return failed(answer.outcome.failure, answer.zxid);
-      const r = answer.outcome.result;
-      if (r.op !== 'set') throw new ZgateError('SystemError', 'set answered with another result');
-      return { ok: true, body: { path: r.path, stat: statJson(r.stat), zxid: String(answer.zxid) } };
+      const req = { path, data: data(), version: (f.version as number | undefined) ?? ANY_VERSION };
+      return answerOf(await service.set(req, caller), (r) => ({ path: r.path, stat: statJson(r.stat) }));
     }
     case 'delete': {
-      const version = (f.version as number | undefined) ?? ANY_VERSION;
-      const op: Op = f.recursive === true ? { op: 'deleteTree', path, version, maxNodes: config.maxDeleteNodes } : { op: 'delete', path, version };
-      const answer = await member.write(op);
-      if (!answer.outcome.ok) return failed(answer.outcome.failure, answer.zxid);
-      const r = answer.outcome.result;
-      const body: Record<string, unknown> = { path };
-      if (r.op === 'deleteTree') body.deleted = r.deleted;
-      body.zxid = String(answer.zxid);
-      return { ok: true, body };
+      const req = { path, version: (f.version as number | undefined) ?? ANY_VERSION, recursive: f.recursive === true };
+      return answerOf(await service.delete(req, caller), (r) => (r.deleted !== undefined ? { path, deleted: r.deleted } : { path }));
     }
     case 'txn': {
-      const ops = f.ops as TxnOpJson[];
-      let owner: SessionId | undefined;
-      for (const o of ops) {
-        const mode = o.mode ?? 'persistent';
-        if (o.op === 'create' && isEphemeral(mode)) {
-          owner = await ownerFor(ctx, mode, session);
-          break;
-        }
-      }
-      const subOps = ops.map((o, i) => toSubOp(o, i, owner));
-      let total = 0;
-      for (const s of subOps) if (s.op === 'create' || s.op === 'set') total += s.data.byteLength;
-      if (total > config.maxDataBytes) throw new ZgateError('PayloadTooLarge', `the txn carries ${total} bytes of data, over the limit of ${config.maxDataBytes}`);
-      const answer = await member.write({ op: 'multi', ops: subOps });
-      if (!answer.outcome.ok) return failed(answer.outcome.failure, answer.zxid);
-      const result = answer.outcome.result;
-      if (result.op !== 'multi') throw new ZgateError('SystemError', 'multi answered with another result');
-      return {
-        ok: true,
-        body: {
-          zxid: String(answer.zxid),
-          results: result.results.map((r) => (r.op === 'create' || r.op === 'set' ? { op: r.op, path: r.path, stat: statJson(r.stat) } : { op: r.op, path: r.path })),
-        },
-      };
+      const ops = (f.ops as TxnOpJson[]).map((o, i) => toSubOp(o, i));
+      const w = await service.txn(ops, caller);
+      return answerOf(w, (results) => ({ results: txnResultsJson(results) }));
     }
   }
-}
-
-/** The error object of a thrown error, as the HTTP error envelope would carry it. */
-export function failureOfError(e: unknown): { failure: OpFailure; internal: boolean } {
-  if (e instanceof MultiOpError) {
-    const failure: OpFailure = { code: e.code, message: e.message, opIndex: e.opIndex, results: e.results };
-    if (e.path !== undefined) failure.path = e.path;
-    return { failure, internal: false };
-  }
-  if (e instanceof ZgateError) {
-    const failure: OpFailure = { code: e.code, message: e.message };
-    if (e.path !== undefined) failure.path = e.path;
-    return { failure, internal: false };
-  }
-  return { failure: { code: 'SystemError', message: 'internal error; see the member log' }, internal: true };
 }

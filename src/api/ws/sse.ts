@@ -23,13 +23,15 @@ const RETRY_MS = 1000;
 
 export class SseSubscriber extends Subscriber {
   private closed = false;
+  /** The stream's headers are out: nothing may be written before (a heartbeat while the registration waits). */
+  private started = false;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly env: WatchEnv,
   ) {
     super();
-    env.hub.attach(this);
+    env.service.watches.attach(this);
     env.counters.sseOpen++;
   }
 
@@ -37,8 +39,13 @@ export class SseSubscriber extends Subscriber {
     return this.closed;
   }
 
+  /** Called once the response's headers are written. */
+  start(): void {
+    this.started = true;
+  }
+
   write(chunk: string | Uint8Array): boolean {
-    if (this.closed || this.res.destroyed) return false;
+    if (this.closed || !this.started || this.res.destroyed) return false;
     const queued = this.res.writableLength;
     if (queued > 0 && queued + chunk.length > this.env.config.watchQueueBytes) {
       // SSE has no close code: drop the stream; an EventSource reconnects with Last-Event-ID.
@@ -88,7 +95,7 @@ export class SseSubscriber extends Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.env.counters.sseOpen--;
-    this.env.hub.detach(this);
+    this.env.service.watches.detach(this);
     this.env.sockets.delete(this);
   }
 }
@@ -153,49 +160,44 @@ export async function sseRoutes(app: FastifyInstance, env: WatchEnv): Promise<vo
     if (accept !== undefined && !/text\/event-stream|\*\/\*|text\/\*/.test(accept)) {
       throw new ZgateError('BadArguments', `this route answers text/event-stream only (Accept: ${accept})`);
     }
-    env.ctx.member.assertReadable();
     const kind: WatchKind = request.query.kind ?? 'persistent';
     const withData = request.query.withData === true;
     const fromZxid = lastEventId(request.headers['last-event-id']) ?? (request.query.fromZxid === undefined ? undefined : Number(request.query.fromZxid));
-    if (fromZxid !== undefined && fromZxid > env.hub.appliedZxid) {
-      // (The request's own 'close' fires once a GET is read; the response's, when the client goes.)
-      let gone = false;
-      const onGone = () => (gone = true);
-      reply.raw.once('close', onGone);
-      try {
-        await env.awaitResumable(fromZxid);
-      } finally {
-        reply.raw.off('close', onGone);
-      }
-      if (gone || reply.raw.destroyed || request.raw.socket.destroyed) {
-        reply.hijack();
-        return reply;
-      }
-    }
-    env.ctx.member.assertReadable();
-
-    // From here to the end of hub.watch() nothing awaits: read, register and replay are atomic.
     const res = reply.raw;
+    // (The request's own 'close' fires once a GET is read; the response's, when the client goes.)
+    let gone = false;
+    const onGone = () => (gone = true);
+    res.once('close', onGone);
     const sub = new SseSubscriber(res, env);
     let started = false;
     try {
-      const req = fromZxid === undefined ? { path, kind, withData } : { path, kind, withData, fromZxid };
-      env.hub.watch(sub, req, (w) => {
-        reply.hijack();
-        started = true;
-        const headers: Record<string, string | number | string[]> = {};
-        for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v as string | number | string[];
-        res.writeHead(200, {
-          ...headers,
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache, no-transform',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-          'zgate-zxid': String(env.hub.appliedZxid),
-        });
-        res.write(`retry: ${RETRY_MS}\n`);
-        sub.write(`event: watching\nid: ${w.zxid}\ndata: ${watchingJson(w, undefined)}\n\n`);
+      // From the registration to the end of onWatching nothing awaits: read, register and replay are atomic.
+      const registered = env.service.watch(sub, fromZxid === undefined ? { path, kind, withData } : { path, kind, withData, fromZxid }, {
+        onWatching: (w) => {
+          reply.hijack();
+          started = true;
+          const headers: Record<string, string | number | string[]> = {};
+          for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v as string | number | string[];
+          res.writeHead(200, {
+            ...headers,
+            'content-type': 'text/event-stream; charset=utf-8',
+            'cache-control': 'no-cache, no-transform',
+            connection: 'keep-alive',
+            'x-accel-buffering': 'no',
+            'zgate-zxid': String(env.service.watches.appliedZxid),
+          });
+          res.write(`retry: ${RETRY_MS}\n`);
+          sub.start();
+          sub.write(`event: watching\nid: ${w.zxid}\ndata: ${watchingJson(w, undefined)}\n\n`);
+        },
+        abandoned: () => gone || res.destroyed || request.raw.socket.destroyed,
       });
+      const w = registered instanceof Promise ? await registered : registered;
+      if (w === undefined) {
+        sub.onClose();
+        reply.hijack();
+        return reply;
+      }
     } catch (e) {
       sub.onClose();
       if (started) {
@@ -209,6 +211,8 @@ export async function sseRoutes(app: FastifyInstance, env: WatchEnv): Promise<vo
           .send({ error: { code: 'Compacted', message: e.message, compactZxid: String(e.compactZxid) } });
       }
       throw e;
+    } finally {
+      res.off('close', onGone);
     }
     env.sockets.add(sub);
     res.once('close', () => sub.onClose());

@@ -7,9 +7,11 @@
 import type { RawData, WebSocket } from 'ws';
 import { ZgateError } from '../../core/errors.js';
 import type { SessionId, Zxid } from '../../core/types.js';
+import type { WatchRegistration } from '../../coordination/service.js';
 import { CompactedError, Subscriber, type Delivery, type Watch, type WatchKind } from '../../watch/index.js';
 import { compactedFrame, errorFrame, eventJson, sharedFrame, watchingJson, type ErrorFields } from './frames.js';
-import { failureOfError, REQUEST_SCHEMAS, runOperation, validateRequest, zxidField, type RequestOp } from './requests.js';
+import { failureOf } from '../../core/errors.js';
+import { REQUEST_SCHEMAS, runOperation, validateRequest, zxidField, type RequestOp } from './requests.js';
 import type { WatchEnv } from './env.js';
 
 /** Close code for a reader that can't keep up (api.md). */
@@ -41,7 +43,7 @@ export class WsSubscriber extends Subscriber {
     private readonly env: WatchEnv,
   ) {
     super();
-    env.hub.attach(this);
+    env.service.watches.attach(this);
     env.counters.wsOpen++;
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('pong', () => (this.lastSeen = Date.now()));
@@ -122,7 +124,7 @@ export class WsSubscriber extends Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.env.counters.wsOpen--;
-    this.env.hub.detach(this);
+    this.env.service.watches.detach(this);
     this.env.sockets.delete(this);
     this.releaseSession?.();
     this.releaseSession = undefined;
@@ -161,13 +163,13 @@ export class WsSubscriber extends Subscriber {
       validateRequest(op as RequestOp, f);
       switch (op as RequestOp) {
         case 'ping':
-          this.send(JSON.stringify({ id, type: 'pong', zxid: String(this.env.hub.appliedZxid) }));
+          this.send(JSON.stringify({ id, type: 'pong', zxid: String(this.env.service.watches.appliedZxid) }));
           return;
         case 'watch':
           return this.watch(id, f);
         case 'unwatch': {
           const watchId = f.watchId as string;
-          if (!this.env.hub.unwatch(this, watchId)) {
+          if (!this.env.service.watches.unwatch(this, watchId)) {
             return this.error(id, { code: 'NoWatcher', message: `no watch ${JSON.stringify(watchId)} on this socket (a one-shot watch that fired is gone)` });
           }
           this.send(JSON.stringify({ id, type: 'unwatched', watchId }));
@@ -188,7 +190,7 @@ export class WsSubscriber extends Subscriber {
       this.send(compactedFrame(id, undefined, e.fromZxid, e.compactZxid));
       return;
     }
-    const { failure, internal } = failureOfError(e);
+    const { failure, internal } = failureOf(e);
     if (internal) this.env.log(e);
     const fields: ErrorFields = { code: failure.code, message: failure.message };
     if (failure.path !== undefined) fields.path = failure.path;
@@ -210,44 +212,37 @@ export class WsSubscriber extends Subscriber {
     if (this.watches.size >= this.env.maxWatchesPerSocket) {
       throw new ZgateError('BadArguments', `too many watches on this socket (bound ${this.env.maxWatchesPerSocket})`);
     }
-    this.env.ctx.member.assertReadable();
-    const req = { path: f.path as string, kind: ((f.kind as WatchKind | undefined) ?? 'persistent') as WatchKind, withData: f.withData === true, fromZxid: zxidField(f.fromZxid) };
-    if (req.fromZxid === undefined) delete req.fromZxid;
-    // minZxid, as on reads: a fresh watch (after Compacted, say) on a member that is behind
-    // what the client has already seen would show it an older state, then events it has had.
+    const req: WatchRegistration = { path: f.path as string, kind: ((f.kind as WatchKind | undefined) ?? 'persistent') as WatchKind, withData: f.withData === true };
+    const fromZxid = zxidField(f.fromZxid);
     const minZxid = zxidField(f.minZxid);
-    const waitFor = Math.max(req.fromZxid ?? 0, minZxid ?? 0);
-    if (waitFor <= this.env.hub.appliedZxid) return this.register(id, req);
-    // Resuming from (or asked for at least) a zxid this member has not applied yet (another member was ahead).
-    if (!this.begin(id)) return;
-    this.env
-      .awaitResumable(waitFor)
-      .then(() => {
-        if (!this.closed) this.register(id, req);
-      })
+    if (fromZxid !== undefined) req.fromZxid = fromZxid;
+    if (minZxid !== undefined) req.minZxid = minZxid;
+    let waiting = false;
+    const registered = this.env.service.watch(this, req, {
+      onWatching: (w) => this.send(watchingJson(w, id)),
+      // Waiting for a zxid this member has not applied yet (another member was ahead) is async work: bounded per socket.
+      admitWait: () => (waiting = this.begin(id)),
+      abandoned: () => this.closed,
+    });
+    if (!(registered instanceof Promise)) return this.afterRegister();
+    registered
+      .then(() => this.afterRegister())
       .catch((e: unknown) => this.replyError(id, e))
-      .finally(() => this.inflight--);
+      .finally(() => {
+        if (waiting) this.inflight--;
+      });
   }
 
-  private register(id: unknown, req: { path: string; kind: WatchKind; withData: boolean; fromZxid?: number }): void {
-    try {
-      this.env.hub.watch(this, req, (w) => this.send(watchingJson(w, id)));
-    } catch (e) {
-      this.replyError(id, e);
-    }
-    // Closed while registering (the reply or a replayed event overflowed the queue): free it all.
-    if (this.closed) this.env.hub.detach(this);
+  /** Closed while registering (the reply or a replayed event overflowed the queue): free it all. */
+  private afterRegister(): void {
+    if (this.closed) this.env.service.watches.detach(this);
   }
 
   private bindSession(id: unknown, f: Record<string, unknown>): void {
-    const sessions = this.env.sessions;
-    if (sessions === undefined) {
-      throw new ZgateError('Unimplemented', 'sessions are not built yet: a socket cannot bind one (ephemeral znodes come with the sessions issue)');
-    }
     if (!this.begin(id)) return;
     const wanted = typeof f.sessionId === 'string' ? BigInt(f.sessionId) : undefined;
-    sessions
-      .bind(wanted, f.timeoutMs as number | undefined, () => this.shutdown(CLOSE_NO_LEADER, 'this member has no leader: its keepalives reach nobody; bind the session on another member'))
+    this.env.service
+      .holdSession(wanted, f.timeoutMs as number | undefined, () => this.shutdown(CLOSE_NO_LEADER, 'this member has no leader: its keepalives reach nobody; bind the session on another member'))
       .then((bound) => {
         if (this.closed) return bound.release();
         this.releaseSession?.();
@@ -261,7 +256,7 @@ export class WsSubscriber extends Subscriber {
 
   private operation(id: unknown, op: 'get' | 'create' | 'set' | 'delete' | 'txn', f: Record<string, unknown>): void {
     if (!this.begin(id)) return;
-    runOperation(this.env.ctx, op, f, this.session)
+    runOperation(this.env.service, op, f, this.session)
       .then((answer) => {
         if (answer.ok) {
           this.send(JSON.stringify({ id, type: 'result', ...answer.body }));

@@ -1,0 +1,94 @@
+/**
+ * The parts of one served member around its Member: the session service, the watch hub and
+ * the CoordinationService the faces call. The composition root (server/start.ts) assembles
+ * them for `zgate serve`; tests assemble them around an in-memory log the same way.
+ */
+import { MemberService, type ReplicationControl } from '../node/member-service.js';
+import type { Member } from '../node/member.js';
+import { SessionService, type SessionServiceOptions } from '../node/session-service.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { WatchHub } from '../watch/index.js';
+
+export interface MemberPartsConfig {
+  /** Largest znode data (and total txn data), bytes. */
+  maxDataBytes: number;
+  /** Largest subtree a recursive delete may remove. */
+  maxDeleteNodes: number;
+  /** How long ?minZxid= and linearizable reads wait before Unavailable. */
+  minZxidWaitMs: number;
+  /** Watch history (resume by fromZxid / Last-Event-ID): retained zxids that have events. */
+  watchHistoryEntries: number;
+  /** Watch history: estimated bytes retained (paths, data and stats as of each event). */
+  watchHistoryBytes: number;
+  /** Heartbeat interval of WebSocket and SSE watchers, ms (0: none). */
+  heartbeatMs: number;
+}
+
+export const defaultPartsConfig: MemberPartsConfig = {
+  maxDataBytes: 1_048_576,
+  maxDeleteNodes: 100_000,
+  minZxidWaitMs: 5_000,
+  watchHistoryEntries: 10_000,
+  watchHistoryBytes: 64 * 1024 * 1024,
+  heartbeatMs: 10_000,
+};
+
+export interface MemberPartsOptions {
+  config?: Partial<MemberPartsConfig>;
+  /** The URL clients reach this member at (the cluster view). */
+  advertisedHttp?: string;
+  /** False while the member or its log is still starting; default: the member's own readiness. */
+  isReady?: () => boolean;
+  replication?: ReplicationControl;
+  /** A session service made by the caller (wired to the cluster); absent: one is made with `sessionOptions`. */
+  sessions?: SessionService;
+  sessionOptions?: Partial<SessionServiceOptions>;
+  clock?: Clock;
+  /** Errors of background duties (session timers, watch dispatch). */
+  onError?: (err: unknown, what: string) => void;
+}
+
+export interface MemberParts {
+  member: Member;
+  service: MemberService;
+  sessions: SessionService;
+  hub: WatchHub;
+  /** Starts the session service's timers. */
+  start(): void;
+  /** Stops the session duties and the hub (the member is closed by its owner). */
+  stop(): void;
+}
+
+export function assembleMember(member: Member, o: MemberPartsOptions = {}): MemberParts {
+  const config = { ...defaultPartsConfig, ...o.config };
+  const clock = o.clock ?? systemClock;
+  const onError = o.onError ?? (() => undefined);
+  const sessions = o.sessions ?? new SessionService(member, o.sessionOptions, clock, onError);
+  const hub = new WatchHub(member, {
+    maxEntries: config.watchHistoryEntries,
+    maxBytes: config.watchHistoryBytes,
+    heartbeatMs: config.heartbeatMs,
+    clock,
+    onError: (err) => onError(err, 'watch dispatch'),
+  });
+  const serviceOptions = {
+    maxDataBytes: config.maxDataBytes,
+    maxDeleteNodes: config.maxDeleteNodes,
+    readWaitMs: config.minZxidWaitMs,
+    advertisedHttp: o.advertisedHttp ?? '',
+    isReady: o.isReady ?? (() => member.ready),
+    ...(o.replication !== undefined ? { replication: o.replication } : {}),
+  };
+  const service = new MemberService(member, sessions, hub, serviceOptions);
+  return {
+    member,
+    service,
+    sessions,
+    hub,
+    start: () => sessions.start(),
+    stop: () => {
+      sessions.stop();
+      hub.close();
+    },
+  };
+}

@@ -34,8 +34,9 @@ import { assert } from '../util/assert.js';
 import { decode } from '../util/codec.js';
 import { bytesFloat64, bytesInt32 } from './columns.js';
 import { Fnv64 } from './fnv.js';
-import { CowSnapshot, DEFAULT_TUNING, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type SnapshotOptions, type SnapshotWriter } from './snapshot.js';
 import { childPath, isValidName, ROOT } from './path.js';
+import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './snapshot/format.js';
+import { CowSnapshot, DEFAULT_TUNING, type SnapshotOptions, type SnapshotWriter } from './snapshot/writer.js';
 import {
   checkStaticFailure,
   createStaticFailure,
@@ -63,7 +64,7 @@ import { EMPTY_DATA, NodeKind, ZNode } from './znode.js';
 
 export type { DataTreeOptions } from './validate.js';
 export { DEFAULT_MAX_DATA_BYTES, MAX_TTL_MS, formatSequence } from './validate.js';
-export type { SnapshotOptions, SnapshotTuning, SnapshotWriter } from './snapshot.js';
+export type { SnapshotOptions, SnapshotTuning, SnapshotWriter } from './snapshot/writer.js';
 
 export type MultiOpResultCode = { op: SubOp['op']; code: ZkCode };
 
@@ -813,7 +814,7 @@ export class DataTree {
   /**
    * Columns over a pre-order walk with children in name order: a few large msgpack values
    * rather than one record per znode, and the walk order is canonical, so equal trees give
-   * equal bytes. The same writer as beginSnapshot()'s, run to the end at once (see snapshot.ts).
+   * equal bytes. The same writer as beginSnapshot()'s, run to the end at once (see snapshot/writer.ts).
    */
   snapshot(prefix?: Uint8Array): Uint8Array {
     const w = this.snapshotWriter(null, prefix === undefined ? {} : { prefix });
@@ -825,7 +826,7 @@ export class DataTree {
   /**
    * Starts an incremental snapshot of the tree as it is now (at lastZxid): drive it with
    * step() between applies, then finish(). Writes go on meanwhile and the bytes are exactly
-   * snapshot()'s at that zxid (copy-on-write, see snapshot.ts). One at a time.
+   * snapshot()'s at that zxid (copy-on-write, see snapshot/writer.ts). One at a time.
    */
   beginSnapshot(opts: SnapshotOptions = {}): SnapshotWriter {
     assert(this.undo === null, 'beginSnapshot() during an op');

@@ -15,7 +15,7 @@
  * Nodes are in the canonical order: pre-order, children by name. Owners are always 9 bytes and
  * ttls 9 too, so every section but the names has a size known from the tree's counts: the
  * writer (writer.ts) lays them out at once and fills them in place and in slices; the names
- * come last. DataTree.restore() decodes it with the generic msgpack decoder.
+ * come last. The reader (reader.ts) decodes it with the generic msgpack decoder.
  */
 import type { Zxid } from '../../core/types.js';
 import { assert } from '../../util/assert.js';

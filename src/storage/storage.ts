@@ -14,7 +14,7 @@ import { StorageCorruptError, unavailable } from './errors.js';
 import { DirLock } from './lock.js';
 import { loadHardState, storeHardState } from './hardstate.js';
 import { listSnapshots, readSnapshot, snapshotName, writeSnapshot, type SnapshotFile } from './snapshot.js';
-import { listSegments, replayWal, segmentName, type Replayed, type SegmentInfo } from './wal.js';
+import { listSegments, replayWal, segmentName, type Replayed, type SegmentInfo } from './replay.js';
 import { MAX_ENTRY_DATA, SEG_FLAG_RESET, SEG_HEADER_BYTES, encodeEntry, encodeSegmentHeader, entryRecordSize } from './record.js';
 
 export const DEFAULTS = {

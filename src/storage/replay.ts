@@ -1,6 +1,6 @@
 /**
- * Reading the WAL back on open: segment listing, replay with CRC-chain checks, and the
- * torn-tail / corruption decision (etcd's wal/decoder.go + repair.go, reshaped).
+ * Reading the log's segments back on open: replay with CRC-chain checks, and the torn-tail /
+ * corruption decision and repair (etcd's wal/decoder.go + repair.go, reshaped).
  *
  * Rules:
  *  - Segment files are dir/<seq:016x>-<firstIndex:016x>.wal, seq contiguous. Each starts with
@@ -22,29 +22,7 @@ import {
   REC_HEADER, SEG_FLAG_RESET, SEG_HEADER_BYTES, TYPE_ENTRY, TYPE_SEGMENT,
   decodeSegmentHeader, readRecord, readU64, validRecordFollows, hex,
 } from './record.js';
-
-export interface SegmentInfo {
-  seq: number;
-  firstIndex: number;
-  name: string;
-  /** Header flag: the log restarts at this segment (after installSnapshot). */
-  reset: boolean;
-}
-
-const NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
-
-export function segmentName(seq: number, firstIndex: number): string {
-  return `${seq.toString(16).padStart(16, '0')}-${firstIndex.toString(16).padStart(16, '0')}.wal`;
-}
-
-export function listSegments(names: readonly string[]): SegmentInfo[] {
-  const out: SegmentInfo[] = [];
-  for (const name of names) {
-    const m = NAME.exec(name);
-    if (m) out.push({ seq: parseInt(m[1]!, 16), firstIndex: parseInt(m[2]!, 16), name, reset: false });
-  }
-  return out.sort((a, b) => a.seq - b.seq);
-}
+import type { SegmentInfo } from './segments.js';
 
 export interface Replayed {
   entries: LogEntry[];

@@ -1,5 +1,7 @@
 /**
- * FileStorage: the Storage interface over one data directory. See README.md for the design.
+ * FileStorage: the Storage interface over one data directory, its write queue and the one
+ * writer loop. open()'s recovery is recovery.ts's, the segment files are segments.ts's. See
+ * README.md for the design.
  *
  * Memory: the log since the latest snapshot is held in memory (as etcd's MemoryStorage next to
  * its WAL): reads are synchronous and the WAL is only ever read on open(). Snapshotting every
@@ -9,13 +11,14 @@ import { join } from 'node:path';
 import { assert, AssertionFailure } from '../util/assert.js';
 import { ZgateError } from '../core/errors.js';
 import type { HardState, LogEntry, Recovered, SnapshotMeta, Storage, StorageOptions } from './types.js';
-import { type FileHandle, type FileSystem, realFileSystem, fsyncDir, writeFully, errnoCode } from './fs.js';
+import { type FileSystem, realFileSystem, fsyncDir, errnoCode } from './fs.js';
 import { StorageCorruptError, unavailable } from './errors.js';
 import { DirLock } from './lock.js';
-import { loadHardState, storeHardState } from './hardstate.js';
-import { listSnapshots, readSnapshot, snapshotName, writeSnapshot, type SnapshotFile } from './snapshot.js';
-import { listSegments, replayWal, segmentName, type Replayed, type SegmentInfo } from './wal.js';
-import { MAX_ENTRY_DATA, SEG_FLAG_RESET, SEG_HEADER_BYTES, encodeEntry, encodeSegmentHeader, entryRecordSize } from './record.js';
+import { storeHardState } from './hardstate.js';
+import { readSnapshot, snapshotName, writeSnapshot, type SnapshotFile } from './snapshot.js';
+import { createSegment, segmentName, type NewSegment, type Segments } from './segments.js';
+import { recover, type RecoveredState } from './recovery.js';
+import { MAX_ENTRY_DATA, SEG_FLAG_RESET, SEG_HEADER_BYTES, encodeEntry, entryRecordSize } from './record.js';
 
 export const DEFAULTS = {
   segmentBytes: 64 * 1024 * 1024,
@@ -39,21 +42,6 @@ type Op = Waiter & OpBody;
 type AppendOp = Waiter & Extract<OpBody, { kind: 'append' }>;
 
 type Limits = Required<Omit<StorageOptions, 'fs' | 'onProgress' | 'repair'>>;
-interface Init {
-  dir: string;
-  fs: FileSystem;
-  lock: DirLock;
-  opts: Limits;
-  snap: SnapshotMeta;
-  hs: HardState;
-  replayed: Replayed;
-  segs: SegmentInfo[];
-  fh: FileHandle;
-  offset: number;
-  chain: number;
-}
-
-const EMPTY_SNAPSHOT: SnapshotMeta = { index: 0, term: 0, config: new Uint8Array(0) };
 
 const NOT_FATAL = Symbol('notFatal');
 function isNotFatal(e: unknown): e is Error {
@@ -68,10 +56,8 @@ export class FileStorage implements Storage {
   private locSeg: number[];
   private locOff: number[];
   private locCrc: number[];
-  private segs: SegmentInfo[];
-  private fh: FileHandle;
-  private offset: number;
-  private chain: number;
+  /** The segment files; appends go to the last one's durable end. */
+  private readonly segments: Segments;
   // Queued state (what new calls are validated against).
   private qLastIndex: number;
   private qLastTerm: number;
@@ -94,21 +80,18 @@ export class FileStorage implements Storage {
   private readonly lock: DirLock;
   private readonly opts: Limits;
 
-  private constructor(init: Init) {
-    this.dir = init.dir;
-    this.fs = init.fs;
-    this.lock = init.lock;
-    this.opts = init.opts;
-    this.snap = init.snap;
-    this.hs = init.hs;
-    this.log = init.replayed.entries;
-    this.locSeg = init.replayed.locSeg;
-    this.locOff = init.replayed.locOff;
-    this.locCrc = init.replayed.locCrc;
-    this.segs = init.segs;
-    this.fh = init.fh;
-    this.offset = init.offset;
-    this.chain = init.chain;
+  private constructor(dir: string, fs: FileSystem, lock: DirLock, opts: Limits, state: RecoveredState) {
+    this.dir = dir;
+    this.fs = fs;
+    this.lock = lock;
+    this.opts = opts;
+    this.snap = state.snap;
+    this.hs = state.hs;
+    this.log = state.log.entries;
+    this.locSeg = state.log.locSeg;
+    this.locOff = state.log.locOff;
+    this.locCrc = state.log.locCrc;
+    this.segments = state.segments;
     this.qLastIndex = this.lastIndex();
     this.qLastTerm = this.term(this.qLastIndex)!;
     this.qSnapIndex = this.snap.index;
@@ -134,16 +117,12 @@ export class FileStorage implements Storage {
     await fs.mkdir(dir);
     const lock = await DirLock.acquire(fs, dir);
     try {
-      return await recover(dir, fs, lock, opts, options);
+      const { state, recovered } = await recover(dir, fs, options);
+      return { storage: new FileStorage(dir, fs, lock, opts, state), recovered };
     } catch (e) {
       await lock.release().catch(() => undefined);
       throw e;
     }
-  }
-
-  /** @internal used by open() only. */
-  static create(init: Init): FileStorage {
-    return new FileStorage(init);
   }
 
   // ---------------------------------------------------------------- reads (durable state)
@@ -297,7 +276,7 @@ export class FileStorage implements Storage {
     this.closed = true;
     await this.snapshotChain;
     if (this.running || this.scheduled || this.ops.length > 0) await new Promise<void>((res) => this.idleWaiters.push(res));
-    await this.fh.close().catch(() => undefined);
+    await this.segments.close().catch(() => undefined);
     await this.lock.release();
   }
 
@@ -419,9 +398,10 @@ export class FileStorage implements Storage {
       this.queuedEntries -= op.entries.length;
       this.queuedBytes -= op.dataBytes;
     }
-    if (this.offset > SEG_HEADER_BYTES && this.offset + bytes > this.opts.segmentBytes) {
+    const segments = this.segments;
+    if (segments.offset > SEG_HEADER_BYTES && segments.offset + bytes > this.opts.segmentBytes) {
       try {
-        await this.rollover();
+        await segments.switchTo(await this.newSegment(this.lastIndex() + 1, 0));
       } catch (e) {
         this.batchFailed(batch, e);
         return;
@@ -431,10 +411,10 @@ export class FileStorage implements Storage {
     const offs: number[] = [];
     const crcs: number[] = [];
     let at = 0;
-    let chain = this.chain;
+    let chain = segments.chain;
     for (const op of batch) {
       for (const e of op.entries) {
-        offs.push(this.offset + at);
+        offs.push(segments.offset + at);
         crcs.push(chain);
         chain = encodeEntry(buf, at, e.index, e.term, e.data, chain);
         at += entryRecordSize(e.data.length);
@@ -442,15 +422,14 @@ export class FileStorage implements Storage {
     }
     assert(at === bytes, 'batch size');
     try {
-      await writeFully(this.fh, buf, this.offset);
-      await this.fh.datasync();
+      await segments.write(buf);
     } catch (e) {
       await this.undoTail(e);
       this.batchFailed(batch, e);
       return;
     }
     // Durable: make it visible.
-    const seq = this.segs[this.segs.length - 1]!.seq;
+    const seq = segments.last.seq;
     let k = 0;
     for (const op of batch) {
       assert(op.entries[0]!.index === this.lastIndex() + 1, 'batch continues the durable log');
@@ -462,8 +441,7 @@ export class FileStorage implements Storage {
         k++;
       }
     }
-    this.offset += bytes;
-    this.chain = chain;
+    segments.advance(bytes, chain);
     for (const op of batch) op.resolve();
   }
 
@@ -476,52 +454,29 @@ export class FileStorage implements Storage {
   /** After a failed write/fsync: cut the file back to the last durable offset, or give up. */
   private async undoTail(cause: unknown): Promise<void> {
     try {
-      await this.fh.truncate(this.offset);
-      await this.fh.datasync();
+      await this.segments.rollBack();
     } catch (e) {
       this.failed = unavailable(
         `write failed (${errnoCode(cause) ?? String(cause)}) and could not be rolled back (${errnoCode(e) ?? String(e)}): close and reopen the storage`, e);
     }
   }
 
-  /** Start the next segment file (atomically: temp file, fsync, rename, fsync dir). */
-  private async newSegment(seq: number, firstIndex: number, flags: number): Promise<{ seg: SegmentInfo; fh: FileHandle; crc: number }> {
-    const name = segmentName(seq, firstIndex);
-    const path = join(this.dir, name);
-    const tmp = path + '.tmp';
-    const { buf, crc } = encodeSegmentHeader({ seq, firstIndex, flags, prevCrc: this.chain });
-    let fh: FileHandle | undefined;
+  /**
+   * The next segment file, its log starting at `firstIndex` (createSegment: temp file, fsync,
+   * rename, fsync dir). Placed but not synced into the directory, it leaves the storage failed.
+   */
+  private async newSegment(firstIndex: number, flags: number): Promise<NewSegment> {
+    const segments = this.segments;
+    const header = { seq: segments.last.seq + 1, firstIndex, flags, prevCrc: segments.chain };
+    const progress = { placed: false };
     try {
-      fh = await this.fs.open(tmp, 'w');
-      await writeFully(fh, buf, 0);
-      await fh.sync();
-      await this.fs.rename(tmp, path);
+      return await createSegment(this.fs, this.dir, header, progress);
     } catch (e) {
-      await fh?.close().catch(() => undefined);
-      await this.fs.unlink(tmp).catch(() => undefined);
+      if (progress.placed) {
+        this.failed = unavailable(`new segment ${segmentName(header.seq, firstIndex)} placed but its directory entry could not be synced: close and reopen the storage`, e);
+      }
       throw e;
     }
-    try {
-      await fsyncDir(this.fs, this.dir);
-    } catch (e) {
-      await fh.close().catch(() => undefined);
-      this.failed = unavailable(`new segment ${name} placed but its directory entry could not be synced: close and reopen the storage`, e);
-      throw e;
-    }
-    return { seg: { seq, firstIndex, name, reset: (flags & SEG_FLAG_RESET) !== 0 }, fh, crc };
-  }
-
-  private async switchTo(next: { seg: SegmentInfo; fh: FileHandle; crc: number }): Promise<void> {
-    await this.fh.close().catch(() => undefined);
-    this.segs.push(next.seg);
-    this.fh = next.fh;
-    this.offset = SEG_HEADER_BYTES;
-    this.chain = next.crc;
-  }
-
-  private async rollover(): Promise<void> {
-    const seq = this.segs[this.segs.length - 1]!.seq + 1;
-    await this.switchTo(await this.newSegment(seq, this.lastIndex() + 1, 0));
   }
 
   private async runOne(op: Op): Promise<void> {
@@ -547,19 +502,7 @@ export class FileStorage implements Storage {
     const off = this.locOff[k]!;
     const crc = this.locCrc[k]!;
     try {
-      let removed = false;
-      while (this.segs[this.segs.length - 1]!.seq > seq) {
-        const s = this.segs.pop()!;
-        await this.fh.close().catch(() => undefined);
-        await this.fs.unlink(join(this.dir, s.name));
-        removed = true;
-      }
-      if (removed) {
-        await fsyncDir(this.fs, this.dir);
-        this.fh = await this.fs.open(join(this.dir, this.segs[this.segs.length - 1]!.name), 'r+');
-      }
-      await this.fh.truncate(off);
-      await this.fh.datasync();
+      await this.segments.cutTo(seq, off, crc);
     } catch (e) {
       this.failed = unavailable(`truncateSuffix(${from}) failed half-way: close and reopen the storage`, e);
       throw this.failed;
@@ -568,8 +511,6 @@ export class FileStorage implements Storage {
     this.locSeg.length = k;
     this.locOff.length = k;
     this.locCrc.length = k;
-    this.offset = off;
-    this.chain = crc;
   }
 
   private async runHardState(hs: HardState): Promise<void> {
@@ -603,20 +544,20 @@ export class FileStorage implements Storage {
     let next;
     try {
       await writeSnapshot(this.fs, this.dir, meta, data, progress);
-      next = await this.newSegment(this.segs[this.segs.length - 1]!.seq + 1, meta.index + 1, SEG_FLAG_RESET);
+      next = await this.newSegment(meta.index + 1, SEG_FLAG_RESET);
     } catch (e) {
       if (!this.failed) await unplace();
       throw this.failed ?? unavailable(`could not install snapshot ${name}`, e);
     }
     // The reset segment is durable: the log now restarts at meta.index + 1.
-    await this.switchTo(next);
+    await this.segments.switchTo(next);
     this.snap = meta;
     this.log = [];
     this.locSeg = [];
     this.locOff = [];
     this.locCrc = [];
     // Older segments and snapshots are obsolete; failing to delete them is harmless.
-    await this.prune(true).catch(() => undefined);
+    await this.segments.prune(this.snap, this.opts.keepSnapshots, true).catch(() => undefined);
   }
 
   private async runCompact(meta: SnapshotMeta): Promise<void> {
@@ -630,7 +571,7 @@ export class FileStorage implements Storage {
     this.locCrc.splice(0, k);
     this.snap = meta;
     try {
-      await this.prune(false);
+      await this.segments.prune(this.snap, this.opts.keepSnapshots, false);
     } catch (e) {
       // The snapshot is saved and the log compacted in memory; files left over are removed
       // by the next prune. Reported to the caller, not fatal, queued writes go on.
@@ -639,180 +580,12 @@ export class FileStorage implements Storage {
     }
   }
 
-  /**
-   * Delete snapshots beyond keepSnapshots (and any newer than the current one: never
-   * acknowledged), and segments no kept snapshot needs: those before the last reset segment,
-   * and those whose entries all lie at or below the oldest kept snapshot.
-   */
-  private async prune(afterInstall: boolean): Promise<void> {
-    const names = await this.fs.readdir(this.dir);
-    const snaps = listSnapshots(names);
-    const keep: SnapshotFile[] = [];
-    const drop: SnapshotFile[] = [];
-    for (const s of snaps) {
-      const current = s.index === this.snap.index && s.term === this.snap.term;
-      if (s.index > this.snap.index || (afterInstall && !current) || (!current && keep.length >= this.opts.keepSnapshots)) drop.push(s);
-      else keep.push(s);
-    }
-    const oldestKept = keep.length >= this.opts.keepSnapshots ? keep[keep.length - 1]!.index : 0;
-    let lastReset = 0;
-    this.segs.forEach((s, i) => {
-      if (s.reset) lastReset = i;
-    });
-    let n = 0;
-    while (n < this.segs.length - 1 && (n < lastReset || this.segs[n + 1]!.firstIndex <= oldestKept + 1)) n++;
-    for (const s of drop) await this.fs.unlink(join(this.dir, s.name));
-    for (const s of this.segs.slice(0, n)) {
-      await this.fs.unlink(join(this.dir, s.name));
-      this.segs.shift();
-    }
-    if (drop.length > 0 || n > 0) await fsyncDir(this.fs, this.dir);
-  }
-
   private checkInvariants(): void {
-    assert(this.segs.length > 0, 'at least one segment');
+    assert(this.segments.count > 0, 'at least one segment');
     for (let i = 0; i < this.log.length; i++) {
       const e = this.log[i]!;
       assert(e.index === this.snap.index + 1 + i, 'log indices contiguous after the snapshot');
       assert(e.term >= (i === 0 ? this.snap.term : this.log[i - 1]!.term), 'terms non-decreasing');
     }
   }
-}
-
-/** open()'s recovery: hard state, WAL replay, snapshot choice, reconciliation. */
-async function recover(
-  dir: string,
-  fs: FileSystem,
-  lock: DirLock,
-  opts: Limits,
-  options: StorageOptions,
-): Promise<{ storage: FileStorage; recovered: Recovered }> {
-  const started = Date.now();
-  let names = await fs.readdir(dir);
-  // Leftover temp files of interrupted atomic writes (not another process's lock attempt).
-  for (const n of names) if (n.endsWith('.tmp') && !n.startsWith('LOCK')) await fs.unlink(join(dir, n)).catch(() => undefined);
-  names = names.filter((n) => !n.endsWith('.tmp'));
-  const hs = (await loadHardState(fs, dir)) ?? { term: 0, vote: 0, commit: 0 };
-  const allSegments = listSegments(names);
-  // Snapshots: the newest valid one. A damaged one is replaced by an older one (or by none)
-  // only if the log covers everything from there to the damaged one's index.
-  const snaps = listSnapshots(names);
-  let chosen: { meta: SnapshotMeta; data: Uint8Array } | undefined;
-  const damaged: { file: SnapshotFile; bad: string; offset: number }[] = [];
-  for (const s of snaps) {
-    options.onProgress?.({ phase: 'snapshot', file: s.name, segmentsDone: 0, segmentsTotal: allSegments.length, records: 0, bytes: 0, bytesTotal: 0, elapsedMs: Date.now() - started });
-    const got = await readSnapshot(fs, dir, s);
-    if ('bad' in got) {
-      damaged.push({ file: s, ...got });
-      continue;
-    }
-    chosen = got;
-    break;
-  }
-  const base = chosen?.meta ?? EMPTY_SNAPSHOT;
-  // Segments whose entries all lie at or below the chosen snapshot are not replayed (etcd's WAL,
-  // too, starts reading at the snapshot): they can't change the state, and reading them was most
-  // of a large recovery's open time. Each segment's header is checkable alone, so the chain
-  // check starts at the first replayed one. The cost: damage in a skipped segment goes
-  // unnoticed; such a segment is needed only if this snapshot is damaged later, and is pruned
-  // once a newer snapshot is kept.
-  let skip = 0;
-  while (skip < allSegments.length - 1 && allSegments[skip + 1]!.firstIndex <= base.index + 1) skip++;
-  const skipped = allSegments.slice(0, skip);
-  const segments = allSegments.slice(skip);
-  const replayed = await replayWal(fs, dir, segments, { repair: options.repair === true, onProgress: options.onProgress, started });
-  const repairs = replayed.repairs;
-  const logStart = replayed.logStart;
-  const logLast = logStart === undefined ? 0 : logStart + replayed.entries.length - 1;
-  const termAt = (i: number): number | undefined =>
-    logStart !== undefined && i >= logStart && i <= logLast ? replayed.entries[i - logStart]!.term : undefined;
-
-  if (damaged.length > 0) {
-    const newest = damaged[0]!;
-    const covered = (logStart ?? Infinity) <= base.index + 1 && logLast >= newest.file.index &&
-      (base.index < (logStart ?? Infinity) || termAt(base.index) === base.term);
-    if (!covered) {
-      throw new StorageCorruptError(join(dir, newest.file.name), newest.offset, `snapshot ${newest.bad}`,
-        `refusing to start: ${base.index > 0 ? `the older snapshot at index ${base.index}` : 'no older snapshot'} can't replace it because ` +
-        `the log (${logStart === undefined ? 'empty' : `${logStart}..${logLast}`}) does not cover ${base.index + 1}..${newest.file.index}; restore the data dir`);
-    }
-    for (const d of damaged) {
-      await fs.rename(join(dir, d.file.name), join(dir, `${d.file.name}.broken-${Date.now()}`));
-      repairs.push(`snapshot ${join(dir, d.file.name)} is damaged (${d.bad} at offset ${d.offset}): set aside as .broken, recovering from ${base.index > 0 ? `snapshot ${base.index}` : 'the start of the log'} plus the log`);
-    }
-  }
-  if (snaps.length === 0 && logStart !== undefined && logStart > 1) {
-    throw new StorageCorruptError(join(dir, segments[0]?.name ?? ''), 0, `the log starts at index ${logStart} but there is no snapshot`,
-      'refusing to start: entries 1..' + (logStart - 1) + ' are missing; restore the snapshot files');
-  }
-
-  // Reconcile the log with the snapshot. Keep entries after it if the log reaches it
-  // consistently; a log that ends before it or disagrees on its term is obsolete (an
-  // installSnapshot interrupted by a crash): restart the log after the snapshot.
-  // The skipped segments stay listed (in front) so that prune() deletes them in its time.
-  let segs = [...skipped, ...replayed.segments];
-  let entries = replayed.entries;
-  const tail = replayed.tail;
-  let needFresh = logStart === undefined || tail === undefined;
-  if (logStart !== undefined) {
-    if (logStart > base.index + 1) {
-      throw new StorageCorruptError(join(dir, segs[0]?.name ?? ''), 0, `the log starts at index ${logStart}, after the snapshot at ${base.index}`,
-        `refusing to start: entries ${base.index + 1}..${logStart - 1} are missing`);
-    }
-    if (logLast < base.index || termAt(base.index) !== (base.index >= logStart ? base.term : undefined)) {
-      if (logLast >= base.index || entries.length > 0) {
-        repairs.push(`log ${logStart}..${logLast} does not continue snapshot ${base.index} (term ${base.term}): restarted the log at ${base.index + 1} (an interrupted installSnapshot)`);
-      }
-      needFresh = true;
-      entries = [];
-    }
-  }
-  const cut = entries.length === 0 ? 0 : Math.max(0, base.index + 1 - logStart!);
-  const kept: Replayed = {
-    ...replayed,
-    entries: entries.slice(cut),
-    locSeg: entries.length === 0 ? [] : replayed.locSeg.slice(cut),
-    locOff: entries.length === 0 ? [] : replayed.locOff.slice(cut),
-    locCrc: entries.length === 0 ? [] : replayed.locCrc.slice(cut),
-  };
-
-  let fh: FileHandle;
-  let offset: number;
-  let chain: number;
-  if (needFresh) {
-    const seq = replayed.maxSeq + 1;
-    const name = segmentName(seq, base.index + 1);
-    const prevCrc = tail?.chain ?? 0;
-    const { buf, crc } = encodeSegmentHeader({ seq, firstIndex: base.index + 1, flags: SEG_FLAG_RESET, prevCrc });
-    const tmp = join(dir, name + '.tmp');
-    fh = await fs.open(tmp, 'w');
-    await writeFully(fh, buf, 0);
-    await fh.sync();
-    await fs.rename(tmp, join(dir, name));
-    for (const s of segs) await fs.unlink(join(dir, s.name));
-    await fsyncDir(fs, dir);
-    segs = [{ seq, firstIndex: base.index + 1, name, reset: true }];
-    offset = SEG_HEADER_BYTES;
-    chain = crc;
-  } else {
-    fh = await fs.open(join(dir, segs[segs.length - 1]!.name), 'r+');
-    offset = tail!.offset;
-    chain = tail!.chain;
-  }
-  const lastAfter = base.index + kept.entries.length;
-  if (hs.commit > lastAfter) {
-    repairs.push(`hard state commit ${hs.commit} is beyond the recovered log (last index ${lastAfter}): entries this member had committed were cut; it must catch up from the leader`);
-  }
-  const elapsedMs = Date.now() - started;
-  const stats = { segments: segments.length, records: replayed.records, bytes: replayed.bytes, elapsedMs };
-  options.onProgress?.({ phase: 'done', segmentsDone: segments.length, segmentsTotal: segments.length, records: replayed.records, bytes: replayed.bytes, bytesTotal: replayed.bytes, elapsedMs });
-  const storage = FileStorage.create({ dir, fs, lock, opts, snap: base, hs, replayed: kept, segs, fh, offset, chain });
-  const recovered: Recovered = {
-    hardState: hs,
-    snapshot: chosen,
-    entries: kept.entries,
-    repaired: repairs.length > 0 ? repairs.join('\n') : undefined,
-    stats,
-  };
-  return { storage, recovered };
 }

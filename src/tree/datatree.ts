@@ -32,11 +32,10 @@ import {
   type Zxid,
 } from '../core/types.js';
 import { assert } from '../util/assert.js';
-import { decode } from '../util/codec.js';
-import { bytesFloat64, bytesInt32 } from './columns.js';
 import { Fnv64 } from './fnv.js';
-import { CowSnapshot, DEFAULT_TUNING, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type SnapshotOptions, type SnapshotWriter } from './snapshot.js';
-import { childPath, isValidName, ROOT } from './path.js';
+import { childPath, ROOT } from './path.js';
+import { readSnapshot } from './snapshot/reader.js';
+import { CowSnapshot, DEFAULT_TUNING, type SnapshotOptions, type SnapshotWriter } from './snapshot/writer.js';
 import {
   checkStaticFailure,
   createStaticFailure,
@@ -45,12 +44,8 @@ import {
   describe,
   fail,
   formatSequence,
-  isBytes,
   isFailure,
   isRecord,
-  MAX_OWNER,
-  MAX_TTL_MS,
-  MIN_OWNER,
   multiStaticFailure,
   pathFailure,
   reapStaticFailure,
@@ -64,7 +59,7 @@ import { EMPTY_DATA, NodeKind, ZNode } from './znode.js';
 
 export type { DataTreeOptions } from './validate.js';
 export { DEFAULT_MAX_DATA_BYTES, MAX_TTL_MS, formatSequence } from './validate.js';
-export type { SnapshotOptions, SnapshotTuning, SnapshotWriter } from './snapshot.js';
+export type { SnapshotOptions, SnapshotTuning, SnapshotWriter } from './snapshot/writer.js';
 
 
 /**
@@ -796,7 +791,7 @@ export class DataTree {
   /**
    * Columns over a pre-order walk with children in name order: a few large msgpack values
    * rather than one record per znode, and the walk order is canonical, so equal trees give
-   * equal bytes. The same writer as beginSnapshot()'s, run to the end at once (see snapshot.ts).
+   * equal bytes. The same writer as beginSnapshot()'s, run to the end at once (see snapshot/writer.ts).
    */
   snapshot(prefix?: Uint8Array): Uint8Array {
     const w = this.snapshotWriter(null, prefix === undefined ? {} : { prefix });
@@ -808,7 +803,7 @@ export class DataTree {
   /**
    * Starts an incremental snapshot of the tree as it is now (at lastZxid): drive it with
    * step() between applies, then finish(). Writes go on meanwhile and the bytes are exactly
-   * snapshot()'s at that zxid (copy-on-write, see snapshot.ts). One at a time.
+   * snapshot()'s at that zxid (copy-on-write, see snapshot/writer.ts). One at a time.
    */
   beginSnapshot(opts: SnapshotOptions = {}): SnapshotWriter {
     assert(this.undo === null, 'beginSnapshot() during an op');
@@ -856,138 +851,17 @@ export class DataTree {
     }
   }
 
+  /** The tree a snapshot holds (snapshot/reader.ts checks and rebuilds it); ZgateError('DataInconsistency') if malformed. */
   static restore(bytes: Uint8Array, opts?: Partial<DataTreeOptions>): DataTree {
     const tree = new DataTree(opts);
-    let decoded: unknown;
-    try {
-      if (!isBytes(bytes)) throw new TypeError('not bytes');
-      decoded = decode(bytes);
-    } catch (e) {
-      throw new ZgateError('DataInconsistency', `malformed snapshot: cannot decode (${e instanceof Error ? e.message : 'unknown error'})`);
-    }
-    tree.load(decoded);
+    tree._nodeCount = 0;
+    tree._dataBytes = 0;
+    const read = readSnapshot(bytes, (path, node) => tree.index(path, node));
+    tree.root = read.root;
+    tree._nodeCount += read.leaves;
+    tree._dataBytes += read.leafBytes;
+    tree._lastZxid = read.lastZxid;
     return tree;
-  }
-
-  /** Rebuilds this (fresh) tree from a decoded snapshot, trusting nothing in it. */
-  private load(s: unknown): void {
-    const bad = (why: string): ZgateError => new ZgateError('DataInconsistency', `malformed snapshot: ${why}`);
-    if (!isRecord(s) || s.format !== SNAPSHOT_FORMAT) throw bad('not a zgate tree snapshot');
-    if (s.v !== SNAPSHOT_VERSION) throw bad(`unsupported version ${describe(s.v)}`);
-    const lastZxid = s.lastZxid;
-    if (typeof lastZxid !== 'number' || !Number.isSafeInteger(lastZxid) || lastZxid < 0) throw bad('bad lastZxid');
-    const names = s.names;
-    if (!Array.isArray(names) || names.length < 1) throw bad('no nodes');
-    const n = names.length;
-    const zxids = bytesFloat64(s.zxids, 3 * n);
-    const times = bytesFloat64(s.times, 2 * n);
-    const ints = bytesInt32(s.ints, 5 * n);
-    if (zxids === undefined || times === undefined || ints === undefined) throw bad('a stat column is missing or of the wrong size');
-    const owners = s.owners;
-    const ttls = s.ttls;
-    const blob = s.data;
-    if (!Array.isArray(owners) || !Array.isArray(ttls) || !isBytes(blob)) throw bad('owners, ttls or data missing');
-    // One copy of every node's data, and each node a view into it: a million small copies would
-    // each carry their own backing store, and freeing those dominated a large recovery's time (GC).
-    // The copy, not a view of the decoded snapshot, so the rest of the snapshot buffer can go.
-    const all = Uint8Array.prototype.slice.call(blob) as Uint8Array;
-
-    const check = (ok: boolean, i: number, what: string): void => {
-      if (!ok) throw bad(`node ${i}: bad ${what}`);
-    };
-    let offset = 0;
-    let ownerAt = 0;
-    let ttlAt = 0;
-    const makeNode = (i: number): ZNode => {
-      const cz = zxids[3 * i]!;
-      const mz = zxids[3 * i + 1]!;
-      const pz = zxids[3 * i + 2]!;
-      check(Number.isSafeInteger(cz) && cz >= 0 && cz <= lastZxid, i, 'czxid');
-      check(Number.isSafeInteger(mz) && mz >= cz && mz <= lastZxid, i, 'mzxid');
-      check(Number.isSafeInteger(pz) && pz >= cz && pz <= lastZxid, i, 'pzxid');
-      const ct = times[2 * i]!;
-      const mt = times[2 * i + 1]!;
-      check(Number.isSafeInteger(ct) && Number.isSafeInteger(mt), i, 'time');
-      const k = ints[5 * i + 3]!;
-      check(k >= 0 && k <= 3, i, 'kind');
-      const len = ints[5 * i + 4]!;
-      check(len >= 0 && len <= all.length - offset, i, 'data length');
-      let owner = 0n;
-      let ttl = 0;
-      if (k === NodeKind.Ephemeral) {
-        const o: unknown = owners[ownerAt++];
-        check(typeof o === 'bigint' && o !== 0n && o >= MIN_OWNER && o <= MAX_OWNER, i, 'ephemeral owner');
-        owner = o as bigint;
-      } else if (k === NodeKind.Ttl) {
-        const t: unknown = ttls[ttlAt++];
-        check(typeof t === 'number' && Number.isSafeInteger(t) && t >= 1 && t <= MAX_TTL_MS, i, 'ttl');
-        ttl = t as number;
-      }
-      const node = new ZNode(len === 0 ? EMPTY_DATA : all.subarray(offset, offset + len), cz, mz, pz, ct, mt, k as NodeKind, owner, ttl);
-      offset += len;
-      node.version = ints[5 * i + 1]!;
-      node.cversion = ints[5 * i + 2]!;
-      return node;
-    };
-
-    if (names[0] !== '') throw bad('the first node is not the root');
-    const root = makeNode(0);
-    this.root = root;
-    this._nodeCount = 0;
-    this._dataBytes = 0;
-    this.index(ROOT, root);
-    // The open ancestors of the next node: how many children each still expects, and the last name seen.
-    const stackNodes: ZNode[] = [];
-    const stackPaths: string[] = [];
-    const stackLeft: number[] = [];
-    const stackLast: string[] = [];
-    const open = (node: ZNode, path: string, i: number): void => {
-      const kids = ints[5 * i]!;
-      check(kids >= 0 && kids < n, i, 'child count');
-      if (kids === 0) return;
-      if (node.kind === NodeKind.Ephemeral) throw bad(`ephemeral ${path} has children`);
-      stackNodes.push(node);
-      stackPaths.push(path);
-      stackLeft.push(kids);
-      stackLast.push('');
-    };
-    open(root, ROOT, 0);
-    for (let i = 1; i < n; i++) {
-      while (stackLeft.length > 0 && stackLeft[stackLeft.length - 1] === 0) {
-        stackNodes.pop();
-        stackPaths.pop();
-        stackLeft.pop();
-        stackLast.pop();
-      }
-      const d = stackLeft.length - 1;
-      if (d < 0) throw bad(`node ${i} has no parent`);
-      const name: unknown = names[i];
-      if (typeof name !== 'string' || !isValidName(name)) throw bad(`node ${i}: invalid name ${describe(name)}`);
-      // Strictly ascending siblings: no duplicates, and the canonical order snapshot() writes.
-      if (stackLast[d] !== '' && !(stackLast[d]! < name)) throw bad(`node ${i}: ${describe(name)} out of order`);
-      stackLeft[d]!--;
-      stackLast[d] = name;
-      const parent = stackNodes[d]!;
-      const node = makeNode(i);
-      if (parent.children === null) parent.children = new Map();
-      parent.children.set(name, node);
-      if (node.kind === NodeKind.Persistent && ints[5 * i] === 0) {
-        // Most znodes: no index entry and no children, so no need to build the path string.
-        this._nodeCount++;
-        this._dataBytes += node.data.length;
-        continue;
-      }
-      const path = childPath(stackPaths[d]!, name);
-      this.index(path, node);
-      open(node, path, i);
-    }
-    if (stackLeft.some((left) => left !== 0)) throw bad('fewer nodes than the child counts announce');
-    if (offset !== all.length) throw bad('data longer than the nodes account for');
-    if (ownerAt !== owners.length || ttlAt !== ttls.length) throw bad('owners or ttls not all used');
-    for (const p of ['/zookeeper', '/zookeeper/quota', '/zookeeper/config']) {
-      if (this.lookup(p) === undefined) throw bad(`${p} is missing`);
-    }
-    this._lastZxid = lastZxid;
   }
 
   /**

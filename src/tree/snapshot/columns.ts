@@ -3,7 +3,7 @@
  * million msgpack numbers, which makes snapshot and restore of a large tree several times faster.
  */
 
-import { isBytes } from './validate.js';
+import { isBytes } from '../validate.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 

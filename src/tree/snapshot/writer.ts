@@ -1,7 +1,6 @@
 /**
- * Snapshots of the DataTree, written incrementally while writes go on, and exact: the bytes
- * hold the tree as it was at one applied zxid Z, byte for byte what a synchronous snapshot at Z
- * gives.
+ * The snapshot writer: the tree as it was at one applied zxid Z, written incrementally while
+ * writes go on, and exact: byte for byte what a synchronous snapshot at Z gives.
  *
  * Why copy-on-write and not ZooKeeper's fuzzy snapshot: apply() is deterministic but not
  * idempotent (sequential suffixes come from cversion, a set bumps a version, a create of an
@@ -39,21 +38,18 @@
  * node deleted since Z, whether or not the walk has passed it, all dropped when the walk ends
  * (before any final copy). The cost when no writer runs is one null check per mutation.
  *
- * The format (v1, msgpack; restore() decodes it with the generic decoder) is a map of
- * format, v, lastZxid, zxids, times, ints, owners, ttls, data and names, in that order, the
- * numeric columns little-endian, written here by hand so that the output can be filled in
- * place and in slices: owners are always int64/uint64 and ttls float64 (9 bytes each), so every
- * section but the names has a size known at Z; the names come last, into a reserve sized from
- * the previous snapshot, and past it into overflow chunks joined by a final copy (in slices
- * too). The bytes returned may be a view on a slightly larger buffer. snapshot() runs this same
+ * The bytes (format.ts) are laid out at Z; the names come last, into a reserve sized from the
+ * previous snapshot, and past it into overflow chunks joined by a final copy (in slices too).
+ * The bytes returned may be a view on a slightly larger buffer. snapshot() runs this same
  * writer to the end, so equal trees still give equal bytes.
  */
-import type { Zxid } from '../core/types.js';
-import { assert } from '../util/assert.js';
-import { NodeKind, type ZNode } from './znode.js';
-
-export const SNAPSHOT_FORMAT = 'zgate-datatree';
-export const SNAPSHOT_VERSION = 1;
+import type { Zxid } from '../../core/types.js';
+import { assert } from '../../util/assert.js';
+import { NodeKind, type ZNode } from '../znode.js';
+import { Out, strHeaderSize, utf8Length } from './encoder.js';
+import { layOut, type SnapshotCounts } from './format.js';
+import { Frame } from './frame.js';
+import { SortJob } from './sort.js';
 
 /** An incremental snapshot of the tree as of `zxid`. */
 export interface SnapshotWriter {
@@ -98,26 +94,16 @@ export interface SnapshotOptions extends Partial<SnapshotTuning> {
 export const DEFAULT_TUNING: SnapshotTuning = { smallDir: 4096, sortRun: 2048, nameBytesPerNode: 12 };
 
 /** What the writer needs from the tree at Z. */
-export interface SnapshotSource {
+export interface SnapshotSource extends SnapshotCounts {
   root: ZNode;
-  zxid: Zxid;
-  nodes: number;
-  dataBytes: number;
-  owners: number;
-  ttls: number;
 }
 
 // Costs in ticks, measured against writing a node (~1 µs with 100 bytes of data): step(budget)
 // spends budget * TICKS_PER_NODE.
 const TICKS_PER_NODE = 8;
 const TICK_NAME = 1; // a child name looked at (and perhaps skipped)
-const TICK_COLLECT = 0.1; // a key taken from a large directory's map
-const TICK_MERGE = 0.4; // a name moved by one merge pass
-const TICK_RUN = 0.5; // a name sorted into a first-pass run
 const COPY_BYTES_PER_TICK = 256;
 const SPILL_CHUNK = 1 << 20;
-
-const TWO_63 = 1n << 63n;
 
 /** The mutable fields of a node as they were at Z. */
 class PreImage {
@@ -139,351 +125,8 @@ class PreImage {
   }
 }
 
-/** Sorted names as a list of chunks: no array of a million slots is ever allocated at once. */
-type Chunks = string[][];
-
-/** Names per chunk of a merged run (128 KiB of slots). */
-const CHUNK = 16_384;
-
-const SortPhase = { Collect: 0, Merge: 1, Done: 2 } as const;
-type SortPhase = (typeof SortPhase)[keyof typeof SortPhase];
-
-/**
- * The names of a large directory's children as of Z, sorted a slice at a time: collected from
- * the live map (which may change between slices: a key added later belongs to a node with
- * czxid > Z, which the frame skips; a key deleted before it is reached is in the graveyard; a
- * rolled-back delete may come twice and the frame takes it once) into sorted runs, then merged
- * pairwise, pass after pass. Runs are lists of chunks, so that no step allocates (and faults
- * in) a large array at once.
- */
-class SortJob {
-  private phase: SortPhase = SortPhase.Collect;
-  private it: IterableIterator<string> | null;
-  private cur: string[] = [];
-  /** This pass's runs (from `qi` on) and the next pass's. */
-  private runs: Chunks[] = [];
-  private qi = 0;
-  private next: Chunks[] = [];
-  // The pair being merged: run, chunk and index in it, for each side; the output run.
-  private a: Chunks | null = null;
-  private b: Chunks = [];
-  private ac = 0;
-  private ai = 0;
-  private bc = 0;
-  private bi = 0;
-  private out: Chunks = [];
-  private outChunk: string[] = [];
-  private sorted: Chunks = [];
-
-  constructor(
-    children: Map<string, ZNode>,
-    private readonly run: number,
-  ) {
-    this.it = children.keys();
-  }
-
-  get done(): boolean {
-    return this.phase === SortPhase.Done;
-  }
-
-  get result(): Chunks {
-    assert(this.phase === SortPhase.Done, 'sort result before the sort is done');
-    return this.sorted;
-  }
-
-  /** Spends up to `ticks` (at least some); returns what it spent. */
-  work(ticks: number): number {
-    let spent = 0;
-    while (spent < ticks && this.phase !== SortPhase.Done) {
-      if (this.phase === SortPhase.Collect) spent += this.collect(ticks - spent);
-      else spent += this.merge(ticks - spent);
-    }
-    return spent;
-  }
-
-  private collect(ticks: number): number {
-    const want = Math.max(1, Math.ceil(ticks / (TICK_COLLECT + TICK_RUN)));
-    const run = this.run;
-    let cur = this.cur;
-    let got = 0;
-    // A Map iterator has no return(): leaving the loop early leaves it where it stopped.
-    for (const name of this.it!) {
-      cur.push(name);
-      if (cur.length >= run) {
-        this.runs.push([cur.sort()]);
-        cur = [];
-      }
-      if (++got >= want) break;
-    }
-    this.cur = cur;
-    if (got < want) {
-      if (cur.length > 0) this.runs.push([cur.sort()]);
-      this.cur = [];
-      this.it = null;
-      this.phase = SortPhase.Merge;
-    }
-    return Math.max(1, got) * (TICK_COLLECT + TICK_RUN);
-  }
-
-  private merge(ticks: number): number {
-    let spent = 0;
-    while (spent < ticks) {
-      if (this.a === null) {
-        const left = this.runs.length - this.qi;
-        if (left >= 2) {
-          this.a = this.runs[this.qi++]!;
-          this.b = this.runs[this.qi++]!;
-          this.ac = this.ai = this.bc = this.bi = 0;
-          this.out = [];
-          this.outChunk = [];
-        } else {
-          if (left === 1) this.next.push(this.runs[this.qi++]!);
-          if (this.next.length <= 1) {
-            this.sorted = this.next[0] ?? [];
-            this.runs = this.next = [];
-            this.phase = SortPhase.Done;
-            return spent + 1;
-          }
-          this.runs = this.next;
-          this.next = [];
-          this.qi = 0;
-        }
-        spent += 1;
-        continue;
-      }
-      spent += this.mergeSome(Math.max(1, Math.ceil((ticks - spent) / TICK_MERGE))) * TICK_MERGE;
-    }
-    return spent;
-  }
-
-  /** Moves up to `n` names of the current pair to the output run; returns how many. */
-  private mergeSome(n: number): number {
-    const a = this.a!;
-    const b = this.b;
-    let ac = this.ac;
-    let ai = this.ai;
-    let bc = this.bc;
-    let bi = this.bi;
-    let outChunk = this.outChunk;
-    let moved = 0;
-    while (moved < n) {
-      const x = ac < a.length ? a[ac]![ai] : undefined;
-      const y = bc < b.length ? b[bc]![bi] : undefined;
-      let m: string;
-      if (x !== undefined && (y === undefined || x <= y)) {
-        m = x;
-        if (++ai === a[ac]!.length) {
-          ac++;
-          ai = 0;
-        }
-      } else if (y !== undefined) {
-        m = y;
-        if (++bi === b[bc]!.length) {
-          bc++;
-          bi = 0;
-        }
-      } else {
-        // Both sides used up: the merged run goes to the next pass.
-        if (outChunk.length > 0) this.out.push(outChunk);
-        this.next.push(this.out);
-        this.a = null;
-        this.out = [];
-        this.outChunk = [];
-        return moved;
-      }
-      outChunk.push(m);
-      if (outChunk.length === CHUNK) {
-        this.out.push(outChunk);
-        outChunk = [];
-      }
-      moved++;
-    }
-    this.ac = ac;
-    this.ai = ai;
-    this.bc = bc;
-    this.bi = bi;
-    this.outChunk = outChunk;
-    return moved;
-  }
-}
-
-/** An open node: its children as of Z, walked by name. */
-class Frame {
-  /** Position in `names` (chunk, index) and in `gone`; the last name looked at (siblings are never ''). */
-  ci = 0;
-  ni = 0;
-  gi = 0;
-  last = '';
-  count = 0;
-  constructor(
-    readonly node: ZNode,
-    /** Its child count at Z, to check the walk against. */
-    readonly expected: number,
-    /** Sorted live names at open (held cache, private copy) or, once sorted, a large directory's. */
-    public names: Chunks,
-    /** The node's own sorted cache when `names` is it: the tree must then not change it in place. */
-    readonly held: string[] | null,
-    /** Names of children at Z deleted before the frame opened (or its sort ended), sorted. */
-    public gone: string[],
-    public sort: SortJob | null,
-  ) {}
-}
-
 const State = { Walk: 0, Copy: 1, Done: 2, Finished: 3, Aborted: 4 } as const;
 type State = (typeof State)[keyof typeof State];
-
-function strHeaderSize(len: number): number {
-  return len < 32 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
-}
-
-function binHeaderSize(len: number): number {
-  return len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
-}
-
-function arrayHeaderSize(len: number): number {
-  return len < 16 ? 1 : len < 0x10000 ? 3 : 5;
-}
-
-function uintSize(v: number): number {
-  return v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : v <= 0xffffffff ? 5 : 9;
-}
-
-/** UTF-8 length of a znode name (names hold no surrogates: every char is 1 to 3 bytes). */
-function utf8Length(s: string): number {
-  let len = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) len += c >= 0x800 ? 2 : 1;
-  }
-  return len;
-}
-
-/** Writes msgpack values into one buffer. Lengths and headers big-endian, as msgpack says. */
-class Out {
-  readonly view: DataView;
-  constructor(readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-
-  strHeader(at: number, len: number): number {
-    const b = this.buf;
-    if (len < 32) {
-      b[at] = 0xa0 | len;
-      return at + 1;
-    }
-    if (len < 0x100) {
-      b[at] = 0xd9;
-      b[at + 1] = len;
-      return at + 2;
-    }
-    if (len < 0x10000) {
-      b[at] = 0xda;
-      this.view.setUint16(at + 1, len);
-      return at + 3;
-    }
-    b[at] = 0xdb;
-    this.view.setUint32(at + 1, len);
-    return at + 5;
-  }
-
-  /** A string whose UTF-8 length is `len`. */
-  str(at: number, s: string, len: number): number {
-    at = this.strHeader(at, len);
-    const b = this.buf;
-    if (len === s.length) {
-      for (let i = 0; i < s.length; i++) b[at + i] = s.charCodeAt(i);
-      return at + len;
-    }
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x80) b[at++] = c;
-      else if (c < 0x800) {
-        b[at++] = 0xc0 | (c >> 6);
-        b[at++] = 0x80 | (c & 0x3f);
-      } else {
-        b[at++] = 0xe0 | (c >> 12);
-        b[at++] = 0x80 | ((c >> 6) & 0x3f);
-        b[at++] = 0x80 | (c & 0x3f);
-      }
-    }
-    return at;
-  }
-
-  binHeader(at: number, len: number): number {
-    if (len < 0x100) {
-      this.buf[at] = 0xc4;
-      this.buf[at + 1] = len;
-      return at + 2;
-    }
-    if (len < 0x10000) {
-      this.buf[at] = 0xc5;
-      this.view.setUint16(at + 1, len);
-      return at + 3;
-    }
-    assert(len <= 0xffffffff, 'snapshot section over 4 GiB');
-    this.buf[at] = 0xc6;
-    this.view.setUint32(at + 1, len);
-    return at + 5;
-  }
-
-  arrayHeader(at: number, len: number): number {
-    if (len < 16) {
-      this.buf[at] = 0x90 | len;
-      return at + 1;
-    }
-    if (len < 0x10000) {
-      this.buf[at] = 0xdc;
-      this.view.setUint16(at + 1, len);
-      return at + 3;
-    }
-    this.buf[at] = 0xdd;
-    this.view.setUint32(at + 1, len);
-    return at + 5;
-  }
-
-  /** A non-negative safe integer: the smallest uint form, or a float64 beyond 32 bits (msgpackr would decode a uint64 as a bigint). */
-  uint(at: number, v: number): number {
-    const b = this.buf;
-    if (v < 0x80) {
-      b[at] = v;
-      return at + 1;
-    }
-    if (v < 0x100) {
-      b[at] = 0xcc;
-      b[at + 1] = v;
-      return at + 2;
-    }
-    if (v < 0x10000) {
-      b[at] = 0xcd;
-      this.view.setUint16(at + 1, v);
-      return at + 3;
-    }
-    if (v <= 0xffffffff) {
-      b[at] = 0xce;
-      this.view.setUint32(at + 1, v);
-      return at + 5;
-    }
-    return this.float64(at, v);
-  }
-
-  float64(at: number, v: number): number {
-    this.buf[at] = 0xcb;
-    this.view.setFloat64(at + 1, v);
-    return at + 9;
-  }
-
-  /** A 64-bit integer as msgpack int64 or, at 2^63 and beyond, uint64: always 9 bytes. */
-  int64(at: number, v: bigint): number {
-    if (v < TWO_63) {
-      this.buf[at] = 0xd3;
-      this.view.setBigInt64(at + 1, v);
-    } else {
-      this.buf[at] = 0xcf;
-      this.view.setBigUint64(at + 1, v);
-    }
-    return at + 9;
-  }
-}
 
 export class CowSnapshot implements SnapshotWriter {
   readonly zxid: Zxid;
@@ -538,62 +181,15 @@ export class CowSnapshot implements SnapshotWriter {
     this.dataBytes = src.dataBytes;
     this.ownerCount = src.owners;
     this.ttlCount = src.ttls;
-    const n = src.nodes;
-    const key = (k: string): number => 1 + k.length;
-    let size = prefix.length + 1; // the prefix, a fixmap of 10
-    size += key('format') + strHeaderSize(SNAPSHOT_FORMAT.length) + SNAPSHOT_FORMAT.length;
-    size += key('v') + 1;
-    size += key('lastZxid') + uintSize(src.zxid);
-    size += key('zxids') + binHeaderSize(24 * n) + 24 * n;
-    size += key('times') + binHeaderSize(16 * n) + 16 * n;
-    size += key('ints') + binHeaderSize(20 * n) + 20 * n;
-    size += key('owners') + arrayHeaderSize(src.owners) + 9 * src.owners;
-    size += key('ttls') + arrayHeaderSize(src.ttls) + 9 * src.ttls;
-    size += key('data') + binHeaderSize(src.dataBytes) + src.dataBytes;
-    size += key('names') + arrayHeaderSize(n);
-    const reserve = Math.ceil(n * tuning.nameBytesPerNode);
-    const out = new Out(new Uint8Array(size + reserve));
-    this.out = out;
-    out.buf.set(prefix, 0);
-    let at = prefix.length;
-    out.buf[at++] = 0x8a;
-    const k = (s: string): void => {
-      at = out.str(at, s, s.length);
-    };
-    k('format');
-    at = out.str(at, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT.length);
-    k('v');
-    at = out.uint(at, SNAPSHOT_VERSION);
-    k('lastZxid');
-    at = out.uint(at, src.zxid);
-    k('zxids');
-    at = out.binHeader(at, 24 * n);
-    this.zxidsAt = at;
-    at += 24 * n;
-    k('times');
-    at = out.binHeader(at, 16 * n);
-    this.timesAt = at;
-    at += 16 * n;
-    k('ints');
-    at = out.binHeader(at, 20 * n);
-    this.intsAt = at;
-    at += 20 * n;
-    k('owners');
-    at = out.arrayHeader(at, src.owners);
-    this.ownersAt = at;
-    at += 9 * src.owners;
-    k('ttls');
-    at = out.arrayHeader(at, src.ttls);
-    this.ttlsAt = at;
-    at += 9 * src.ttls;
-    k('data');
-    at = out.binHeader(at, src.dataBytes);
-    this.dataAt = at;
-    at += src.dataBytes;
-    k('names');
-    at = out.arrayHeader(at, n);
-    assert(at === size, () => `snapshot layout: ${at} != ${size}`);
-    this.namesEnd = at;
+    const layout = layOut(src, prefix, Math.ceil(src.nodes * tuning.nameBytesPerNode));
+    this.out = layout.out;
+    this.zxidsAt = layout.zxidsAt;
+    this.timesAt = layout.timesAt;
+    this.intsAt = layout.intsAt;
+    this.ownersAt = layout.ownersAt;
+    this.ttlsAt = layout.ttlsAt;
+    this.dataAt = layout.dataAt;
+    this.namesEnd = layout.namesAt;
   }
 
   get written(): number {
@@ -707,7 +303,7 @@ export class CowSnapshot implements SnapshotWriter {
         }
         continue;
       }
-      const name = this.nextName(f);
+      const name = f.nextName();
       spent += TICK_NAME;
       if (name === undefined) {
         assert(f.count === f.expected, () => `snapshot at ${Z}: a node had ${f.expected} children then, the walk found ${f.count}`);
@@ -722,32 +318,6 @@ export class CowSnapshot implements SnapshotWriter {
       spent += TICKS_PER_NODE;
     }
     return spent;
-  }
-
-  /** The next child name of `f` in order, each once: its live names at open merged with the graveyard's. */
-  private nextName(f: Frame): string | undefined {
-    const a = f.names;
-    const g = f.gone;
-    for (;;) {
-      while (f.ci < a.length && f.ni >= a[f.ci]!.length) {
-        f.ci++;
-        f.ni = 0;
-      }
-      let m: string;
-      if (f.ci < a.length) {
-        const x = a[f.ci]![f.ni]!;
-        if (f.gi < g.length && g[f.gi]! < x) m = g[f.gi++]!;
-        else {
-          m = x;
-          f.ni++;
-        }
-      } else if (f.gi < g.length) m = g[f.gi++]!;
-      else return undefined;
-      if (m !== f.last) {
-        f.last = m;
-        return m;
-      }
-    }
   }
 
   private goneNames(node: ZNode): string[] {

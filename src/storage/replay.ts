@@ -1,6 +1,6 @@
 /**
- * Reading the WAL back on open: segment listing, replay with CRC-chain checks, and the
- * torn-tail / corruption decision (etcd's wal/decoder.go + repair.go, reshaped).
+ * Reading the log's segments back on open: replay with CRC-chain checks, and the torn-tail /
+ * corruption decision and repair (etcd's wal/decoder.go + repair.go, reshaped).
  *
  * Rules:
  *  - Segment files are dir/<seq:016x>-<firstIndex:016x>.wal, seq contiguous. Each starts with
@@ -22,29 +22,7 @@ import {
   REC_HEADER, SEG_FLAG_RESET, SEG_HEADER_BYTES, TYPE_ENTRY, TYPE_SEGMENT,
   decodeSegmentHeader, readRecord, readU64, validRecordFollows, hex,
 } from './record.js';
-
-export interface SegmentInfo {
-  seq: number;
-  firstIndex: number;
-  name: string;
-  /** Header flag: the log restarts at this segment (after installSnapshot). */
-  reset: boolean;
-}
-
-const NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
-
-export function segmentName(seq: number, firstIndex: number): string {
-  return `${seq.toString(16).padStart(16, '0')}-${firstIndex.toString(16).padStart(16, '0')}.wal`;
-}
-
-export function listSegments(names: readonly string[]): SegmentInfo[] {
-  const out: SegmentInfo[] = [];
-  for (const name of names) {
-    const m = NAME.exec(name);
-    if (m) out.push({ seq: parseInt(m[1]!, 16), firstIndex: parseInt(m[2]!, 16), name, reset: false });
-  }
-  return out.sort((a, b) => a.seq - b.seq);
-}
+import type { SegmentInfo } from './segments.js';
 
 export interface Replayed {
   entries: LogEntry[];
@@ -80,46 +58,70 @@ export interface ReplayOptions {
 }
 
 export async function replayWal(fs: FileSystem, dir: string, segments: SegmentInfo[], opts: ReplayOptions): Promise<Replayed> {
-  const r: Replayed = {
-    entries: [], locSeg: [], locOff: [], locCrc: [], logStart: undefined, segments: [], tail: undefined,
-    maxSeq: segments.length > 0 ? segments[segments.length - 1]!.seq : -1, repairs: [], records: 0, bytes: 0,
-  };
-  let chain = 0;
-  let lastTerm = 0;
-  let cut: Cut | undefined;
-  let cutBuf: Buffer | undefined;
   let bytesTotal = 0;
   if (opts.onProgress) for (const seg of segments) bytesTotal += (await fs.stat(join(dir, seg.name))).size;
-  for (let i = 0; i < segments.length && !cut; i++) {
+  const replay = new Replay(segments, opts, bytesTotal);
+  const r = replay.r;
+  for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
-    const path = join(dir, seg.name);
-    const buf = asBuffer(await fs.readFile(path));
-    if (i > 0 && seg.seq !== segments[i - 1]!.seq + 1) {
-      cut = { index: i, offset: 0, reason: `segment seq ${segments[i - 1]!.seq + 1} is missing before ${seg.name}`, middle: true };
-      cutBuf = buf;
+    const buf = asBuffer(await fs.readFile(join(dir, seg.name)));
+    const start = replay.header(i, buf);
+    const cut = typeof start === 'number' ? replay.records(i, buf, start) : start;
+    if (cut) {
+      await handleCut(fs, dir, segments, cut, buf, replay.chain, opts, r);
       break;
+    }
+    r.segments.push(seg);
+    r.tail = { offset: buf.length, chain: replay.chain };
+    r.bytes += buf.length;
+    progress(opts, seg.name, i + 1, segments.length, r.records, r.bytes, bytesTotal);
+  }
+  return r;
+}
+
+/** A replay in progress: what it has read, the chain value where it is and the last entry's term. */
+class Replay {
+  readonly r: Replayed;
+  chain = 0;
+  private lastTerm = 0;
+
+  constructor(
+    private readonly segments: SegmentInfo[],
+    private readonly opts: ReplayOptions,
+    private readonly bytesTotal: number,
+  ) {
+    this.r = {
+      entries: [], locSeg: [], locOff: [], locCrc: [], logStart: undefined, segments: [], tail: undefined,
+      maxSeq: segments.length > 0 ? segments[segments.length - 1]!.seq : -1, repairs: [], records: 0, bytes: 0,
+    };
+  }
+
+  /**
+   * Checks segment i's header record against its name, the previous segment and the log so far;
+   * returns where its entry records start, or the cut. A reset header restarts the log.
+   */
+  header(i: number, buf: Buffer): number | Cut {
+    const { segments, r } = this;
+    const seg = segments[i]!;
+    if (i > 0 && seg.seq !== segments[i - 1]!.seq + 1) {
+      return { index: i, offset: 0, reason: `segment seq ${segments[i - 1]!.seq + 1} is missing before ${seg.name}`, middle: true };
     }
     // Header record: checkable on its own (CRC seeded with the prevCrc it carries).
     const seed = buf.length >= SEG_HEADER_BYTES ? buf.readUInt32LE(REC_HEADER + 24) : 0;
     const h = readRecord(buf, 0, seed);
     if (!h.ok || h.type !== TYPE_SEGMENT) {
-      cut = { index: i, offset: 0, reason: h.ok ? 'first record is not a segment header' : `segment header: ${h.reason}`, middle: h.ok };
-      cutBuf = buf;
-      chain = seed;
-      break;
+      this.chain = seed;
+      return { index: i, offset: 0, reason: h.ok ? 'first record is not a segment header' : `segment header: ${h.reason}`, middle: h.ok };
     }
     const hdr = decodeSegmentHeader(buf, REC_HEADER, h.len);
     const next = r.logStart === undefined ? undefined : r.logStart + r.entries.length;
+    const chain = this.chain;
     let bad: string | undefined;
     if (!hdr) bad = 'segment header has a bad magic or length';
     else if (hdr.seq !== seg.seq || hdr.firstIndex !== seg.firstIndex) bad = `segment header says seq ${hdr.seq} first index ${hdr.firstIndex}, the file name says otherwise`;
     else if (i > 0 && hdr.prevCrc !== chain) bad = `CRC chain broken: header carries ${hex(hdr.prevCrc)}, previous segment ended with ${hex(chain)}`;
     else if (i > 0 && !(hdr.flags & SEG_FLAG_RESET) && hdr.firstIndex !== next) bad = `segment starts at index ${hdr.firstIndex}, the log before it ends at ${(next ?? 1) - 1}`;
-    if (bad || !hdr) {
-      cut = { index: i, offset: 0, reason: bad ?? 'bad header', middle: true };
-      cutBuf = buf;
-      break;
-    }
+    if (bad || !hdr) return { index: i, offset: 0, reason: bad ?? 'bad header', middle: true };
     seg.reset = (hdr.flags & SEG_FLAG_RESET) !== 0;
     if (i === 0 || seg.reset) {
       r.entries = [];
@@ -127,11 +129,20 @@ export async function replayWal(fs: FileSystem, dir: string, segments: SegmentIn
       r.locOff = [];
       r.locCrc = [];
       r.logStart = hdr.firstIndex;
-      lastTerm = 0;
+      this.lastTerm = 0;
     }
-    chain = h.crc;
-    let at = h.size;
+    this.chain = h.crc;
     r.records++;
+    return h.size;
+  }
+
+  /** Replays segment i's entry records from `at` to its end; returns the cut at the first bad or log-breaking one. */
+  records(i: number, buf: Buffer, at: number): Cut | undefined {
+    const r = this.r;
+    const seg = this.segments[i]!;
+    let chain = this.chain;
+    let lastTerm = this.lastTerm;
+    let cut: Cut | undefined;
     while (at < buf.length) {
       const rec = readRecord(buf, at, chain);
       if (!rec.ok) {
@@ -159,19 +170,12 @@ export async function replayWal(fs: FileSystem, dir: string, segments: SegmentIn
       chain = rec.crc;
       at += rec.size;
       r.records++;
-      if ((r.records & 0xffff) === 0) progress(opts, seg.name, i, segments.length, r.records, r.bytes + at, bytesTotal);
+      if ((r.records & 0xffff) === 0) progress(this.opts, seg.name, i, this.segments.length, r.records, r.bytes + at, this.bytesTotal);
     }
-    if (cut) {
-      cutBuf = buf;
-      break;
-    }
-    r.segments.push(seg);
-    r.tail = { offset: buf.length, chain };
-    r.bytes += buf.length;
-    progress(opts, seg.name, i + 1, segments.length, r.records, r.bytes, bytesTotal);
+    this.chain = chain;
+    this.lastTerm = lastTerm;
+    return cut;
   }
-  if (cut) await handleCut(fs, dir, segments, cut, cutBuf!, chain, opts, r);
-  return r;
 }
 
 function progress(opts: ReplayOptions, file: string, done: number, total: number, records: number, bytes: number, bytesTotal: number): void {

@@ -10,7 +10,6 @@ import { applyOp, beginSnapshot, precheck, restoreSnapshot as restoreState, Sess
 import { assert } from '../util/assert.js';
 import { randomInt } from 'node:crypto';
 import { decode, encode } from '../util/codec.js';
-import { testDefect } from '../util/test-defect.js';
 import { IdempotencyTable, opFingerprint } from './idempotency.js';
 import type { CommittedEntry, EntryPayload, LogStatus, ReplicatedLog } from '../log/replicated-log.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
@@ -317,7 +316,7 @@ export class Member {
 
   /**
    * Snapshots the tree as of the last applied entry and hands it to the log, which compacts
-   * behind it. The tree is serialised incrementally, copy-on-write (src/tree/snapshot.ts), a
+   * behind it. The tree is serialised incrementally, copy-on-write (src/tree/snapshot/writer.ts), a
    * slice per turn of the event loop, so that entries keep applying meanwhile while the bytes
    * still hold exactly the tree at `index`. One at a time; a failed save is kept in
    * lastSnapshotError and retried at the next threshold.
@@ -397,9 +396,6 @@ export class Member {
 
   /** Waits until a read here is linearizable (ReadIndex: the leader's commit index, applied here). */
   async linearizableBarrier(timeoutMs: number): Promise<void> {
-    // ---- TEST-ONLY DEFECT (src/util/test-defect.ts; only with NODE_ENV=test) ----
-    if (testDefect('stale-linearizable-reads')) return;
-    // ---- end of the test-only defect ----
     const index = await this.log.readIndex();
     await this.waitForApplied(index, timeoutMs);
   }

@@ -1,9 +1,10 @@
 /**
- * The checker must be able to fail: members run with a test-only defect (NODE_ENV=test and
- * ZGATE_TEST_DEFECT=stale-linearizable-reads: "linearizable" reads answered locally, without
- * the read index), the nemesis isolates the leader again and again, and the linearizability
+ * The checker must be able to fail: members run with a deliberate defect (the entry
+ * tools/faults/defective-member.mjs with ZGATE_TEST_DEFECT=stale-linearizable-reads:
+ * "linearizable" reads answered locally, without the read index), the nemesis isolates the leader again and again, and the linearizability
  * checker must report the stale reads of the old leader's clients.
  */
+import { DEFECTIVE_MEMBER } from '../../tools/faults/process.js';
 import { built, runSchedule, seedOr } from './run-helpers.js';
 
 const maybe = built ? describe : describe.skip;
@@ -27,7 +28,8 @@ maybe('a defective member is caught', () => {
           kinds: ['isolate-leader'],
           schedule: { faultMs: [3_000, 4_000], gapMs: [1_000, 1_500], firstMs: 1_000 },
           watchers: 1,
-          env: { NODE_ENV: 'test', ZGATE_TEST_DEFECT: 'stale-linearizable-reads' },
+          env: { ZGATE_TEST_DEFECT: 'stale-linearizable-reads' },
+          entry: DEFECTIVE_MEMBER,
           // One register for everyone, and clients that stay on their member: a client on the
           // isolated old leader keeps reading while the others write the same key.
           workload: { registers: 1, sticky: true, mix: { register: 100, group: 0, seq: 0, unique: 0 } },

@@ -1,5 +1,5 @@
 /**
- * zgate against Apache ZooKeeper, side by side in one run (issue 4, "Measured, not asserted"):
+ * zgate against Apache ZooKeeper, side by side in one run (measured, not asserted):
  * `npm run bench -- --only compare` (or `--compare` to add it to the default run).
  *
  * Both systems run as 3 members on loopback, started here, with their default fsync:

@@ -1,5 +1,5 @@
 /**
- * Sessions at scale (issue #5, "Measured") on a 3-member cluster of real processes (loopback,
+ * Sessions at scale (measured, not asserted) on a 3-member cluster of real processes (loopback,
  * fresh data dirs), every figure next to a baseline taken in the same run:
  *
  *   0. the idle cluster, no session yet, for --idle-s seconds: each member's CPU share and the

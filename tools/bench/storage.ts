@@ -1,7 +1,7 @@
 /**
  * Storage benchmark: the disk's own fsync rate, then durable append throughput and latency
  * of FileStorage at 1, 16 and 128 concurrent appenders, as ratios to that rate.
- * Targets (issue 3): 1 appender >= 0.8x the raw fsync rate; 128 appenders >= 10x.
+ * Targets: 1 appender >= 0.8x the raw fsync rate; 128 appenders >= 10x.
  *
  *   node dist-tools/tools/bench/storage.js [dir] [seconds per measurement]
  *

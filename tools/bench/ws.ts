@@ -1,5 +1,5 @@
 /**
- * WebSocket fan-out (issue #6, "Measured, not asserted"): N sockets (default 10,000) on one
+ * WebSocket fan-out (measured, not asserted): N sockets (default 10,000) on one
  * member, each holding one persistent watch on /bench/ws, against a bare `ws` broadcast server
  * (tools/bench/bare-ws-server.ts) measured in the same run with the same clients:
  *
@@ -477,7 +477,7 @@ export function formatWs(r: WsBenchResult): string {
   lines.splice(1, 0, w.map((n) => '-'.repeat(n)).join('  '));
   lines.push(
     '',
-    `targets (issue #6): events/s at least 0.50× the bare server's: ${r.ratios.throughput >= 0.5 ? 'met' : 'NOT met'} (${r.ratios.throughput.toFixed(2)}×); ` +
+    `targets: events/s at least 0.50× the bare server's: ${r.ratios.throughput >= 0.5 ? 'met' : 'NOT met'} (${r.ratios.throughput.toFixed(2)}×); ` +
       `under 20 KB per idle watching socket: ${r.zgate.bytesPerSocket < 20 * 1024 ? 'met' : 'NOT met'} (${kib(r.zgate.bytesPerSocket)}).`,
     `${r.workers} client processes share the machine with both servers; load average ${r.loadAverage1m.before.toFixed(2)} before, ${r.loadAverage1m.after.toFixed(2)} after.`,
   );

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { FAULT_KINDS, type FaultKind } from './nemesis.js';
 import { runFaults } from './harness.js';
+import { DEFECTIVE_MEMBER } from './process.js';
 
 const USAGE = `Usage: npm run faults -- [options]
 
@@ -21,7 +22,7 @@ const USAGE = `Usage: npm run faults -- [options]
   --budget-ms N    linearizability search budget per history (default 20000)
   --out DIR        report directory (default faults-report/<seed>)
   --member-args "A B"  more serve arguments for every member (e.g. "--log-level info")
-  --defect NAME    run members with a test-only defect (ZGATE_TEST_DEFECT=NAME, NODE_ENV=test)
+  --defect NAME    run members with a deliberate defect (tools/faults/defective-member.mjs; NAME: stale-linearizable-reads)
 `;
 
 function parse(argv: string[]): Map<string, string> {
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
     reportDir: out,
     ...(args.get('member-args') ? { memberArgs: args.get('member-args')!.split(' ').filter((a) => a !== '') } : {}),
     replay,
-    ...(defect ? { env: { NODE_ENV: 'test', ZGATE_TEST_DEFECT: defect } } : {}),
+    ...(defect ? { env: { ZGATE_TEST_DEFECT: defect }, entry: DEFECTIVE_MEMBER } : {}),
     log: (l) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
   });
   console.log(JSON.stringify(r.summary, null, 2));

@@ -58,6 +58,17 @@ export function defaultEntry(cwd: string = process.cwd()): string {
   return env ? resolve(cwd, env) : resolve(cwd, 'dist', 'cli', 'main.js');
 }
 
+/**
+ * A member with a deliberate defect (named by ZGATE_TEST_DEFECT), under the repo root `cwd`:
+ * the checkers' own test that they can fail. Not compiled: it patches the product's dist/.
+ */
+export function defectiveEntry(cwd: string = process.cwd()): string {
+  return resolve(cwd, 'tools', 'faults', 'defective-member.mjs');
+}
+
+/** The defective entry under the working directory (the repo root under jest and npm scripts). */
+export const DEFECTIVE_MEMBER = defectiveEntry();
+
 /** The entry (default: defaultEntry(cwd)), when it exists; throws when it was not built. */
 export function builtEntry(entry: string | undefined, cwd?: string): string {
   const e = entry ?? defaultEntry(cwd);

@@ -112,6 +112,13 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Fastify derives a HEAD from every GET (answered like the GET, without its body). Only the
+  // HEAD routes declared on purpose (znodes, watch) are documented, with their own descriptions.
+  app.addHook('onRoute', (route) => {
+    if (route.method === 'HEAD' && route.config?.documentedHead !== true) {
+      route.schema = { ...route.schema, hide: true };
+    }
+  });
 
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {
@@ -140,4 +147,11 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => watchRoutes(scope, ctx, registry, opts.watch));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A HEAD route declared on purpose, with its own description in the OpenAPI document. */
+    documentedHead?: boolean;
+  }
 }

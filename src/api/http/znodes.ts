@@ -156,7 +156,14 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     return reply.type('application/json; charset=utf-8').send(body);
   };
 
+  const headSchema = {
+    ...getSchema,
+    summary: 'Does the znode exist: 200 with its stat in the Zgate-Stat and ETag headers, 404 NoNode when it does not (no body)',
+    response: { 200: { description: 'the znode exists; its stat is in Zgate-Stat', type: 'null' }, 400: errorResponses[400], 404: errorResponses[404], 503: errorResponses[503] },
+  };
   for (const url of [ZNODES_PREFIX, `${ZNODES_PREFIX}/*`]) {
+    // Declared before GET, so that fastify does not derive a HEAD route documented as the read.
+    app.head<{ Querystring: GetQuery }>(url, { schema: headSchema, config: { documentedHead: true } }, handleGet);
     app.get<{ Querystring: GetQuery }>(url, { schema: getSchema }, handleGet);
   }
 

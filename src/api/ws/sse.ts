@@ -220,6 +220,29 @@ export async function sseRoutes(app: FastifyInstance, env: WatchEnv): Promise<vo
     return reply;
   };
 
+  /**
+   * HEAD answers the stream's headers and ends: what the GET would start with, after the same
+   * checks (path, Accept, readiness, a resume point this member can serve), without registering.
+   */
+  const headHandler = async (request: FastifyRequest<{ Querystring: WatchQuery }>, reply: FastifyReply) => {
+    const path = znodePathFromUrl(request.raw.url ?? '', WATCH_PREFIX);
+    const accept = request.headers.accept;
+    if (accept !== undefined && !/text\/event-stream|\*\/\*|text\/\*/.test(accept)) {
+      throw new ZgateError('BadArguments', `this route answers text/event-stream only (Accept: ${accept})`);
+    }
+    lastEventId(request.headers['last-event-id']);
+    // The path's rules and the member's readiness, as the GET's registration would check them.
+    await env.service.read({ path });
+    return reply.code(200).header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send();
+  };
+  const headSchema = {
+    ...schema,
+    summary: 'The headers an event stream would start with (no stream is opened)',
+    description: 'The same checks as the GET (path, Accept, readiness); 200 with Content-Type text/event-stream, or the error the GET would answer first.',
+    response: { 200: { description: 'a GET would open the stream', type: 'null' }, 400: errorResponses[400], 503: errorResponses[503] },
+  };
+  app.head<{ Querystring: WatchQuery }>(WATCH_PREFIX, { schema: { ...headSchema, summary: 'The headers an event stream of the root znode (or the whole tree) would start with' }, config: { documentedHead: true } }, headHandler);
+  app.head<{ Querystring: WatchQuery }>(`${WATCH_PREFIX}/*`, { schema: headSchema, config: { documentedHead: true } }, headHandler);
   app.get<{ Querystring: WatchQuery }>(WATCH_PREFIX, { schema: { ...schema, summary: 'Watch the root znode (or the whole tree) as server-sent events' } }, handler);
   app.get<{ Querystring: WatchQuery }>(`${WATCH_PREFIX}/*`, { schema }, handler);
 }

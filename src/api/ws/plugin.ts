@@ -99,6 +99,7 @@ const WS_DESCRIPTION = [
   '`{"type":"event","watchId":"7","event":"NodeDataChanged","path":"/a","zxid":"..."}` or, for several events of one zxid,',
   '`{"type":"events","zxid":"Z","events":[...]}`; heartbeats `{"type":"heartbeat","zxid":"..."}`.',
   '`unwatch` → `{"type":"unwatched"}`; `ping` → `{"type":"pong","zxid"}`; get/create/set/delete/txn → `{"type":"result",...}` with the REST body\'s fields and `zxid`.',
+  'create/set/delete/txn take `"idempotencyKey"` (as the Idempotency-Key header over HTTP, one table for both): a retry with the same key answers the first result with `"idempotentReplayed":true`.',
   'Errors: `{"id":n,"type":"error","error":{"code","message"}}`; a resume older than the history: `{"type":"error","code":"Compacted","compactZxid":"..."}`.',
   '`fromZxid` resumes after N; `minZxid` (as `?minZxid=` on reads) first waits until this member has applied M, so a watch set anew never starts from an older state than the client has seen.',
   'A reader slower than its send queue bound is closed with code 4008; a socket holding a session, with 1013 when this member has known no leader for a third of the session timeout (bind it on another member).',

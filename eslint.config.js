@@ -14,8 +14,42 @@ const pureRestrictions = {
     { name: 'crypto', message: 'pure module: randomness is injected' },
   ],
   'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'pure module: use the injected Prng' }],
-  'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'net', 'http', 'os', 'child_process', 'crypto'], message: 'pure module: no I/O' }] }],
 };
+const pureImports = { group: ['node:*', 'fs', 'net', 'http', 'os', 'child_process', 'crypto'], message: 'pure module: no I/O' };
+
+// The layers (docs/architecture.md): each folder of src/ imports only the folders below it.
+// A face reaches the member only through the coordination interface; the product never
+// imports the tooling.
+const folders = ['api', 'cli', 'client', 'cluster', 'coordination', 'core', 'log', 'node', 'raft', 'server', 'session', 'storage', 'tree', 'util', 'watch', 'zk'];
+const mayImport = {
+  core: [],
+  util: [],
+  raft: ['util'],
+  tree: ['core', 'util'],
+  storage: ['core', 'util'],
+  log: ['core', 'storage', 'util'],
+  session: ['core', 'tree', 'util'],
+  watch: ['core', 'tree', 'util'],
+  zk: ['core', 'util'],
+  cluster: ['core', 'log', 'raft', 'storage', 'util'],
+  coordination: ['core', 'watch'],
+  node: ['coordination', 'core', 'log', 'session', 'tree', 'util', 'watch'],
+  api: ['coordination', 'core', 'util', 'watch'],
+  client: ['core', 'tree', 'wire'],
+  server: ['api', 'cluster', 'coordination', 'core', 'log', 'node', 'storage', 'util', 'watch'],
+  cli: ['api', 'core', 'server'],
+};
+function layerRule(folder, pure) {
+  const allowed = new Set([...mayImport[folder], folder, 'wire']);
+  const forbidden = folders.filter((f) => !allowed.has(f));
+  const patterns = [
+    { group: forbidden.map((f) => `**/${f}/*`), message: `${folder}/ may import only ${[...mayImport[folder]].join(', ') || 'nothing of ours'} (docs/architecture.md)` },
+    { group: ['**/tools/*'], message: 'the product never imports the tooling' },
+  ];
+  if (pure) patterns.push(pureImports);
+  return { 'no-restricted-imports': ['error', { patterns }] };
+}
+const pureFolders = new Set(['tree', 'raft', 'session']);
 
 export default tseslint.config(
   { ignores: ['dist/**', 'dist-tools/**', 'node_modules/**', 'coverage/**', 'openapi/**', 'src/api/static/**'] },
@@ -28,5 +62,6 @@ export default tseslint.config(
     },
   },
   { files: ['src/tree/**', 'src/raft/**', 'src/session/**'], rules: pureRestrictions },
+  ...Object.keys(mayImport).map((f) => ({ files: [`src/${f}/**`], rules: layerRule(f, pureFolders.has(f)) })),
   { files: ['test/**'], rules: { '@typescript-eslint/no-non-null-assertion': 'off' } },
 );

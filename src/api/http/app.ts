@@ -48,6 +48,39 @@ function formatAjvErrors(errors: ErrorObject[], dataVar: string): Error {
   return new Error(message);
 }
 
+/** The OpenAPI document (from the route schemas) and the Swagger UI at /docs. */
+async function registerDocs(app: FastifyInstance): Promise<void> {
+await app.register(swagger, {
+  openapi: {
+    openapi: '3.0.3',
+    info: {
+      title: 'zgate',
+      version: VERSION,
+      description:
+        'A ZooKeeper-style coordination service over HTTP. Errors are JSON {"error":{"code","message","path"}} with ZooKeeper\'s code names; every /v1 answer carries Zgate-Zxid.',
+    },
+    tags: [
+      { name: 'znodes', description: 'the data tree' },
+      { name: 'sessions', description: 'sessions and their ephemeral znodes' },
+      { name: 'cluster', description: 'membership and leadership' },
+      { name: 'operations', description: 'health, readiness, metrics' },
+    ],
+  },
+  exposeHeadRoutes: true,
+  refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  transform: ({ schema, url }) => {
+    // The znode wildcard is a path of several segments; name it for readers of the document.
+    if (url.endsWith('/*')) {
+      const s = { ...(schema as Record<string, unknown>) };
+      s.params = { type: 'object', properties: { path: { type: 'string', description: 'the znode path without its leading /, each segment percent-encoded' } }, required: ['path'] };
+      return { schema: s as FastifySchema, url: url.slice(0, -1) + '{path}' };
+    }
+    return { schema: schema as FastifySchema, url };
+  },
+});
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+}
+
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const config: ApiConfig = { ...defaultApiConfig, ...opts.config };
   const { service } = opts;
@@ -83,35 +116,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     return (httpPart === 'body' ? ajvJson : ajvText).compile(s);
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'zgate',
-        version: VERSION,
-        description:
-          'A ZooKeeper-style coordination service over HTTP. Errors are JSON {"error":{"code","message","path"}} with ZooKeeper\'s code names; every /v1 answer carries Zgate-Zxid.',
-      },
-      tags: [
-        { name: 'znodes', description: 'the data tree' },
-        { name: 'sessions', description: 'sessions and their ephemeral znodes' },
-        { name: 'cluster', description: 'membership and leadership' },
-        { name: 'operations', description: 'health, readiness, metrics' },
-      ],
-    },
-    exposeHeadRoutes: true,
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-    transform: ({ schema, url }) => {
-      // The znode wildcard is a path of several segments; name it for readers of the document.
-      if (url.endsWith('/*')) {
-        const s = { ...(schema as Record<string, unknown>) };
-        s.params = { type: 'object', properties: { path: { type: 'string', description: 'the znode path without its leading /, each segment percent-encoded' } }, required: ['path'] };
-        return { schema: s as FastifySchema, url: url.slice(0, -1) + '{path}' };
-      }
-      return { schema: schema as FastifySchema, url };
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await registerDocs(app);
   // Fastify derives a HEAD from every GET (answered like the GET, without its body). Only the
   // HEAD routes declared on purpose (znodes, watch) are documented, with their own descriptions.
   app.addHook('onRoute', (route) => {

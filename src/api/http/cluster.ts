@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Gauge, Histogram, type Registry } from 'prom-client';
+import type { CoordinationService } from '../../coordination/service.js';
 import type { ApiContext } from './context.js';
 
 const memberSchema = {
@@ -34,6 +35,8 @@ const clusterSchema = {
 
 const errorRef = { $ref: 'Error#' } as const;
 const memberId = { type: 'integer', minimum: 1, maximum: 254 } as const;
+
+
 
 export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry): Promise<void> {
   const { service } = ctx;
@@ -108,29 +111,32 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext, regis
     },
   );
 
-  if (service.replicated) {
-    const figures = () => service.replication() ?? { term: 0, commitIndex: 0, isLeader: false, leaderChanges: 0, forwarded: 0, followerLag: [] };
-    new Gauge({ name: 'zgate_raft_term', help: 'the Raft term', registers: [registry], collect() { this.set(figures().term); } });
-    new Gauge({ name: 'zgate_raft_commit_index', help: 'the commit index', registers: [registry], collect() { this.set(figures().commitIndex); } });
-    new Gauge({ name: 'zgate_raft_is_leader', help: '1 on the leader', registers: [registry], collect() { this.set(figures().isLeader ? 1 : 0); } });
-    new Gauge({ name: 'zgate_raft_leader_changes', help: 'leader changes seen since start', registers: [registry], collect() { this.set(figures().leaderChanges); } });
-    new Gauge({ name: 'zgate_raft_forwarded_writes', help: 'writes forwarded to the leader since start', registers: [registry], collect() { this.set(figures().forwarded); } });
-    const proposals = new Histogram({
-      name: 'zgate_raft_proposal_seconds',
-      help: 'leader only: time from a proposal (its own or forwarded) to its apply on the leader',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [registry],
-    });
-    service.onProposalLatency((s) => proposals.observe(s));
-    new Gauge({
-      name: 'zgate_raft_follower_lag_entries',
-      help: "leader only: entries each follower is behind the leader's log",
-      labelNames: ['member'] as const,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const f of figures().followerLag) this.set({ member: String(f.id) }, f.lag);
-      },
-    });
-  }
+  if (service.replicated) installReplicationMetrics(registry, service);
+}
+
+/** The Raft figures of a replicated member (zeros until its log is open). */
+function installReplicationMetrics(registry: Registry, service: CoordinationService): void {
+  const figures = () => service.replication() ?? { term: 0, commitIndex: 0, isLeader: false, leaderChanges: 0, forwarded: 0, followerLag: [] };
+  new Gauge({ name: 'zgate_raft_term', help: 'the Raft term', registers: [registry], collect() { this.set(figures().term); } });
+  new Gauge({ name: 'zgate_raft_commit_index', help: 'the commit index', registers: [registry], collect() { this.set(figures().commitIndex); } });
+  new Gauge({ name: 'zgate_raft_is_leader', help: '1 on the leader', registers: [registry], collect() { this.set(figures().isLeader ? 1 : 0); } });
+  new Gauge({ name: 'zgate_raft_leader_changes', help: 'leader changes seen since start', registers: [registry], collect() { this.set(figures().leaderChanges); } });
+  new Gauge({ name: 'zgate_raft_forwarded_writes', help: 'writes forwarded to the leader since start', registers: [registry], collect() { this.set(figures().forwarded); } });
+  const proposals = new Histogram({
+    name: 'zgate_raft_proposal_seconds',
+    help: 'leader only: time from a proposal (its own or forwarded) to its apply on the leader',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  service.onProposalLatency((s) => proposals.observe(s));
+  new Gauge({
+    name: 'zgate_raft_follower_lag_entries',
+    help: "leader only: entries each follower is behind the leader's log",
+    labelNames: ['member'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const f of figures().followerLag) this.set({ member: String(f.id) }, f.lag);
+    },
+  });
 }

@@ -43,6 +43,54 @@ function sessionIdOf(text: string): SessionId {
   return id;
 }
 
+const createSchema = {
+  summary: 'Create a session; the timeout asked for is clamped to the server\'s bounds',
+  description:
+    'Ephemeral znodes belong to a session: create one here, send its id as the Zgate-Session header, and keep it alive ' +
+    '(POST .../keepalive, or bind it to a WebSocket) more often than its timeout. The leader closes a session that ' +
+    'nothing kept alive for its timeout and deletes its ephemerals in the same transaction.',
+  tags: ['sessions'],
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { timeoutMs: { type: 'integer', minimum: 1, maximum: 2147483647, description: 'ms, clamped to the server\'s bounds (--min-session-timeout-ms, --max-session-timeout-ms: by default 1000 to 60000); default 10000' } },
+  },
+  response: {
+    201: { description: 'created; Location names the session', ...sessionAnswer },
+    ...errors,
+  },
+} as const;
+
+const keepaliveSchema = {
+  summary: 'Keep a session alive: its expiry clock restarts at its timeout',
+  description: 'Any member may be asked; followers pass keepalives to the leader in batches. An expired or unknown session is never revived: 410.',
+  tags: ['sessions'],
+  params: idParams,
+  response: { 200: { description: 'kept alive', ...sessionAnswer }, ...errors },
+} as const;
+
+const lookupSchema = {
+  summary: 'A session: its timeout and its ephemeral znodes (sorted paths)',
+  tags: ['sessions'],
+  params: idParams,
+  response: {
+    200: {
+      description: 'the session',
+      type: 'object',
+      properties: { ...sessionAnswer.properties, ephemerals: { type: 'array', items: { type: 'string' }, description: 'paths of its ephemeral znodes, sorted' } },
+      required: ['sessionId', 'timeoutMs', 'ephemerals'],
+    },
+    ...errors,
+  },
+} as const;
+
+const closeSchema = {
+  summary: 'Close a session; its ephemeral znodes are deleted in the same transaction',
+  tags: ['sessions'],
+  params: idParams,
+  response: { 204: { description: 'closed', type: 'null' }, ...errors },
+} as const;
+
 export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry): Promise<void> {
   const { service } = ctx;
 
@@ -63,25 +111,7 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, regis
 
   app.post<{ Body: { timeoutMs?: number } }>(
     SESSIONS_PREFIX,
-    {
-      schema: {
-        summary: 'Create a session; the timeout asked for is clamped to the server\'s bounds',
-        description:
-          'Ephemeral znodes belong to a session: create one here, send its id as the Zgate-Session header, and keep it alive ' +
-          '(POST .../keepalive, or bind it to a WebSocket) more often than its timeout. The leader closes a session that ' +
-          'nothing kept alive for its timeout and deletes its ephemerals in the same transaction.',
-        tags: ['sessions'],
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { timeoutMs: { type: 'integer', minimum: 1, maximum: 2147483647, description: 'ms, clamped to the server\'s bounds (--min-session-timeout-ms, --max-session-timeout-ms: by default 1000 to 60000); default 10000' } },
-        },
-        response: {
-          201: { description: 'created; Location names the session', ...sessionAnswer },
-          ...errors,
-        },
-      },
-    },
+    { schema: createSchema },
     async (request, reply) => {
       const s = await service.openSession(request.body.timeoutMs);
       reply.header('zgate-zxid', String(s.zxid));
@@ -92,15 +122,7 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, regis
 
   app.post<{ Params: { id: string } }>(
     `${SESSIONS_PREFIX}/:id/keepalive`,
-    {
-      schema: {
-        summary: 'Keep a session alive: its expiry clock restarts at its timeout',
-        description: 'Any member may be asked; followers pass keepalives to the leader in batches. An expired or unknown session is never revived: 410.',
-        tags: ['sessions'],
-        params: idParams,
-        response: { 200: { description: 'kept alive', ...sessionAnswer }, ...errors },
-      },
-    },
+    { schema: keepaliveSchema },
     async (request) => {
       const info = await service.keepalive(sessionIdOf(request.params.id));
       return { sessionId: info.sessionId.toString(), timeoutMs: info.timeoutMs };
@@ -109,22 +131,7 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, regis
 
   app.get<{ Params: { id: string } }>(
     `${SESSIONS_PREFIX}/:id`,
-    {
-      schema: {
-        summary: 'A session: its timeout and its ephemeral znodes (sorted paths)',
-        tags: ['sessions'],
-        params: idParams,
-        response: {
-          200: {
-            description: 'the session',
-            type: 'object',
-            properties: { ...sessionAnswer.properties, ephemerals: { type: 'array', items: { type: 'string' }, description: 'paths of its ephemeral znodes, sorted' } },
-            required: ['sessionId', 'timeoutMs', 'ephemerals'],
-          },
-          ...errors,
-        },
-      },
-    },
+    { schema: lookupSchema },
     async (request) => {
       const info = await service.getSession(sessionIdOf(request.params.id));
       return { sessionId: info.sessionId.toString(), timeoutMs: info.timeoutMs, ephemerals: info.ephemerals };
@@ -133,14 +140,7 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, regis
 
   app.delete<{ Params: { id: string } }>(
     `${SESSIONS_PREFIX}/:id`,
-    {
-      schema: {
-        summary: 'Close a session; its ephemeral znodes are deleted in the same transaction',
-        tags: ['sessions'],
-        params: idParams,
-        response: { 204: { description: 'closed', type: 'null' }, ...errors },
-      },
-    },
+    { schema: closeSchema },
     async (request, reply: FastifyReply) => {
       const answer = await service.closeSession(sessionIdOf(request.params.id));
       reply.header('zgate-zxid', String(answer.zxid));

@@ -94,42 +94,124 @@ function bodyBytes(request: FastifyRequest): Uint8Array {
   return b instanceof Uint8Array ? b : new Uint8Array(0);
 }
 
+const sessionHeaders = { ...sessionHeaderSchema, properties: { ...sessionHeaderSchema.properties, ...idempotencyHeaderProperty } };
+
+const getSchema = {
+  summary: 'Read a znode: data and stat (JSON), or its bytes with ?raw=true',
+  tags: ['znodes'],
+  params: pathParam,
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      raw: { ...boolParam, description: 'answer the bytes as application/octet-stream, stat in Zgate-Stat' },
+      encoding: { type: 'string', enum: ['utf8', 'base64'], description: 'force base64 (utf8 is used when the bytes are valid UTF-8)' },
+      children: { ...boolParam, description: 'also list the sorted child names' },
+      limit: { type: 'integer', minimum: 1, maximum: 1000000, description: 'page size of children' },
+      after: { type: 'string', description: 'children after this name' },
+      ...readQuery,
+    },
+  },
+  response: {
+    200: {
+      description: 'the znode',
+      content: {
+        'application/json': { schema: { $ref: 'Znode#' } },
+        'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+      },
+    },
+    400: errorResponses[400],
+    404: errorResponses[404],
+    503: errorResponses[503],
+  },
+};
+
+const headSchema = {
+  ...getSchema,
+  summary: 'Does the znode exist: 200 with its stat in the Zgate-Stat and ETag headers, 404 NoNode when it does not (no body)',
+  response: { 200: { description: 'the znode exists; its stat is in Zgate-Stat', type: 'null' }, 400: errorResponses[400], 404: errorResponses[404], 503: errorResponses[503] },
+};
+
+const putSchema = {
+  summary: 'Create or set (upsert); If-Match / ?version= for a versioned set, If-None-Match: * for create only',
+  tags: ['znodes'],
+  params: pathParam,
+  headers: {
+    type: 'object',
+    properties: {
+      'if-match': { type: 'string', description: 'quoted version, e.g. "3": set only at that version (412 BadVersion otherwise)' },
+      'if-none-match': { type: 'string', description: '*: create only (412 NodeExists otherwise)' },
+      ...idempotencyHeaderProperty,
+    },
+  },
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { version: versionParam, parents: { ...boolParam, description: 'create missing parents' } },
+  },
+  body: { description: 'the znode data, byte for byte', type: 'string', format: 'binary' },
+  response: {
+    200: { description: 'set', $ref: 'WriteResult#' },
+    201: { description: 'created', $ref: 'WriteResult#' },
+    ...errorResponses,
+    412: { description: 'If-Match / If-None-Match precondition failed', $ref: 'Error#' },
+  },
+};
+
+const postSchema = {
+  summary: "ZooKeeper create with a mode; the created path (with its sequential suffix) is in Location",
+  tags: ['znodes'],
+  params: pathParam,
+  headers: sessionHeaders,
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { mode: modeParam, ttl: ttlParam, parents: { ...boolParam, description: 'create missing parents as persistent znodes' } },
+  },
+  body: { description: 'the znode data, byte for byte', type: 'string', format: 'binary' },
+  response: {
+    201: { description: 'created', $ref: 'WriteResult#' },
+    ...errorResponses,
+    410: { description: 'SessionExpired: the Zgate-Session is unknown, closed or expired', $ref: 'Error#' },
+  },
+};
+
+const deleteSchema = {
+  summary: 'Delete a znode (If-Match / ?version= for CAS); ?recursive=true deletes the subtree atomically',
+  tags: ['znodes'],
+  params: pathParam,
+  headers: { type: 'object', properties: { 'if-match': { type: 'string', description: 'quoted version of the (top) znode' }, ...idempotencyHeaderProperty } },
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { version: versionParam, recursive: { ...boolParam, description: `delete the whole subtree as one transaction (bounded)` } },
+  },
+  response: { 204: { description: 'deleted', type: 'null' }, ...errorResponses, 412: { description: 'If-Match precondition failed', $ref: 'Error#' } },
+};
+
+/** Marks the write's zxid, then answers its failure (412 where a precondition header failed) or its result. */
+function answerWrite<R>(reply: FastifyReply, w: Written<R>, fromPrecondition: boolean, ok: (r: R) => FastifyReply): FastifyReply {
+  markWritten(reply, w);
+  return w.ok ? ok(w.result) : sendFailure(reply, w.failure, fromPrecondition);
+}
+
+function created(reply: FastifyReply, path: string, stat: Stat): FastifyReply {
+  reply.header('location', urlOfZnode(path, ZNODES_PREFIX));
+  reply.header('etag', etagOf(stat));
+  return reply.code(201).send({ path, stat: statJson(stat) });
+}
+
+function setDone(reply: FastifyReply, path: string, stat: Stat): FastifyReply {
+  reply.header('etag', etagOf(stat));
+  return reply.code(200).send({ path, stat: statJson(stat) });
+}
+
 export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const { service } = ctx;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: service.limits.maxDataBytes }, (_req, body, done) => done(null, body));
 
   const pathOf = (request: FastifyRequest): string => znodePathFromUrl(request.raw.url ?? '', ZNODES_PREFIX);
-
-  const getSchema = {
-    summary: 'Read a znode: data and stat (JSON), or its bytes with ?raw=true',
-    tags: ['znodes'],
-    params: pathParam,
-    querystring: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        raw: { ...boolParam, description: 'answer the bytes as application/octet-stream, stat in Zgate-Stat' },
-        encoding: { type: 'string', enum: ['utf8', 'base64'], description: 'force base64 (utf8 is used when the bytes are valid UTF-8)' },
-        children: { ...boolParam, description: 'also list the sorted child names' },
-        limit: { type: 'integer', minimum: 1, maximum: 1000000, description: 'page size of children' },
-        after: { type: 'string', description: 'children after this name' },
-        ...readQuery,
-      },
-    },
-    response: {
-      200: {
-        description: 'the znode',
-        content: {
-          'application/json': { schema: { $ref: 'Znode#' } },
-          'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
-        },
-      },
-      400: errorResponses[400],
-      404: errorResponses[404],
-      503: errorResponses[503],
-    },
-  };
 
   const handleGet = async (request: FastifyRequest<{ Querystring: GetQuery }>, reply: FastifyReply) => {
     const path = pathOf(request);
@@ -156,44 +238,11 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     return reply.type('application/json; charset=utf-8').send(body);
   };
 
-  const headSchema = {
-    ...getSchema,
-    summary: 'Does the znode exist: 200 with its stat in the Zgate-Stat and ETag headers, 404 NoNode when it does not (no body)',
-    response: { 200: { description: 'the znode exists; its stat is in Zgate-Stat', type: 'null' }, 400: errorResponses[400], 404: errorResponses[404], 503: errorResponses[503] },
-  };
   for (const url of [ZNODES_PREFIX, `${ZNODES_PREFIX}/*`]) {
     // Declared before GET, so that fastify does not derive a HEAD route documented as the read.
     app.head<{ Querystring: GetQuery }>(url, { schema: headSchema, config: { documentedHead: true } }, handleGet);
     app.get<{ Querystring: GetQuery }>(url, { schema: getSchema }, handleGet);
   }
-
-  const sessionHeaders = { ...sessionHeaderSchema, properties: { ...sessionHeaderSchema.properties, ...idempotencyHeaderProperty } };
-
-  const putSchema = {
-    summary: 'Create or set (upsert); If-Match / ?version= for a versioned set, If-None-Match: * for create only',
-    tags: ['znodes'],
-    params: pathParam,
-    headers: {
-      type: 'object',
-      properties: {
-        'if-match': { type: 'string', description: 'quoted version, e.g. "3": set only at that version (412 BadVersion otherwise)' },
-        'if-none-match': { type: 'string', description: '*: create only (412 NodeExists otherwise)' },
-        ...idempotencyHeaderProperty,
-      },
-    },
-    querystring: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { version: versionParam, parents: { ...boolParam, description: 'create missing parents' } },
-    },
-    body: { description: 'the znode data, byte for byte', type: 'string', format: 'binary' },
-    response: {
-      200: { description: 'set', $ref: 'WriteResult#' },
-      201: { description: 'created', $ref: 'WriteResult#' },
-      ...errorResponses,
-      412: { description: 'If-Match / If-None-Match precondition failed', $ref: 'Error#' },
-    },
-  };
 
   app.put<{ Querystring: PutQuery }>(`${ZNODES_PREFIX}/*`, { schema: putSchema }, async (request, reply) => {
     const path = pathOf(request);
@@ -216,40 +265,6 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     return answerWrite(reply, w, false, (r) => (r.created ? created(reply, path, r.stat) : setDone(reply, path, r.stat)));
   });
 
-  /** Marks the write's zxid, then answers its failure (412 where a precondition header failed) or its result. */
-  function answerWrite<R>(reply: FastifyReply, w: Written<R>, fromPrecondition: boolean, ok: (r: R) => FastifyReply): FastifyReply {
-    markWritten(reply, w);
-    return w.ok ? ok(w.result) : sendFailure(reply, w.failure, fromPrecondition);
-  }
-
-  function created(reply: FastifyReply, path: string, stat: Stat): FastifyReply {
-    reply.header('location', urlOfZnode(path, ZNODES_PREFIX));
-    reply.header('etag', etagOf(stat));
-    return reply.code(201).send({ path, stat: statJson(stat) });
-  }
-  function setDone(reply: FastifyReply, path: string, stat: Stat): FastifyReply {
-    reply.header('etag', etagOf(stat));
-    return reply.code(200).send({ path, stat: statJson(stat) });
-  }
-
-  const postSchema = {
-    summary: "ZooKeeper create with a mode; the created path (with its sequential suffix) is in Location",
-    tags: ['znodes'],
-    params: pathParam,
-    headers: sessionHeaders,
-    querystring: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { mode: modeParam, ttl: ttlParam, parents: { ...boolParam, description: 'create missing parents as persistent znodes' } },
-    },
-    body: { description: 'the znode data, byte for byte', type: 'string', format: 'binary' },
-    response: {
-      201: { description: 'created', $ref: 'WriteResult#' },
-      ...errorResponses,
-      410: { description: 'SessionExpired: the Zgate-Session is unknown, closed or expired', $ref: 'Error#' },
-    },
-  };
-
   app.post<{ Querystring: PostQuery }>(`${ZNODES_PREFIX}/*`, { schema: postSchema }, async (request, reply) => {
     const path = pathOf(request);
     const mode: CreateMode = request.query.mode ?? 'persistent';
@@ -257,19 +272,6 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     const w = await service.create({ path, data: bodyBytes(request), mode, parents: request.query.parents === true, ...(ttl !== undefined ? { ttl } : {}) }, callerOf(request));
     return answerWrite(reply, w, false, (r: CreatedZnode) => created(reply, r.path, r.stat));
   });
-
-  const deleteSchema = {
-    summary: 'Delete a znode (If-Match / ?version= for CAS); ?recursive=true deletes the subtree atomically',
-    tags: ['znodes'],
-    params: pathParam,
-    headers: { type: 'object', properties: { 'if-match': { type: 'string', description: 'quoted version of the (top) znode' }, ...idempotencyHeaderProperty } },
-    querystring: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { version: versionParam, recursive: { ...boolParam, description: `delete the whole subtree as one transaction (bounded)` } },
-    },
-    response: { 204: { description: 'deleted', type: 'null' }, ...errorResponses, 412: { description: 'If-Match precondition failed', $ref: 'Error#' } },
-  };
 
   app.delete<{ Querystring: DeleteQuery }>(`${ZNODES_PREFIX}/*`, { schema: deleteSchema }, async (request, reply) => {
     const path = pathOf(request);

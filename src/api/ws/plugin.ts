@@ -12,7 +12,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiContext } from '../http/context.js';
 import { errorBody } from '../http/errors.js';
-import { newCounters, type WatchEnv } from './env.js';
+import type { WatchStreams } from '../../coordination/service.js';
+import { newCounters, type WatchCounters, type WatchEnv } from './env.js';
 import { REQUEST_OPS } from './requests.js';
 import { sseRoutes } from './sse.js';
 import { WsSubscriber } from './websocket.js';
@@ -105,6 +106,48 @@ const WS_DESCRIPTION = [
   'A reader slower than its send queue bound is closed with code 4008; a socket holding a session, with 1013 when this member has known no leader for a third of the session timeout (bind it on another member).',
 ].join(' ');
 
+/** The watch metrics: connections, watches, history and events, read from plain counters at scrape time. */
+function installWatchMetrics(registry: Registry, counters: WatchCounters, hub: WatchStreams): void {
+new Gauge({
+  name: 'zgate_watch_connections',
+  help: 'open watch connections, by transport',
+  labelNames: ['transport'] as const,
+  registers: [registry],
+  collect() {
+    this.set({ transport: 'ws' }, counters.wsOpen);
+    this.set({ transport: 'sse' }, counters.sseOpen);
+  },
+});
+new Gauge({ name: 'zgate_watches', help: 'active watches', registers: [registry], collect() { this.set(hub.stats().watches); } });
+new Gauge({ name: 'zgate_watch_history_entries', help: 'zxids with events retained for resume', registers: [registry], collect() { this.set(hub.stats().historyEntries); } });
+new Gauge({ name: 'zgate_watch_history_bytes', help: 'estimated bytes retained by the watch history', registers: [registry], collect() { this.set(hub.stats().historyBytes); } });
+const reported = { wsEvents: 0, sseEvents: 0, wsSlowCloses: 0, sseSlowCloses: 0 };
+new Counter({
+  name: 'zgate_watch_events_sent_total',
+  help: 'watch events sent, by transport',
+  labelNames: ['transport'] as const,
+  registers: [registry],
+  collect() {
+    this.inc({ transport: 'ws' }, counters.wsEvents - reported.wsEvents);
+    this.inc({ transport: 'sse' }, counters.sseEvents - reported.sseEvents);
+    reported.wsEvents = counters.wsEvents;
+    reported.sseEvents = counters.sseEvents;
+  },
+});
+new Counter({
+  name: 'zgate_watch_slow_reader_closes_total',
+  help: 'watch connections closed because the reader could not keep up (WebSocket code 4008), by transport',
+  labelNames: ['transport'] as const,
+  registers: [registry],
+  collect() {
+    this.inc({ transport: 'ws' }, counters.wsSlowCloses - reported.wsSlowCloses);
+    this.inc({ transport: 'sse' }, counters.sseSlowCloses - reported.sseSlowCloses);
+    reported.wsSlowCloses = counters.wsSlowCloses;
+    reported.sseSlowCloses = counters.sseSlowCloses;
+  },
+});
+}
+
 export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry, opts: WatchPluginOptions = {}): Promise<void> {
   const { service, config } = ctx;
   const hub = service.watches;
@@ -123,45 +166,7 @@ export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registr
     log: (err) => app.log.error({ err }, 'watch request failed'),
   };
 
-  // ---------------------------------------------------------------- metrics
-  new Gauge({
-    name: 'zgate_watch_connections',
-    help: 'open watch connections, by transport',
-    labelNames: ['transport'] as const,
-    registers: [registry],
-    collect() {
-      this.set({ transport: 'ws' }, counters.wsOpen);
-      this.set({ transport: 'sse' }, counters.sseOpen);
-    },
-  });
-  new Gauge({ name: 'zgate_watches', help: 'active watches', registers: [registry], collect() { this.set(hub.stats().watches); } });
-  new Gauge({ name: 'zgate_watch_history_entries', help: 'zxids with events retained for resume', registers: [registry], collect() { this.set(hub.stats().historyEntries); } });
-  new Gauge({ name: 'zgate_watch_history_bytes', help: 'estimated bytes retained by the watch history', registers: [registry], collect() { this.set(hub.stats().historyBytes); } });
-  const reported = { wsEvents: 0, sseEvents: 0, wsSlowCloses: 0, sseSlowCloses: 0 };
-  new Counter({
-    name: 'zgate_watch_events_sent_total',
-    help: 'watch events sent, by transport',
-    labelNames: ['transport'] as const,
-    registers: [registry],
-    collect() {
-      this.inc({ transport: 'ws' }, counters.wsEvents - reported.wsEvents);
-      this.inc({ transport: 'sse' }, counters.sseEvents - reported.sseEvents);
-      reported.wsEvents = counters.wsEvents;
-      reported.sseEvents = counters.sseEvents;
-    },
-  });
-  new Counter({
-    name: 'zgate_watch_slow_reader_closes_total',
-    help: 'watch connections closed because the reader could not keep up (WebSocket code 4008), by transport',
-    labelNames: ['transport'] as const,
-    registers: [registry],
-    collect() {
-      this.inc({ transport: 'ws' }, counters.wsSlowCloses - reported.wsSlowCloses);
-      this.inc({ transport: 'sse' }, counters.sseSlowCloses - reported.sseSlowCloses);
-      reported.wsSlowCloses = counters.wsSlowCloses;
-      reported.sseSlowCloses = counters.sseSlowCloses;
-    },
-  });
+  installWatchMetrics(registry, counters, hub);
 
   // ---------------------------------------------------------------- WebSocket
   const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * env.maxFrameBytes, perMessageDeflate: false, clientTracking: false });

@@ -116,43 +116,51 @@ function lastEventId(header: string | string[] | undefined): Zxid | undefined {
   return Number(v);
 }
 
-export async function sseRoutes(app: FastifyInstance, env: WatchEnv): Promise<void> {
-  const schema = {
-    summary: 'Watch a znode (or its subtree) as server-sent events',
-    description:
-      'With Accept: text/event-stream. The first message is `event: watching` (data: the watching reply, as on the WebSocket); ' +
-      'then one message per event: `event:` NodeCreated, NodeDeleted, NodeDataChanged or NodeChildrenChanged, `data:` the JSON event, ' +
-      'and `id:` the zxid on the last message of each zxid. Heartbeats are comments `: heartbeat zxid=N` with an `id: N` line. ' +
-      'Last-Event-ID (or ?fromZxid=) resumes: retained events with zxid > N, then live ones; older than the retained history answers 410 Compacted. ' +
-      'A reader slower than the send queue bound is disconnected (its EventSource reconnects and resumes).',
-    tags: ['watches'],
-    params: { type: 'object', properties: { '*': { type: 'string' } } },
-    headers: { type: 'object', properties: { 'last-event-id': { type: 'string', description: 'resume after this zxid (sent by a reconnecting EventSource)' } } },
-    querystring: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        kind: { type: 'string', enum: ['persistent', 'persistent_recursive'], default: 'persistent', description: 'persistent: the znode and its children list; persistent_recursive: the whole subtree' },
-        withData: { ...boolParam, description: 'add data, encoding and stat (as of the event) to every event but NodeDeleted' },
-        fromZxid: { type: 'string', pattern: ZXID_TEXT.source, description: 'resume after this zxid (Last-Event-ID wins when both are sent)' },
-      },
+const schema = {
+  summary: 'Watch a znode (or its subtree) as server-sent events',
+  description:
+    'With Accept: text/event-stream. The first message is `event: watching` (data: the watching reply, as on the WebSocket); ' +
+    'then one message per event: `event:` NodeCreated, NodeDeleted, NodeDataChanged or NodeChildrenChanged, `data:` the JSON event, ' +
+    'and `id:` the zxid on the last message of each zxid. Heartbeats are comments `: heartbeat zxid=N` with an `id: N` line. ' +
+    'Last-Event-ID (or ?fromZxid=) resumes: retained events with zxid > N, then live ones; older than the retained history answers 410 Compacted. ' +
+    'A reader slower than the send queue bound is disconnected (its EventSource reconnects and resumes).',
+  tags: ['watches'],
+  params: { type: 'object', properties: { '*': { type: 'string' } } },
+  headers: { type: 'object', properties: { 'last-event-id': { type: 'string', description: 'resume after this zxid (sent by a reconnecting EventSource)' } } },
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      kind: { type: 'string', enum: ['persistent', 'persistent_recursive'], default: 'persistent', description: 'persistent: the znode and its children list; persistent_recursive: the whole subtree' },
+      withData: { ...boolParam, description: 'add data, encoding and stat (as of the event) to every event but NodeDeleted' },
+      fromZxid: { type: 'string', pattern: ZXID_TEXT.source, description: 'resume after this zxid (Last-Event-ID wins when both are sent)' },
     },
-    response: {
-      200: { description: 'the event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
-      400: errorResponses[400],
-      410: {
-        description: 'Compacted: the events after fromZxid / Last-Event-ID are no longer retained; re-read and watch anew',
-        type: 'object',
-        properties: {
-          error: {
-            type: 'object',
-            properties: { code: { type: 'string' }, message: { type: 'string' }, compactZxid: { type: 'string', description: 'the oldest zxid a resume may start from' } },
-          },
+  },
+  response: {
+    200: { description: 'the event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+    400: errorResponses[400],
+    410: {
+      description: 'Compacted: the events after fromZxid / Last-Event-ID are no longer retained; re-read and watch anew',
+      type: 'object',
+      properties: {
+        error: {
+          type: 'object',
+          properties: { code: { type: 'string' }, message: { type: 'string' }, compactZxid: { type: 'string', description: 'the oldest zxid a resume may start from' } },
         },
       },
-      503: errorResponses[503],
     },
-  };
+    503: errorResponses[503],
+  },
+};
+
+const headSchema = {
+  ...schema,
+  summary: 'The headers an event stream would start with (no stream is opened)',
+  description: 'The same checks as the GET (path, Accept, readiness); 200 with Content-Type text/event-stream, or the error the GET would answer first.',
+  response: { 200: { description: 'a GET would open the stream', type: 'null' }, 400: errorResponses[400], 503: errorResponses[503] },
+};
+
+export async function sseRoutes(app: FastifyInstance, env: WatchEnv): Promise<void> {
 
   const handler = async (request: FastifyRequest<{ Querystring: WatchQuery }>, reply: FastifyReply) => {
     const path = znodePathFromUrl(request.raw.url ?? '', WATCH_PREFIX);
@@ -234,12 +242,6 @@ export async function sseRoutes(app: FastifyInstance, env: WatchEnv): Promise<vo
     // The path's rules and the member's readiness, as the GET's registration would check them.
     await env.service.read({ path });
     return reply.code(200).header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send();
-  };
-  const headSchema = {
-    ...schema,
-    summary: 'The headers an event stream would start with (no stream is opened)',
-    description: 'The same checks as the GET (path, Accept, readiness); 200 with Content-Type text/event-stream, or the error the GET would answer first.',
-    response: { 200: { description: 'a GET would open the stream', type: 'null' }, 400: errorResponses[400], 503: errorResponses[503] },
   };
   app.head<{ Querystring: WatchQuery }>(WATCH_PREFIX, { schema: { ...headSchema, summary: 'The headers an event stream of the root znode (or the whole tree) would start with' }, config: { documentedHead: true } }, headHandler);
   app.head<{ Querystring: WatchQuery }>(`${WATCH_PREFIX}/*`, { schema: headSchema, config: { documentedHead: true } }, headHandler);

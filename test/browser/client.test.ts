@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { send } from '../support/http.js';
 import { getFreePorts } from '../support/ports.js';
 import { serve, type Served } from '../watch/helpers.js';
 import { haveChromium, launchChromium, maybe, type Chromium } from './chromium.js';
@@ -34,7 +35,7 @@ afterAll(async () => {
 });
 
 async function exists(path: string): Promise<boolean> {
-  const res = await fetch(`${cluster.base}/v1/znodes${path}`, { method: 'HEAD' });
+  const res = await send(cluster.base, 'HEAD', `/v1/znodes${path}`);
   return res.status === 200;
 }
 

@@ -5,6 +5,7 @@
  * then the member is restarted on the same port and the next change appears too.
  */
 import type { Page } from 'playwright-core';
+import { send } from '../support/http.js';
 import { serve, type Served } from '../watch/helpers.js';
 import { haveChromium, launchChromium, maybe, type Chromium } from './chromium.js';
 
@@ -23,7 +24,7 @@ afterAll(async () => {
 });
 
 async function put(path: string, body: string): Promise<void> {
-  const res = await fetch(`${s.base}/v1/znodes${path}`, { method: 'PUT', body });
+  const res = await send(s.base, 'PUT', `/v1/znodes${path}`, { body });
   expect([200, 201]).toContain(res.status);
 }
 

@@ -5,6 +5,7 @@
  * sees a change before the write that made it returns), and resume after a dropped socket,
  * with and without the member still holding the missed events (`--watch-history 4`).
  */
+import { send } from '../support/http.js';
 import { startMember, type RunningMember } from '../support/member.js';
 import { getFreePort } from '../support/ports.js';
 import { Lock, ZgateClient, ZgateError, type ClientState, type Stat, type WatchEvent } from '../../src/client/index.js';
@@ -233,7 +234,7 @@ describe('session', () => {
     const sid = zk.sessionId!;
     await zk.close();
     expect(await other.exists(eph.path)).toBeNull();
-    const res = await fetch(`${member.baseUrl}/v1/sessions/${sid}`);
+    const res = await send(member.baseUrl, 'GET', `/v1/sessions/${sid}`);
     expect(res.status).toBe(410);
   });
 
@@ -243,7 +244,7 @@ describe('session', () => {
     zk.onStateChange((s) => states.push(s));
     expect(zk.state).toBe('idle');
     await zk.connect();
-    const res = await fetch(`${member.baseUrl}/v1/sessions/${zk.sessionId}`);
+    const res = await send(member.baseUrl, 'GET', `/v1/sessions/${zk.sessionId}`);
     expect(res.status).toBe(200);
     await zk.close();
     expect(states).toEqual(['connecting', 'connected', 'closed']);
@@ -265,7 +266,7 @@ describe('session', () => {
     // The member answers 410 from the moment it decides to expire the session; its ephemerals
     // go when that decision applies, a moment later.
     await waitFor(async () => (await other.children(`${p}/lock`)).length === 0, "the expired session's ephemeral to go");
-    expect((await fetch(`${member.baseUrl}/v1/sessions/${old}`)).status).toBe(410);
+    expect((await send(member.baseUrl, 'GET', `/v1/sessions/${old}`)).status).toBe(410);
     sockets.refusing = false;
     await waitFor(() => zk.state === 'connected' && zk.sessionId !== old, 'a new session');
     expect(states.join(',')).toBe('suspended,lost,connected');

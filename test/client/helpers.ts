@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ZgateClient, type ClientOptions, type WebSocketLike } from '../../src/client/index.js';
+import { metricsText } from '../support/http.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -111,7 +112,7 @@ export async function metricSum(bases: string[], name: string): Promise<number> 
   let sum = 0;
   for (const base of bases) {
     try {
-      const text = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+      const text = await metricsText(base, 2000);
       const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
       if (m) sum += Number(m[1]);
     } catch {

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { send } from '../support/http.js';
 import { startMember, type RunningMember } from '../support/member.js';
 
 const run = promisify(execFile);
@@ -46,6 +47,6 @@ test("the README's client example runs and prints what the README says", async (
   expect(stderr).toBe('');
   expect(stdout).toBe(output);
   // It left nothing behind but /my-node (the session it opened is closed).
-  const res = await fetch(`${member.baseUrl}/v1/znodes/my-node`);
-  expect(((await res.json()) as { data: string }).data).toBe('new data');
+  const res = await send<{ data: string }>(member.baseUrl, 'GET', '/v1/znodes/my-node');
+  expect(res.body!.data).toBe('new data');
 });

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SERVE_FLAGS } from '../../src/server/config.js';
+import { send } from '../support/http.js';
 import { defaultEntry, startMember } from '../support/member.js';
 import { getFreePorts } from '../support/ports.js';
 
@@ -68,7 +69,7 @@ test('misconfigured members are refused at start, saying why', async () => {
   const m = await startMember({ port: http, dataDir: join(root, 'm1'), keepDataDir: true, args: ['--id', '1', '--peers', peers, '--tick-ms', '20'] });
   for (let i = 0; i < 100 && !/no leader yet/.test(m.stdout()); i++) await new Promise((res) => setTimeout(res, 100));
   expect(m.stdout()).toMatch(/no leader yet: waiting for a quorum of members to be reachable/);
-  expect((await fetch(`${m.baseUrl}/readyz`)).status).toBe(503);
+  expect((await send(m.baseUrl, 'GET', '/readyz')).status).toBe(503);
   await m.stop();
 
   r = await serve([...base('m1'), '--id', '2', '--peers', peers]);
@@ -80,7 +81,7 @@ test('misconfigured members are refused at start, saying why', async () => {
 
   // A single member's data dir is not a cluster member's.
   const single = await startMember({ port: http, dataDir: join(root, 's'), keepDataDir: true, readyPath: '/readyz' });
-  expect((await fetch(`${single.baseUrl}/v1/znodes/x`, { method: 'PUT', body: 'x' })).status).toBe(201);
+  expect((await send(single.baseUrl, 'PUT', '/v1/znodes/x', { body: 'x' })).status).toBe(201);
   await single.stop();
   r = await serve([...base('s'), '--id', '1', '--peers', peers]);
   expect(r.code).toBe(1);
@@ -124,8 +125,8 @@ test('npm run cluster (dist/cli/cluster.js): three members with prefixed logs, a
       await new Promise((r) => setTimeout(r, 200));
       const views = await Promise.all(
         [0, 1, 2].map((i) =>
-          fetch(`http://127.0.0.1:${httpBase + i}/v1/cluster`)
-            .then((r) => r.json() as Promise<{ leaderId: number | null }>)
+          send<{ leaderId: number | null }>(`http://127.0.0.1:${httpBase + i}`, 'GET', '/v1/cluster')
+            .then((r) => r.body)
             .catch(() => undefined),
         ),
       );
@@ -133,7 +134,7 @@ test('npm run cluster (dist/cli/cluster.js): three members with prefixed logs, a
       if (ls.size === 1 && !ls.has(null)) leader = [...ls][0]!;
     }
     expect(leader).not.toBeNull();
-    const w = await fetch(`http://127.0.0.1:${httpBase + 1}/v1/znodes/hello`, { method: 'PUT', body: 'hi' });
+    const w = await send(`http://127.0.0.1:${httpBase + 1}`, 'PUT', '/v1/znodes/hello', { body: 'hi' });
     expect(w.status).toBe(201);
     expect(out).toMatch(/\[member 1\].*pid \d+/);
     expect(out).toMatch(/\[member 3\].* INFO /);

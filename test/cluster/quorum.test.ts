@@ -3,6 +3,7 @@
  * (within the request timeout), /readyz says 503; when a member comes back, writes recover.
  * And a minority member stopped with SIGSTOP changes nothing for clients, then catches up.
  */
+import { send } from '../support/http.js';
 import { call, TestCluster, writeRetrying } from './helpers.js';
 
 let c: TestCluster;
@@ -34,10 +35,9 @@ test('kill 2 of 3: writes answer 503 with Retry-After; one back: writes recover'
   expect(Date.now() - t0).toBeLessThan(6000);
   expect((w.body as { error: { code: string } }).error.code).toBe('Unavailable');
   // Retry-After rides on every 503.
-  const raw = await fetch(c.base(survivor) + '/v1/znodes/no-quorum-2', { method: 'PUT', body: 'x' });
+  const raw = await send(c.base(survivor), 'PUT', '/v1/znodes/no-quorum-2', { body: 'x' });
   expect(raw.status).toBe(503);
   expect(raw.headers.get('retry-after')).toMatch(/^[0-9]+$/);
-  await raw.text();
   const lin = await call(c.base(survivor), 'GET', '/v1/znodes/before?consistency=linearizable', undefined, 10_000);
   expect(lin.status).toBe(503);
   // Local reads still answer (sequential consistency); readiness says no.

@@ -6,6 +6,7 @@
  * the timeout) and its ephemerals vanish on every member; a session bound to a WebSocket on a
  * follower lives while the socket does.
  */
+import { metricsText, trySend } from '../support/http.js';
 import { Client } from '../watch/helpers.js';
 import { sleep, TestCluster } from './helpers.js';
 
@@ -22,16 +23,10 @@ interface Answer {
   body: Record<string, unknown> | undefined;
 }
 
+/** status 0: no answer (a member killed). */
 async function req(base: string, method: string, path: string, opts: { body?: string; session?: string; timeoutMs?: number } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (opts.session !== undefined) headers['zgate-session'] = opts.session;
-  try {
-    const res = await fetch(base + path, { method, headers, ...(opts.body !== undefined ? { body: opts.body } : {}), signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
-    const text = await res.text();
-    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>) };
-  } catch {
-    return { status: 0, body: undefined };
-  }
+  const res = await trySend<Record<string, unknown>>(base, method, path, { ...opts, headers: { 'content-type': 'application/json' }, timeoutMs: opts.timeoutMs ?? 5000 });
+  return { status: res.status, body: res.body };
 }
 
 /** Retries 503 and connection failures (a leader change) until `timeoutMs`. */
@@ -61,7 +56,7 @@ async function waitGoneEverywhere(ids: number[], path: string, timeoutMs: number
 }
 
 async function metric(id: number, name: string): Promise<number> {
-  const text = await (await fetch(`${c.base(id)}/metrics`)).text();
+  const text = await metricsText(c.base(id));
   const m = new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text);
   return m ? Number(m[1]) : NaN;
 }
@@ -210,7 +205,7 @@ test('a member cut off from every other closes its session-bound WebSockets (101
   } finally {
     for (const id of others) c.signal(id, 'SIGCONT');
   }
-  const sentAway = await (await fetch(`${c.base(follower)}/metrics`)).text();
+  const sentAway = await metricsText(c.base(follower));
   expect(sentAway).toMatch(/^zgate_session_sockets_sent_away_total 1$/m);
   await watcher.close();
 }, 60_000);

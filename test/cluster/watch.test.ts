@@ -8,6 +8,7 @@
  * (Last-Event-ID); the concatenated stream equals that of a watcher that stayed on a survivor.
  */
 import { prng } from '../durability/helpers.js';
+import { trySend } from '../support/http.js';
 import { Client, SseStream, type Frame } from '../watch/helpers.js';
 import { sleep, TestCluster } from './helpers.js';
 
@@ -33,27 +34,11 @@ interface Reply {
 
 /** One HTTP request with a raw (text) or JSON body; the answer's Zgate-Zxid. status 0: no answer. */
 async function req(id: number, method: string, path: string, body?: string | object, timeoutMs = 5000): Promise<Reply> {
-  try {
-    const res = await fetch(c.base(id) + path, {
-      method,
-      ...(body === undefined
-        ? {}
-        : typeof body === 'string'
-          ? { body, headers: { 'content-type': 'application/octet-stream' } }
-          : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON
-    }
-    return { status: res.status, body: parsed, zxid: Number(res.headers.get('zgate-zxid')) };
-  } catch {
-    return { status: 0, body: undefined, zxid: NaN };
-  }
+  // A string is the znode's bytes; an object goes as JSON.
+  const headers: Record<string, string> = typeof body === 'string' ? { 'content-type': 'application/octet-stream' } : {};
+  const res = await trySend(c.base(id), method, path, { ...(body === undefined ? {} : { body, headers }), timeoutMs });
+  if (res.status === 0) return { status: 0, body: undefined, zxid: NaN };
+  return { status: res.status, body: res.body !== undefined ? res.body : res.text, zxid: Number(res.headers.get('zgate-zxid')) };
 }
 
 async function connect(id: number): Promise<Client> {

@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { send } from '../support/http.js';
 import { startMember, type RunningMember } from '../support/member.js';
 import { call, waitReady } from './helpers.js';
 
@@ -52,10 +53,10 @@ function fill(path: string): void {
     fill(filler);
     expect(statfsSync(mountPoint).bavail).toBe(0);
 
-    const refused = await fetch(`${m.baseUrl}/v1/znodes/during`, { method: 'PUT', body: 'x'.repeat(20_000) });
+    const refused = await send<{ error: { code: string } }>(m.baseUrl, 'PUT', '/v1/znodes/during', { body: 'x'.repeat(20_000) });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('1');
-    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('Unavailable');
+    expect(refused.body!.error.code).toBe('Unavailable');
     expect((await call(m.baseUrl, 'GET', '/v1/znodes/during')).status).toBe(404);
     expect((await call(m.baseUrl, 'GET', '/v1/znodes/before')).status).toBe(200);
 

@@ -1,28 +1,16 @@
 /** Shared pieces of the member-level durability tests: HTTP calls that never throw, readiness. */
+import { trySend } from '../support/http.js';
+
 export interface Answer {
   status: number;
   body: unknown;
 }
 
-/** One HTTP call; a connection failure (member killed) is status 0, never a throw. */
+/** One HTTP call; a connection failure (member killed) is status 0, never a throw. A body that isn't JSON is its text. */
 export async function call(base: string, method: string, path: string, body?: string | object, timeoutMs = 5000): Promise<Answer> {
-  try {
-    const res = await fetch(base + path, {
-      method,
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
-    }
-    return { status: res.status, body: parsed };
-  } catch {
-    return { status: 0, body: undefined };
-  }
+  const a = await trySend(base, method, path, { ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }), timeoutMs });
+  if (a.status === 0) return { status: 0, body: undefined };
+  return { status: a.status, body: a.body !== undefined ? a.body : a.text };
 }
 
 export async function waitReady(base: string, timeoutMs = 30_000): Promise<void> {

@@ -12,6 +12,7 @@ import { restoreSnapshot, snapshot, SessionTable } from '../../src/session/index
 import { DataTree } from '../../src/tree/datatree.js';
 import { startApp, type TestApp } from '../api/helpers.js';
 import { TestCluster, sleep } from '../cluster/helpers.js';
+import { send } from '../support/http.js';
 import { memberBuilt, startMember } from '../support/member.js';
 
 const ok = (n: number): ApplyOutcome => ({ ok: true, result: { op: 'delete', path: `/p${n}` }, events: [] });
@@ -136,9 +137,8 @@ describe('over HTTP on one member', () => {
 const maybe = memberBuilt() ? describe : describe.skip;
 
 async function put(base: string, path: string, headers: Record<string, string>, body: string): Promise<Res> {
-  const r = await fetch(`${base}/v1/znodes${path}`, { method: 'PUT', headers, body, signal: AbortSignal.timeout(10_000) });
-  const text = await r.text();
-  return { status: r.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), zxid: r.headers.get('zgate-zxid') ?? undefined, replayed: r.headers.get('idempotent-replayed') === 'true' };
+  const r = await send<Record<string, unknown>>(base, 'PUT', `/v1/znodes${path}`, { headers, body, timeoutMs: 10_000 });
+  return { status: r.status, body: r.text === '' ? {} : r.body!, zxid: r.headers.get('zgate-zxid') ?? undefined, replayed: r.headers.get('idempotent-replayed') === 'true' };
 }
 
 maybe('real processes', () => {
@@ -189,8 +189,8 @@ maybe('real processes', () => {
       expect(a.zxid).toBe(b.zxid);
       expect(a.body).toEqual(b.body);
       expect([a.replayed, b.replayed].sort()).toEqual([false, true]);
-      const g = await fetch(`${c.base(1)}/v1/znodes/dup?consistency=linearizable`).then((r) => r.json() as Promise<{ stat: { version: number } }>);
-      expect(g.stat.version).toBe(1);
+      const g = await send<{ stat: { version: number } }>(c.base(1), 'GET', '/v1/znodes/dup?consistency=linearizable');
+      expect(g.body!.stat.version).toBe(1);
     });
 
     test('a retry after a leader change gets the original answer and applies nothing', async () => {
@@ -205,8 +205,8 @@ maybe('real processes', () => {
       expect(next).not.toBe(leader);
       const retry = await retrying(others.find((i) => i !== next)!, '/lc', h, 'v1');
       expect(retry).toEqual({ ...first, replayed: true });
-      const g = await fetch(`${c.base(next)}/v1/znodes/lc?consistency=linearizable`).then((r) => r.json() as Promise<{ data: string; stat: { version: number } }>);
-      expect(g).toMatchObject({ data: 'v1', stat: { version: 1 } });
+      const g = await send<{ data: string; stat: { version: number } }>(c.base(next), 'GET', '/v1/znodes/lc?consistency=linearizable');
+      expect(g.body).toMatchObject({ data: 'v1', stat: { version: 1 } });
       await c.startMember(leader);
     }, 60_000);
   });

@@ -5,6 +5,7 @@
  * see NodeDeleted, the leader's sweep reaps containers and TTL znodes, and sessions are
  * durable: they survive a restart (also a kill -9, also through a snapshot).
  */
+import { metricsText, send } from '../support/http.js';
 import { memberBuilt, startMember, type RunningMember } from '../support/member.js';
 import { Client } from '../watch/helpers.js';
 
@@ -19,11 +20,8 @@ interface Answer {
 }
 
 async function call(m: RunningMember, method: string, path: string, init: { body?: string; session?: string } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (init.session !== undefined) headers['zgate-session'] = init.session;
-  const res = await fetch(m.baseUrl + path, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}), signal: AbortSignal.timeout(5000) });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
+  const res = await send<Answer['body']>(m.baseUrl, method, path, { ...init, headers: { 'content-type': 'application/json' }, timeoutMs: 5000 });
+  return { status: res.status, body: res.body };
 }
 
 async function openSession(m: RunningMember, timeoutMs: number): Promise<string> {
@@ -34,7 +32,7 @@ async function openSession(m: RunningMember, timeoutMs: number): Promise<string>
 }
 
 async function exists(m: RunningMember, path: string): Promise<boolean> {
-  const res = await fetch(`${m.baseUrl}/v1/znodes${path}`, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+  const res = await send(m.baseUrl, 'HEAD', `/v1/znodes${path}`, { timeoutMs: 5000 });
   return res.status === 200;
 }
 
@@ -97,7 +95,7 @@ describeBuilt('sessions on a member process', () => {
       expect((await call(m, 'POST', `/v1/sessions/${gone}/keepalive`)).status).toBe(410);
       expect((await call(m, 'GET', `/v1/sessions/${kept}`)).body).toEqual({ sessionId: kept, timeoutMs: T, ephemerals: ['/presence/kept'] });
       await waitGone(m, '/presence/kept', T + 3000);
-      const metrics = await (await fetch(`${m.baseUrl}/metrics`)).text();
+      const metrics = await metricsText(m.baseUrl);
       expect(metrics).toMatch(/^zgate_session_expirations_total 2$/m);
       expect(metrics).toMatch(/^zgate_sessions_open 0$/m);
     } finally {

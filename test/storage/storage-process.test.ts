@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { FileStorage, StorageLockedError } from '../../src/storage/index.js';
-import { tmpDir, cleanupTmpDirs, dataFor, prng } from '../unit/storage-helpers.js';
+import { tmpDir, cleanupTmpDirs, dataFor, prng } from './storage-helpers.js';
 import { storageModule } from './build-storage.js';
 
 let mod: string;

@@ -1,6 +1,6 @@
 /**
  * Runs the conformance vocabulary (./conformance.ts) against zgate's HTTP API, exactly as
- * /work/shared/api.md documents it, with Node's fetch:
+ * /work/shared/api.md documents it, with Node's fetch (./http.ts):
  *
  * | op        | request                                                                    |
  * |-----------|----------------------------------------------------------------------------|
@@ -21,6 +21,7 @@
 import type { StatJson } from '../../src/api/http/encoding.js';
 import type { CreateOp, NStat, Op, Outcome, SubOp, SubResult, Target } from './conformance.js';
 import { awaitGone, bytes, show } from './conformance.js';
+import { send, sendBytes, type Answer } from './http.js';
 
 function big(v: unknown, field: string): bigint {
   if (typeof v !== 'string' || !/^-?[0-9]+$/.test(v)) throw new Error(`zgate stat: ${field} must be a decimal string (api.md), got ${show(v)}`);
@@ -60,13 +61,6 @@ export function znodeUrl(path: string): string {
 
 type Failure = Extract<Outcome, { ok: false }>;
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: unknown;
-  text: string;
-}
-
 export interface ZgateHttpOptions {
   /** Session timeout asked for by openSession. Default 30,000 ms. */
   sessionTimeoutMs?: number;
@@ -90,26 +84,12 @@ export class ZgateHttpTarget implements Target {
   }
 
   private async request(method: string, url: string, init: { body?: Buffer | string; headers?: Record<string, string> } = {}): Promise<Answer> {
-    const res = await fetch(this.baseUrl + url, {
-      method,
-      body: typeof init.body === 'string' || init.body === undefined ? init.body : new Blob([Uint8Array.from(init.body)]),
-      headers: init.headers,
-      signal: AbortSignal.timeout(this.opts.requestTimeoutMs ?? 15000),
-    });
-    const text = method === 'HEAD' ? '' : await res.text();
-    let body: unknown = undefined;
-    if (text !== '') {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = undefined;
-      }
-    }
+    const res = await send(this.baseUrl, method, url, { ...init, timeoutMs: this.opts.requestTimeoutMs ?? 15000 });
     const sent = typeof init.body === 'string' ? init.body : init.body ? `<${init.body.length} bytes>` : '';
     const hdrs = init.headers ? ` ${show(init.headers)}` : '';
-    this.log.push(`${method} ${url}${hdrs}${sent ? ` ${sent.slice(0, 300)}` : ''} -> ${res.status} ${text.slice(0, 500)}`);
+    this.log.push(`${method} ${url}${hdrs}${sent ? ` ${sent.slice(0, 300)}` : ''} -> ${res.status} ${res.text.slice(0, 500)}`);
     if (this.log.length > 50) this.log.splice(0, this.log.length - 50);
-    return { status: res.status, headers: res.headers, body, text };
+    return res;
   }
 
   /** An error answer as an outcome; an answer without api.md's error shape is `HTTP<status>`. */
@@ -244,9 +224,7 @@ export class ZgateHttpTarget implements Target {
         const id = b.sessionId;
         const every = Math.max(200, Math.floor((b.timeoutMs ?? timeoutMs) / 3));
         const timer = setInterval(() => {
-          void fetch(`${this.baseUrl}/v1/sessions/${encodeURIComponent(id)}/keepalive`, { method: 'POST', signal: AbortSignal.timeout(5000) })
-            .then((r) => r.arrayBuffer())
-            .catch(() => undefined);
+          void sendBytes(this.baseUrl, 'POST', `/v1/sessions/${encodeURIComponent(id)}/keepalive`, { timeoutMs: 5000 }).catch(() => undefined);
         }, every);
         timer.unref();
         this.sessions.set(op.session, { id, timer });

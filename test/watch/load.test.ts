@@ -5,6 +5,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
+import { metricsText } from '../support/http.js';
 import { Client, serve, until, utf8, type Served } from './helpers.js';
 
 describe('slow readers', () => {
@@ -31,7 +32,7 @@ describe('slow readers', () => {
     expect(s.hub.registry.size).toBe(0);
     // More writes reach nobody: nothing is queued for the closed socket.
     for (let i = 0; i < 50; i++) await s.write({ op: 'set', path: '/slow', data: payload, version: -1 });
-    const metrics = await (await fetch(`${s.base}/metrics`)).text();
+    const metrics = await metricsText(s.base);
     expect(metrics).toMatch(/zgate_watch_slow_reader_closes_total\{transport="ws"\} 1/);
     socket.resume();
     expect(await c.closed).toBe(4008);
@@ -57,7 +58,7 @@ describe('slow readers', () => {
       writes++;
     }
     expect(s.hub.subscriberCount).toBe(0);
-    const metrics = await (await fetch(`${s.base}/metrics`)).text();
+    const metrics = await metricsText(s.base);
     expect(metrics).toMatch(/zgate_watch_slow_reader_closes_total\{transport="sse"\} 1/);
     res.destroy();
   });
@@ -106,7 +107,7 @@ test('10,000 connect/watch/close cycles leave no watch behind', async () => {
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const elapsed = Date.now() - started;
     await until(() => s.hub.subscriberCount === 0 && s.hub.registry.size === 0, 5000, 'every socket freed');
-    const metrics = await (await fetch(`${s.base}/metrics`)).text();
+    const metrics = await metricsText(s.base);
     expect(metrics).toMatch(/zgate_watch_connections\{transport="ws"\} 0/);
     expect(metrics).toMatch(/zgate_watches 0/);
     expect(cycles).toBe(10_000);

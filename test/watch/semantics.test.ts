@@ -4,6 +4,7 @@
  * event, the REST operations on the socket, and bad frames that never break the socket.
  */
 import WebSocket from 'ws';
+import { metricsText, openStream, send } from '../support/http.js';
 import { brief, Client, serve, utf8, type Frame, type Served } from './helpers.js';
 
 let s: Served;
@@ -459,9 +460,9 @@ describe('bad frames: an error frame, and the socket and its watches go on', () 
 
 describe('HTTP face of /v1/ws', () => {
   test('a plain GET answers 426; an upgrade elsewhere 404; a foreign Origin 403; the page origin is fine', async () => {
-    const res = await fetch(`${s.base}/v1/ws`);
+    const res = await send<{ error: { code: string } }>(s.base, 'GET', '/v1/ws');
     expect(res.status).toBe(426);
-    expect((await res.json()).error.code).toBe('BadArguments');
+    expect(res.body!.error.code).toBe('BadArguments');
     await expect(Client.connect(`ws://127.0.0.1:${s.port}/v1/elsewhere`)).rejects.toThrow(/404/);
     await expect(Client.connect(s.wsUrl, { origin: 'http://evil.example' })).rejects.toThrow(/403/);
     const same = await Client.connect(s.wsUrl, { origin: s.base });
@@ -474,22 +475,21 @@ describe('HTTP face of /v1/ws', () => {
       const ok = await Client.connect(h.wsUrl, { origin: 'http://app.example' });
       await ok.close();
       await expect(Client.connect(h.wsUrl, { origin: 'http://other.example' })).rejects.toThrow(/403/);
-      const ac = new AbortController();
-      const res = await fetch(`${h.base}/v1/watch`, { headers: { origin: 'http://app.example', accept: 'text/event-stream' }, signal: ac.signal });
+      const res = await openStream(h.base, 'GET', '/v1/watch', { headers: { origin: 'http://app.example', accept: 'text/event-stream' } });
       expect(res.status).toBe(200);
       expect(res.headers.get('access-control-allow-origin')).toBe('http://app.example');
       expect(res.headers.get('zgate-zxid')).toBe(String(h.member.appliedZxid));
-      ac.abort();
+      res.close();
     } finally {
       await h.close();
     }
   });
 
   test('the example page is served as HTML', async () => {
-    const res = await fetch(`${s.base}/examples/watch.html`);
+    const res = await send(s.base, 'GET', '/examples/watch.html');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(await res.text()).toContain('/v1/ws');
+    expect(res.text).toContain('/v1/ws');
   });
 
   test('metrics: open sockets, active watches, events sent', async () => {
@@ -498,7 +498,7 @@ describe('HTTP face of /v1/ws', () => {
     await c.watch({ path: r, kind: 'persistent' });
     await set(r, 'm');
     await c.sync();
-    const text = await (await fetch(`${s.base}/metrics`)).text();
+    const text = await metricsText(s.base);
     expect(text).toMatch(/zgate_watch_connections\{transport="ws"\} [1-9]/);
     expect(text).toMatch(/zgate_watches [1-9]/);
     expect(text).toMatch(/zgate_watch_events_sent_total\{transport="ws"\} [1-9]/);

@@ -4,7 +4,7 @@
  * the TCP sockets of a set of ports (from `ss`, which reads the kernel's tcp_info, so no
  * counter inside zgate is needed and the figure includes every frame header).
  *
- * The parsers are pure (tested in test/unit/bench-stats.test.ts); the readers are Linux only.
+ * The parsers are pure (tested in test/bench/bench-stats.test.ts); the readers are Linux only.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -424,130 +424,161 @@ async function main(): Promise<number> {
   installSignalHandlers();
   const started = Date.now();
   const loadBefore = loadavg()[0] ?? 0;
-  let exitCode = 0;
-  let http: HttpOutcome | undefined;
-  let httpError: string | undefined;
-  let storage: StorageOutcome | undefined;
-  let compare: CompareResult | undefined;
-  let compareError: string | undefined;
-  let ws: WsBenchResult | undefined;
-  let wsError: string | undefined;
-  let sessions: SessionsBenchResult | undefined;
-  let sessionsError: string | undefined;
+  const parts = await runParts(opts);
+  const cpu = cpus();
+  const run: RunFacts = {
+    elapsedS: (Date.now() - started) / 1000,
+    machine: `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}`,
+    // A busy machine skews every figure: say how busy it was (1-minute load average).
+    load: { before: loadBefore, after: loadavg()[0] ?? 0 },
+  };
+  if (opts.json) printJson(opts, parts, run);
+  else printText(opts, parts, run);
+  return parts.exitCode;
+}
+
+/** What each part produced (absent: not run, or failed with the error beside it). */
+interface Parts {
+  exitCode: number;
+  http?: HttpOutcome;
+  httpError?: string;
+  storage?: StorageOutcome;
+  compare?: CompareResult;
+  compareError?: string;
+  ws?: WsBenchResult;
+  wsError?: string;
+  sessions?: SessionsBenchResult;
+  sessionsError?: string;
+}
+
+interface RunFacts {
+  elapsedS: number;
+  machine: string;
+  load: { before: number; after: number };
+}
+
+const stackOf = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e));
+
+/** The parts --only selects, in order; a part that fails sets exit code 1 and the next still runs. */
+async function runParts(opts: Options): Promise<Parts> {
+  const p: Parts = { exitCode: 0 };
+  const selected = (part: NonNullable<Options['only']>): boolean => opts.only === undefined || opts.only === part;
   try {
-    if (opts.only === undefined || opts.only === 'http') {
+    if (selected('http')) {
       try {
-        http = await benchHttp(opts);
-        if (http.failed) exitCode = 1;
+        p.http = await benchHttp(opts);
+        if (p.http.failed) p.exitCode = 1;
       } catch (e) {
-        httpError = e instanceof Error ? e.message : String(e);
-        exitCode = 1;
+        p.httpError = e instanceof Error ? e.message : String(e);
+        p.exitCode = 1;
       } finally {
         await cleanup();
       }
     }
-    if (opts.only === undefined || opts.only === 'storage') {
+    if (selected('storage')) {
       log('bench: storage');
-      storage = await benchStorageHook(opts);
-      if (storage.error !== undefined) exitCode = 1;
+      p.storage = await benchStorageHook(opts);
+      if (p.storage.error !== undefined) p.exitCode = 1;
     }
-    if (opts.only === undefined || opts.only === 'ws') {
+    if (selected('ws')) {
       log('bench: WebSocket fan-out');
       try {
-        ws = await benchWs({ ...WS_DEFAULTS, rounds: opts.rounds, log });
+        p.ws = await benchWs({ ...WS_DEFAULTS, rounds: opts.rounds, log });
       } catch (e) {
-        wsError = e instanceof Error ? (e.stack ?? e.message) : String(e);
-        exitCode = 1;
+        p.wsError = stackOf(e);
+        p.exitCode = 1;
       }
     }
-    if (opts.only === undefined || opts.only === 'sessions') {
+    if (selected('sessions')) {
       log('bench: sessions at scale (3 members)');
       try {
-        sessions = await benchSessions({ ...SESSIONS_DEFAULTS, log });
-        if (!sessions.ok) exitCode = 1;
+        p.sessions = await benchSessions({ ...SESSIONS_DEFAULTS, log });
+        if (!p.sessions.ok) p.exitCode = 1;
       } catch (e) {
-        sessionsError = e instanceof Error ? (e.stack ?? e.message) : String(e);
-        exitCode = 1;
+        p.sessionsError = stackOf(e);
+        p.exitCode = 1;
       }
     }
     if (opts.compare) {
       log('bench: zgate vs Apache ZooKeeper (3 members each)');
       try {
-        compare = await benchCompare({ durationS: opts.durationS, connections: opts.connections, maxRequests: opts.maxRequests, warmupS: opts.warmupS, log });
-        if (compare.rows.some((r) => r.zgate.failures > 0)) exitCode = 1;
+        p.compare = await benchCompare({ durationS: opts.durationS, connections: opts.connections, maxRequests: opts.maxRequests, warmupS: opts.warmupS, log });
+        if (p.compare.rows.some((r) => r.zgate.failures > 0)) p.exitCode = 1;
       } catch (e) {
-        compareError = e instanceof Error ? (e.stack ?? e.message) : String(e);
-        exitCode = 1;
+        p.compareError = stackOf(e);
+        p.exitCode = 1;
       }
     }
   } finally {
     await cleanup();
   }
-  const elapsedS = (Date.now() - started) / 1000;
-  const cpu = cpus();
-  const machine = `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}`;
-  // A busy machine skews every figure: say how busy it was (1-minute load average).
-  const load = { before: loadBefore, after: loadavg()[0] ?? 0 };
+  return p;
+}
 
-  if (opts.json) {
-    const doc = {
-      ok: exitCode === 0,
-      machine,
-      elapsedS,
-      loadAverage1m: load,
-      options: { durationS: opts.durationS, connections: opts.connections, maxRequests: opts.maxRequests, warmupS: opts.warmupS, rounds: opts.rounds, only: opts.only ?? null },
-      http: http?.rows.map((r) => ({ op: r.op, target: r.target, request: r.path, connections: r.connections, ...r.result, vsBare: r.vsBare, probe: r.probe })) ?? null,
-      httpError: httpError ?? null,
-      storage: storage === undefined ? null : { ran: storage.ran, result: storage.result ?? null, error: storage.error ?? null },
-      compare: compare ?? null,
-      compareError: compareError ?? null,
-      ws: ws ?? null,
-      wsError: wsError ?? null,
-      sessions: sessions ?? null,
-      sessionsError: sessionsError ?? null,
-    };
-    console.log(JSON.stringify(doc, null, 2));
-  } else {
-    if (http !== undefined) {
-      console.log(
-        `\nzgate HTTP vs bare fastify (${machine}; ${opts.durationS} s per cell${opts.rounds > 1 ? `, median of ${opts.rounds} rounds` : ''}, cap ${opts.maxRequests.toLocaleString('en-US')} requests; ` +
-          `load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after)\n`,
-      );
-      console.log(renderTable(http.rows));
-      console.log('\nvs bare: zgate req/s ÷ bare fastify req/s at the same concurrency (reads vs GET /bare, writes vs PUT /bare).');
-      for (const r of http.rows.filter((x) => x.probe !== undefined)) {
-        console.log(`FAILURES in ${r.op} c=${r.connections}: ${fmtFailures(r.result)}; a probe request afterwards: ${r.probe}`);
-      }
-    }
-    if (httpError !== undefined) console.log(`\nHTTP benchmark FAILED: ${httpError}`);
-    if (storage !== undefined) printStorage(storage);
-    if (http !== undefined && storage?.result !== undefined) printDurableWrites(http.rows, storage.result);
-    if (ws !== undefined) {
-      console.log(`\nWebSocket fan-out: ${ws.sockets.toLocaleString('en-US')} sockets on one member, one persistent watch each on one path, vs a bare ws broadcast server (same clients, same run):\n`);
-      console.log(formatWs(ws));
-    }
-    if (wsError !== undefined) console.log(`\nWebSocket fan-out benchmark FAILED: ${wsError}`);
-    if (sessions !== undefined) {
-      console.log(`\nsessions at scale: ${sessions.sessions.toLocaleString('en-US')} sessions on 3 members (leader ${sessions.leader}), timeout ${sessions.timeoutMs} ms, vs the idle cluster:\n`);
-      console.log(formatSessions(sessions));
-    }
-    if (sessionsError !== undefined) console.log(`\nsessions benchmark FAILED: ${sessionsError}`);
-    if (compare !== undefined) {
-      console.log(
-        `\nzgate (3 members, HTTP, writes to the leader) vs Apache ZooKeeper ${compare.zkVersion} (3 servers, one session per client over all three); ` +
-          `creates of ${100}-byte znodes, ${opts.durationS} s per cell, default fsync on both:\n`,
-      );
-      console.log(renderCompare(compare));
-    }
-    if (compareError !== undefined) console.log(`\ncomparison with ZooKeeper FAILED: ${compareError}`);
-    console.log(`\nbench: ${exitCode === 0 ? 'ok' : 'FAILED'} in ${elapsedS.toFixed(1)} s`);
+function printJson(opts: Options, p: Parts, run: RunFacts): void {
+  const { http, storage } = p;
+  const doc = {
+    ok: p.exitCode === 0,
+    machine: run.machine,
+    elapsedS: run.elapsedS,
+    loadAverage1m: run.load,
+    options: { durationS: opts.durationS, connections: opts.connections, maxRequests: opts.maxRequests, warmupS: opts.warmupS, rounds: opts.rounds, only: opts.only ?? null },
+    http: http?.rows.map((r) => ({ op: r.op, target: r.target, request: r.path, connections: r.connections, ...r.result, vsBare: r.vsBare, probe: r.probe })) ?? null,
+    httpError: p.httpError ?? null,
+    storage: storage === undefined ? null : { ran: storage.ran, result: storage.result ?? null, error: storage.error ?? null },
+    compare: p.compare ?? null,
+    compareError: p.compareError ?? null,
+    ws: p.ws ?? null,
+    wsError: p.wsError ?? null,
+    sessions: p.sessions ?? null,
+    sessionsError: p.sessionsError ?? null,
+  };
+  console.log(JSON.stringify(doc, null, 2));
+}
+
+function printText(opts: Options, p: Parts, run: RunFacts): void {
+  const { http, storage, ws, sessions, compare } = p;
+  if (http !== undefined) printHttp(opts, http, run);
+  if (p.httpError !== undefined) console.log(`\nHTTP benchmark FAILED: ${p.httpError}`);
+  if (storage !== undefined) printStorage(storage);
+  if (http !== undefined && storage?.result !== undefined) printDurableWrites(http.rows, storage.result);
+  if (ws !== undefined) {
+    console.log(`\nWebSocket fan-out: ${ws.sockets.toLocaleString('en-US')} sockets on one member, one persistent watch each on one path, vs a bare ws broadcast server (same clients, same run):\n`);
+    console.log(formatWs(ws));
   }
-  return exitCode;
+  if (p.wsError !== undefined) console.log(`\nWebSocket fan-out benchmark FAILED: ${p.wsError}`);
+  if (sessions !== undefined) {
+    console.log(`\nsessions at scale: ${sessions.sessions.toLocaleString('en-US')} sessions on 3 members (leader ${sessions.leader}), timeout ${sessions.timeoutMs} ms, vs the idle cluster:\n`);
+    console.log(formatSessions(sessions));
+  }
+  if (p.sessionsError !== undefined) console.log(`\nsessions benchmark FAILED: ${p.sessionsError}`);
+  if (compare !== undefined) {
+    console.log(
+      `\nzgate (3 members, HTTP, writes to the leader) vs Apache ZooKeeper ${compare.zkVersion} (3 servers, one session per client over all three); ` +
+        `creates of ${100}-byte znodes, ${opts.durationS} s per cell, default fsync on both:\n`,
+    );
+    console.log(renderCompare(compare));
+  }
+  if (p.compareError !== undefined) console.log(`\ncomparison with ZooKeeper FAILED: ${p.compareError}`);
+  console.log(`\nbench: ${p.exitCode === 0 ? 'ok' : 'FAILED'} in ${run.elapsedS.toFixed(1)} s`);
+}
+
+function printHttp(opts: Options, http: HttpOutcome, run: RunFacts): void {
+  const { load } = run;
+  console.log(
+    `\nzgate HTTP vs bare fastify (${run.machine}; ${opts.durationS} s per cell${opts.rounds > 1 ? `, median of ${opts.rounds} rounds` : ''}, cap ${opts.maxRequests.toLocaleString('en-US')} requests; ` +
+      `load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after)\n`,
+  );
+  console.log(renderTable(http.rows));
+  console.log('\nvs bare: zgate req/s ÷ bare fastify req/s at the same concurrency (reads vs GET /bare, writes vs PUT /bare).');
+  for (const r of http.rows.filter((x) => x.probe !== undefined)) {
+    console.log(`FAILURES in ${r.op} c=${r.connections}: ${fmtFailures(r.result)}; a probe request afterwards: ${r.probe}`);
+  }
 }
 
 /**
- * Issue 3's figures: durable writes over HTTP as a multiple of this disk's raw fsync rate,
- * both measured in this run (targets: >= 0.8x at 1 client, >= 10x at 128).
+ * Durable writes over HTTP as a multiple of this disk's raw fsync rate, both measured in this
+ * run (targets: >= 0.8x at 1 client, >= 10x at 128).
  */
 function printDurableWrites(rows: HttpOutcome['rows'], storageResult: unknown): void {
   const fsyncPerSec = (storageResult as { fsyncPerSec?: unknown }).fsyncPerSec;

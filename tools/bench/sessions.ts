@@ -165,82 +165,171 @@ function sumStats(all: KeepaliveStats[]): KeepaliveStats {
 }
 
 export async function benchSessions(o: SessionsBenchOptions): Promise<SessionsBenchResult> {
-  const log = o.log;
   const here = fileURLToPath(new URL('.', import.meta.url));
   const cli = productCli();
   const clientScript = join(here, 'sessions-clients.js');
   const loadBefore = loadavg()[0] ?? 0;
   const root = await mkdtemp(join(tmpdir(), 'zgate-bench-sessions-'));
-  const ids = [1, 2, 3];
-  const http = new Map<number, number>();
-  const peer = new Map<number, number>();
-  for (const id of ids) {
-    http.set(id, await freePort(HOST));
-    peer.set(id, await freePort(HOST));
-  }
-  const peerPorts = [...peer.values()];
-  const peers = ids.map((id) => `${id}=${HOST}:${peer.get(id)}`).join(',');
-  const base = (id: number): string => `http://${HOST}:${http.get(id)}`;
-  const members = new Map<number, BenchChild>();
-  const workers: SessionsWorker[] = [];
-  const stopAll = async (): Promise<void> => {
-    for (const w of workers) w.stop();
-    await Promise.all([...members.values()].map((m) => m.stop()));
-    await rm(root, { recursive: true, force: true });
-  };
-  const onExit = (): void => {
-    for (const w of workers) w.stop();
-    for (const m of members.values()) m.killNow();
-  };
+  const cluster = new SessionsCluster(o, root);
+  await cluster.allocatePorts();
+  const onExit = (): void => cluster.killNow();
   process.once('exit', onExit);
   try {
-    for (const id of ids) {
-      const args = ['serve', '--id', String(id), '--peers', peers, '--http', `${HOST}:${http.get(id)}`, '--data-dir', join(root, String(id)), '--log-level', 'warn'];
-      members.set(id, new BenchChild(`member ${id}`, cli, [...args, '--max-session-timeout-ms', String(Math.max(60_000, o.timeoutMs))]));
+    await cluster.start(cli);
+    // 0. the idle cluster: the baseline of the loaded window.
+    const idle = await cluster.window(o.idleS);
+    o.log(`  idle ${idle.seconds.toFixed(1)} s: leader CPU ${(idle.cpu.leader * 100).toFixed(1)}% of a core, members send each other ${(idle.peerBytesPerSecond.total / 1024).toFixed(1)} KiB/s`);
+    // 1. sessions (+ ephemerals) through the followers, kept alive from their creation on.
+    const create = await cluster.createSessions(clientScript);
+    // A full period at the steady rate before measuring: every session has had its keepalive.
+    await sleep(o.timeoutMs / 3);
+    // 2. measured: the same window as the idle one, now with N sessions kept alive.
+    const measured = await cluster.measure(idle);
+    // 3. all at once: keepalives stop and the leader is stopped.
+    const handover = await cluster.handOver();
+    const expired = await cluster.awaitExpiry(handover);
+    const { stopped, openAtStop } = handover;
+    const { expiry, expiredEarly, allExpired } = expired;
+    return {
+      sessions: o.sessions,
+      timeoutMs: o.timeoutMs,
+      ephemerals: o.ephemerals,
+      keepalive: o.keepalive,
+      leader: cluster.leader,
+      create,
+      idle: { seconds: idle.seconds, cpu: idle.cpu, peerBytesPerSecond: idle.peerBytesPerSecond, peerConnectionsChanged: idle.peerConnectionsChanged },
+      loaded: { ...measured.loaded, seconds: measured.loaded.seconds },
+      keepaliveCost: measured.keepaliveCost,
+      expiry,
+      loadAverage1m: { before: loadBefore, after: loadavg()[0] ?? 0 },
+      ok: measured.stableLeader && stopped.failed === 0 && stopped.lostSockets === 0 && openAtStop >= o.sessions && !expiredEarly && allExpired && (!o.ephemerals || expiry.ephemeralsLeft === 0),
+      problems: sessionsProblems(o, create, measured, handover, expired),
+    };
+  } finally {
+    process.removeListener('exit', onExit);
+    await cluster.stopAll();
+  }
+}
+
+type Loaded = SessionsBenchResult['loaded'] & { wall: number };
+
+/** Step 2's figures, and whether the leader stayed the same throughout. */
+interface Measured {
+  loaded: Loaded;
+  keepaliveCost: SessionsBenchResult['keepaliveCost'];
+  stableLeader: boolean;
+  /** zgate_raft_leader_changes before and after the window. */
+  leaderChanges: [number, number];
+}
+
+/** Where step 3 starts: keepalives stopped, the old leader gone, the new one elected. */
+interface Handover {
+  stopped: KeepaliveStats;
+  openAtStop: number;
+  stopAt: number;
+  electedAt: number;
+  newLeader: number;
+}
+
+interface Expired {
+  expiry: SessionsBenchResult['expiry'];
+  expiredEarly: boolean;
+  allExpired: boolean;
+}
+
+/** The three members of one run, and the client processes that drive them. */
+class SessionsCluster {
+  readonly ids = [1, 2, 3];
+  leader = 0;
+  followers: number[] = [];
+  private readonly http = new Map<number, number>();
+  private readonly peer = new Map<number, number>();
+  private readonly members = new Map<number, BenchChild>();
+  private readonly workers: SessionsWorker[] = [];
+
+  constructor(
+    private readonly o: SessionsBenchOptions,
+    private readonly root: string,
+  ) {}
+
+  async allocatePorts(): Promise<void> {
+    for (const id of this.ids) {
+      this.http.set(id, await freePort(HOST));
+      this.peer.set(id, await freePort(HOST));
     }
-    await Promise.all(ids.map((id) => members.get(id)!.waitHealthy(`${base(id)}/readyz`, 60_000)));
+  }
+
+  base(id: number): string {
+    return `http://${HOST}:${this.http.get(id)}`;
+  }
+
+  private pidOf(id: number): number {
+    return this.members.get(id)!.proc.pid!;
+  }
+
+  async stopAll(): Promise<void> {
+    for (const w of this.workers) w.stop();
+    await Promise.all([...this.members.values()].map((m) => m.stop()));
+    await rm(this.root, { recursive: true, force: true });
+  }
+
+  killNow(): void {
+    for (const w of this.workers) w.stop();
+    for (const m of this.members.values()) m.killNow();
+  }
+
+  /** The members, ready, with a leader; and /bench for the ephemerals. */
+  async start(cli: string): Promise<void> {
+    const { o, ids } = this;
+    const peers = ids.map((id) => `${id}=${HOST}:${this.peer.get(id)}`).join(',');
+    for (const id of ids) {
+      const args = ['serve', '--id', String(id), '--peers', peers, '--http', `${HOST}:${this.http.get(id)}`, '--data-dir', join(this.root, String(id)), '--log-level', 'warn'];
+      this.members.set(id, new BenchChild(`member ${id}`, cli, [...args, '--max-session-timeout-ms', String(Math.max(60_000, o.timeoutMs))]));
+    }
+    await Promise.all(ids.map((id) => this.members.get(id)!.waitHealthy(`${this.base(id)}/readyz`, 60_000)));
     let leader = 0;
     for (let i = 0; i < 400 && leader === 0; i++) {
-      const v = (await getJson(base(1), '/v1/cluster')) as { leaderId?: number | null } | undefined;
+      const v = (await getJson(this.base(1), '/v1/cluster')) as { leaderId?: number | null } | undefined;
       leader = v?.leaderId ?? 0;
       if (leader === 0) await sleep(50);
     }
     if (leader === 0) throw new Error('the cluster elected no leader within 20 s');
-    const followers = ids.filter((id) => id !== leader);
-    const pidOf = (id: number): number => members.get(id)!.proc.pid!;
-    log(`bench sessions: 3 members (pids ${ids.map(pidOf).join(', ')}), leader ${leader}; ${o.sessions.toLocaleString('en-US')} sessions, timeout ${o.timeoutMs} ms`);
+    this.leader = leader;
+    this.followers = ids.filter((id) => id !== leader);
+    o.log(`bench sessions: 3 members (pids ${ids.map((id) => this.pidOf(id)).join(', ')}), leader ${leader}; ${o.sessions.toLocaleString('en-US')} sessions, timeout ${o.timeoutMs} ms`);
     if (o.ephemerals) {
-      const res = await fetch(`${base(leader)}/v1/znodes/bench`, { method: 'PUT', body: '', headers: { 'content-type': 'application/octet-stream' } });
+      const res = await fetch(`${this.base(leader)}/v1/znodes/bench`, { method: 'PUT', body: '', headers: { 'content-type': 'application/octet-stream' } });
       await res.arrayBuffer();
       if (res.status !== 200 && res.status !== 201) throw new Error(`setup PUT /bench answered ${res.status}`);
     }
+  }
 
-    /** CPU and peer bytes of every member over `seconds` from now. */
-    const window = async (seconds: number): Promise<Window & { wall: number }> => {
-      const cpu0 = new Map(ids.map((id) => [id, cpuSecondsOf(pidOf(id))]));
-      const net0 = tcpEndsOn(peerPorts);
-      const t0 = nowMs();
-      await sleep(seconds * 1000);
-      const net1 = tcpEndsOn(peerPorts);
-      const cpu1 = new Map(ids.map((id) => [id, cpuSecondsOf(pidOf(id))]));
-      const wall = (nowMs() - t0) / 1000;
-      const sent = sentBetween(net0, net1);
-      const share = (id: number): number => (cpu1.get(id)! - cpu0.get(id)!) / wall;
-      const bytes = (id: number): number => (sent.byPid.get(pidOf(id)) ?? 0) / wall;
-      return {
-        seconds: wall,
-        wall,
-        cpu: { leader: share(leader), followers: followers.map(share) },
-        peerBytesPerSecond: { leader: bytes(leader), followers: followers.map(bytes), total: ids.reduce((n, id) => n + bytes(id), 0) },
-        peerConnectionsChanged: sent.changed,
-      };
+  /** CPU and peer bytes of every member over `seconds` from now. */
+  async window(seconds: number): Promise<Window & { wall: number }> {
+    const { ids } = this;
+    const peerPorts = [...this.peer.values()];
+    const cpu0 = new Map(ids.map((id) => [id, cpuSecondsOf(this.pidOf(id))]));
+    const net0 = tcpEndsOn(peerPorts);
+    const t0 = nowMs();
+    await sleep(seconds * 1000);
+    const net1 = tcpEndsOn(peerPorts);
+    const cpu1 = new Map(ids.map((id) => [id, cpuSecondsOf(this.pidOf(id))]));
+    const wall = (nowMs() - t0) / 1000;
+    const sent = sentBetween(net0, net1);
+    const share = (id: number): number => (cpu1.get(id)! - cpu0.get(id)!) / wall;
+    const bytes = (id: number): number => (sent.byPid.get(this.pidOf(id)) ?? 0) / wall;
+    return {
+      seconds: wall,
+      wall,
+      cpu: { leader: share(this.leader), followers: this.followers.map(share) },
+      peerBytesPerSecond: { leader: bytes(this.leader), followers: this.followers.map(bytes), total: ids.reduce((n, id) => n + bytes(id), 0) },
+      peerConnectionsChanged: sent.changed,
     };
+  }
 
-    // 0. the idle cluster: the baseline of the loaded window.
-    const idle = await window(o.idleS);
-    log(`  idle ${idle.seconds.toFixed(1)} s: leader CPU ${(idle.cpu.leader * 100).toFixed(1)}% of a core, members send each other ${(idle.peerBytesPerSecond.total / 1024).toFixed(1)} KiB/s`);
-
-    // 1. sessions (+ ephemerals) through the followers, kept alive from their creation on.
+  /** Step 1: the client processes create every session, and keep each alive from its creation on. */
+  async createSessions(clientScript: string): Promise<SessionsBenchResult['create']> {
+    const { o, workers } = this;
     const t0 = nowMs();
     const per = Math.ceil(o.sessions / o.workers);
     for (let w = 0; w < o.workers; w++) {
@@ -251,8 +340,8 @@ export async function benchSessions(o: SessionsBenchOptions): Promise<SessionsBe
       worker.send({
         t: 'start',
         mode: o.keepalive,
-        members: ids.map(base),
-        createVia: followers.map(base),
+        members: this.ids.map((id) => this.base(id)),
+        createVia: this.followers.map((id) => this.base(id)),
         count,
         firstIndex: w * per,
         timeoutMs: o.timeoutMs,
@@ -272,34 +361,38 @@ export async function benchSessions(o: SessionsBenchOptions): Promise<SessionsBe
       if (nowMs() > createDeadline) throw new Error(`only ${workers.reduce((n, w) => n + w.created, 0)} of ${o.sessions} sessions were created within ${((createDeadline - t0) / 1000).toFixed(0)} s`);
       if (nowMs() - lastLog > 10_000) {
         lastLog = nowMs();
-        log(`  ${workers.reduce((n, w) => n + w.created, 0).toLocaleString('en-US')} sessions created`);
+        o.log(`  ${workers.reduce((n, w) => n + w.created, 0).toLocaleString('en-US')} sessions created`);
       }
       await sleep(100);
     }
     const createMs = nowMs() - t0;
     const writes = o.sessions * (o.ephemerals ? 2 : 1);
     const create = { ms: createMs, writesPerSecond: writes / (createMs / 1000), retries: workers.reduce((n, w) => n + w.retries, 0) };
-    if (create.retries > 0) log(`  (${create.retries} creates sent again after 503 Unavailable: the leader changed while creating)`);
-    log(`  ${o.sessions.toLocaleString('en-US')} sessions${o.ephemerals ? ' + ephemerals' : ''} created in ${(createMs / 1000).toFixed(1)} s (${create.writesPerSecond.toFixed(0)} writes/s)`);
-    // A full period at the steady rate before measuring: every session has had its keepalive.
-    await sleep(o.timeoutMs / 3);
+    if (create.retries > 0) o.log(`  (${create.retries} creates sent again after 503 Unavailable: the leader changed while creating)`);
+    o.log(`  ${o.sessions.toLocaleString('en-US')} sessions${o.ephemerals ? ' + ephemerals' : ''} created in ${(createMs / 1000).toFixed(1)} s (${create.writesPerSecond.toFixed(0)} writes/s)`);
+    return create;
+  }
 
-    // 2. measured: the same window as the idle one, now with N sessions kept alive.
+  private async metricsOfAll(): Promise<Map<number, Map<string, number>>> {
+    return new Map(await Promise.all(this.ids.map(async (id) => [id, await metrics(this.base(id))] as const)));
+  }
+
+  /** Step 2: a window like the idle one, with the keepalives' counts and the followers' batches over it. */
+  async measure(idle: Window): Promise<Measured> {
+    const { o, workers, followers } = this;
     const stats = async (): Promise<{ at: number; stats: KeepaliveStats }> => {
       const all = await Promise.all(workers.map((w) => w.ask({ t: 'stats' }, 'stats', 10_000)));
       return { at: nowMs(), stats: sumStats(all.map((r) => r.stats)) };
     };
     const ka0 = await stats();
-    const m0 = new Map(await Promise.all(ids.map(async (id) => [id, await metrics(base(id))] as const)));
+    const m0 = await this.metricsOfAll();
     const clientCpu0 = workers.reduce((n, w) => n + w.cpuSeconds, 0);
-    const leaderChanges = async (): Promise<number> => (await metrics(base(leader))).get('zgate_raft_leader_changes') ?? NaN;
+    const leaderChanges = async (): Promise<number> => (await metrics(this.base(this.leader))).get('zgate_raft_leader_changes') ?? NaN;
     const changes0 = await leaderChanges();
-    const win = await window(o.measureS);
+    const win = await this.window(o.measureS);
     const changes1 = await leaderChanges();
-    // An election in the window (a starved member on a busy machine) makes its figures meaningless.
-    const stableLeader = changes1 === changes0;
     const clientCpu = (workers.reduce((n, w) => n + w.cpuSeconds, 0) - clientCpu0) / win.wall;
-    const m1 = new Map(await Promise.all(ids.map(async (id) => [id, await metrics(base(id))] as const)));
+    const m1 = await this.metricsOfAll();
     const ka1 = await stats();
     const delta = (id: number, name: string): number => (m1.get(id)!.get(name) ?? NaN) - (m0.get(id)!.get(name) ?? NaN);
     // Counts of the window only (maxLagMs too: the lag since ka0's request).
@@ -316,7 +409,7 @@ export async function benchSessions(o: SessionsBenchOptions): Promise<SessionsBe
     const keepalivesPerSecond = o.keepalive === 'http' ? keepalives.sent / ((ka1.at - ka0.at) / 1000) : naturalRatePerSecond;
     const forwardedIds = followers.reduce((n, f) => n + delta(f, 'zgate_session_keepalives_forwarded_total'), 0);
     const forwardedBatches = followers.reduce((n, f) => n + delta(f, 'zgate_session_keepalive_batches_total'), 0);
-    const loaded = {
+    const loaded: Loaded = {
       ...win,
       keepalivesPerSecond,
       naturalRatePerSecond,
@@ -325,42 +418,54 @@ export async function benchSessions(o: SessionsBenchOptions): Promise<SessionsBe
       forwardedBatchesPerSecond: forwardedBatches / win.wall,
       clientCpu,
     };
-    const allCpu = (w: Window): number => w.cpu.leader + w.cpu.followers.reduce((a, b) => a + b, 0);
-    const peerDelta = win.peerBytesPerSecond.total - idle.peerBytesPerSecond.total;
-    const keepaliveCost = {
-      leaderCpu: win.cpu.leader - idle.cpu.leader,
-      clusterCpuUsPerKeepalive: ((allCpu(win) - allCpu(idle)) * 1e6) / keepalivesPerSecond,
-      peerBytesPerSecond: peerDelta,
-      peerBytesPerSessionPerSecond: peerDelta / o.sessions,
-    };
-    if (o.keepalive === 'http') log(`  loaded ${win.seconds.toFixed(1)} s: ${keepalivesPerSecond.toFixed(0)} keepalives/s (natural rate ${naturalRatePerSecond.toFixed(0)}/s), ${keepalives.failed} failed, ${keepalives.late} late (max ${keepalives.maxLagMs.toFixed(0)} ms behind)`);
-    else log(`  loaded ${win.seconds.toFixed(1)} s: ${o.sessions} sessions held by WebSockets (the members touch each every T/3: ${naturalRatePerSecond.toFixed(0)}/s), ${keepalives.lostSockets} sockets lost`);
-    log(`  leader CPU ${(win.cpu.leader * 100).toFixed(1)}% of a core (idle ${(idle.cpu.leader * 100).toFixed(1)}%), followers ${win.cpu.followers.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')}; members send each other ${(win.peerBytesPerSecond.total / 1024).toFixed(1)} KiB/s (idle ${(idle.peerBytesPerSecond.total / 1024).toFixed(1)})`);
+    this.logLoaded(loaded, idle);
+    // An election in the window (a starved member on a busy machine) makes its figures meaningless.
+    return { loaded, keepaliveCost: keepaliveCost(o, loaded, idle), stableLeader: changes1 === changes0, leaderChanges: [changes0, changes1] };
+  }
 
-    // 3. all at once: keepalives stop and the leader is stopped (SIGTERM: it hands leadership
-    //    over first). The new leader starts every session's clock at the same moment, as
-    //    ZooKeeper does, so all N fall due together one timeout later.
-    const stopped = sumStats((await Promise.all(workers.map((w) => w.ask({ t: 'stop' }, 'stopped', 30_000)))).map((r) => r.stats));
-    const openAtStop = (await metrics(base(followers[0]!))).get('zgate_sessions_open') ?? NaN;
+  private logLoaded(win: Loaded, idle: Window): void {
+    const { o } = this;
+    const { keepalives, keepalivesPerSecond, naturalRatePerSecond } = win;
+    if (o.keepalive === 'http') o.log(`  loaded ${win.seconds.toFixed(1)} s: ${keepalivesPerSecond.toFixed(0)} keepalives/s (natural rate ${naturalRatePerSecond.toFixed(0)}/s), ${keepalives.failed} failed, ${keepalives.late} late (max ${keepalives.maxLagMs.toFixed(0)} ms behind)`);
+    else o.log(`  loaded ${win.seconds.toFixed(1)} s: ${o.sessions} sessions held by WebSockets (the members touch each every T/3: ${naturalRatePerSecond.toFixed(0)}/s), ${keepalives.lostSockets} sockets lost`);
+    o.log(`  leader CPU ${(win.cpu.leader * 100).toFixed(1)}% of a core (idle ${(idle.cpu.leader * 100).toFixed(1)}%), followers ${win.cpu.followers.map((c) => `${(c * 100).toFixed(1)}%`).join(', ')}; members send each other ${(win.peerBytesPerSecond.total / 1024).toFixed(1)} KiB/s (idle ${(idle.peerBytesPerSecond.total / 1024).toFixed(1)})`);
+  }
+
+  /**
+   * Step 3's start: keepalives stop and the leader is stopped (SIGTERM: it hands leadership
+   * over first). The new leader starts every session's clock at the same moment, as
+   * ZooKeeper does, so all N fall due together one timeout later.
+   */
+  async handOver(): Promise<Handover> {
+    const { followers } = this;
+    const stopped = sumStats((await Promise.all(this.workers.map((w) => w.ask({ t: 'stop' }, 'stopped', 30_000)))).map((r) => r.stats));
+    const openAtStop = (await metrics(this.base(followers[0]!))).get('zgate_sessions_open') ?? NaN;
     const stopAt = nowMs();
-    await members.get(leader)!.stop();
+    await this.members.get(this.leader)!.stop();
     let newLeader = 0;
     const electionDeadline = nowMs() + 30_000;
     while (newLeader === 0) {
       if (nowMs() > electionDeadline) throw new Error('no new leader within 30 s of stopping the old one');
-      const views = await Promise.all(followers.map(async (id) => ((await getJson(base(id), '/v1/cluster')) as { leaderId?: number | null } | undefined)?.leaderId ?? 0));
+      const views = await Promise.all(followers.map(async (id) => ((await getJson(this.base(id), '/v1/cluster')) as { leaderId?: number | null } | undefined)?.leaderId ?? 0));
       if (views.every((v) => v === views[0]) && followers.includes(views[0]!)) newLeader = views[0]!;
       else await sleep(10);
     }
     const electedAt = nowMs();
-    const due = electedAt + o.timeoutMs;
-    log(`  leader ${leader} stopped with ${openAtStop} sessions open; ${newLeader} leads after ${(electedAt - stopAt).toFixed(0)} ms: every session falls due in ${o.timeoutMs} ms`);
+    this.o.log(`  leader ${this.leader} stopped with ${openAtStop} sessions open; ${newLeader} leads after ${(electedAt - stopAt).toFixed(0)} ms: every session falls due in ${this.o.timeoutMs} ms`);
+    return { stopped, openAtStop, stopAt, electedAt, newLeader };
+  }
+
+  /** Step 3: from the common deadline until no session is open on either surviving member. */
+  async awaitExpiry(h: Handover): Promise<Expired> {
+    const { o, followers } = this;
+    const { openAtStop } = h;
+    const due = h.electedAt + o.timeoutMs;
     let firstExpiry = 0;
     let allGone = 0;
     let expiredEarly = false;
     const giveUp = due + 120_000;
     while (nowMs() < giveUp) {
-      const open = await Promise.all(followers.map(async (id) => (await metrics(base(id))).get('zgate_sessions_open') ?? NaN));
+      const open = await Promise.all(followers.map(async (id) => (await metrics(this.base(id))).get('zgate_sessions_open') ?? NaN));
       if (firstExpiry === 0 && open.some((n) => n < openAtStop)) {
         firstExpiry = nowMs();
         // The new leader's clocks run from its election: an expiry well before the deadline is a bug.
@@ -374,55 +479,55 @@ export async function benchSessions(o: SessionsBenchOptions): Promise<SessionsBe
     }
     const expiry = {
       openAtStop,
-      electionMs: electedAt - stopAt,
+      electionMs: h.electedAt - h.stopAt,
       afterDeadlineMs: allGone === 0 ? undefined : allGone - due,
       firstToLastMs: allGone === 0 ? undefined : allGone - firstExpiry,
       sessionsPerSecond: allGone === 0 ? undefined : openAtStop / (Math.max(1, allGone - firstExpiry) / 1000),
-      ephemeralsLeft: (await metrics(base(newLeader))).get('zgate_ephemerals'),
+      ephemeralsLeft: (await metrics(this.base(h.newLeader))).get('zgate_ephemerals'),
     };
-    if (allGone === 0) log('  not every session expired within 2 minutes of the deadline');
-    else log(`  expiry of ${openAtStop} sessions at once: none open on either member ${expiry.afterDeadlineMs!.toFixed(0)} ms after the deadline; ${expiry.firstToLastMs!.toFixed(0)} ms from the first expiry seen to the last (${expiry.sessionsPerSecond!.toFixed(0)} sessions/s, with their ephemerals)`);
-    for (const id of followers) if (!members.get(id)!.running) throw new Error(`member ${id} ${members.get(id)!.exitDescription ?? 'ended'}\n${members.get(id)!.output()}`);
-
-    const problems: string[] = [];
-    if (!stableLeader) problems.push(`the leader changed during the measured window (zgate_raft_leader_changes ${changes0} → ${changes1}): its figures are not a steady state`);
-    if (create.retries > 0) problems.push(`${create.retries} creates were sent again after 503 Unavailable (a leader change while creating)`);
-    if (stopped.lostSockets > 0) problems.push(`${stopped.lostSockets} WebSockets holding a session closed before the end (${stopped.firstFailure ?? '?'})`);
-    if (stopped.failed > 0) problems.push(`${stopped.failed} keepalives failed (first: ${stopped.firstFailure ?? '?'}): sessions expired while kept alive, or members refused`);
-    // More than N: a retried create left a session nobody keeps alive, not expired yet.
-    if (openAtStop < o.sessions) problems.push(`${openAtStop} sessions open when the keepalives stopped, not ${o.sessions}`);
-    if (expiredEarly) problems.push('a session expired before the new leader\'s deadline');
-    if (allGone === 0) problems.push('the sessions did not all expire within 2 minutes of their deadline');
-    if (o.ephemerals && expiry.ephemeralsLeft !== 0) problems.push(`${expiry.ephemeralsLeft ?? '?'} ephemerals left after every session expired`);
-    if (o.keepalive === 'http' && keepalivesPerSecond < 0.95 * naturalRatePerSecond) {
-      problems.push(`the measured window had ${keepalivesPerSecond.toFixed(0)} keepalives/s, ${(keepalivesPerSecond / naturalRatePerSecond).toFixed(2)}× the natural rate: its figures understate the load`);
-    }
-    // Late keepalives are the load generator's lag (a busy machine), not zgate's: reported, not failed.
-    if (stopped.late > 0) {
-      problems.push(
-        `${stopped.late} of ${stopped.sent} keepalives went out more than a tenth of a period late (max ${stopped.maxLagMs.toFixed(0)} ms behind; ` +
-          `in the measured window ${keepalives.late}, max ${keepalives.maxLagMs.toFixed(0)} ms): the load generator fell behind`,
-      );
-    }
-    return {
-      sessions: o.sessions,
-      timeoutMs: o.timeoutMs,
-      ephemerals: o.ephemerals,
-      keepalive: o.keepalive,
-      leader,
-      create,
-      idle: { seconds: idle.seconds, cpu: idle.cpu, peerBytesPerSecond: idle.peerBytesPerSecond, peerConnectionsChanged: idle.peerConnectionsChanged },
-      loaded: { ...loaded, seconds: win.seconds },
-      keepaliveCost,
-      expiry,
-      loadAverage1m: { before: loadBefore, after: loadavg()[0] ?? 0 },
-      ok: stableLeader && stopped.failed === 0 && stopped.lostSockets === 0 && openAtStop >= o.sessions && !expiredEarly && allGone !== 0 && (!o.ephemerals || expiry.ephemeralsLeft === 0),
-      problems,
-    };
-  } finally {
-    process.removeListener('exit', onExit);
-    await stopAll();
+    if (allGone === 0) o.log('  not every session expired within 2 minutes of the deadline');
+    else o.log(`  expiry of ${openAtStop} sessions at once: none open on either member ${expiry.afterDeadlineMs!.toFixed(0)} ms after the deadline; ${expiry.firstToLastMs!.toFixed(0)} ms from the first expiry seen to the last (${expiry.sessionsPerSecond!.toFixed(0)} sessions/s, with their ephemerals)`);
+    for (const id of followers) if (!this.members.get(id)!.running) throw new Error(`member ${id} ${this.members.get(id)!.exitDescription ?? 'ended'}\n${this.members.get(id)!.output()}`);
+    return { expiry, expiredEarly, allExpired: allGone !== 0 };
   }
+}
+
+/** The keepalives' share: the loaded window minus the idle one. */
+function keepaliveCost(o: SessionsBenchOptions, win: Loaded, idle: Window): SessionsBenchResult['keepaliveCost'] {
+  const allCpu = (w: Window): number => w.cpu.leader + w.cpu.followers.reduce((a, b) => a + b, 0);
+  const peerDelta = win.peerBytesPerSecond.total - idle.peerBytesPerSecond.total;
+  return {
+    leaderCpu: win.cpu.leader - idle.cpu.leader,
+    clusterCpuUsPerKeepalive: ((allCpu(win) - allCpu(idle)) * 1e6) / win.keepalivesPerSecond,
+    peerBytesPerSecond: peerDelta,
+    peerBytesPerSessionPerSecond: peerDelta / o.sessions,
+  };
+}
+
+function sessionsProblems(o: SessionsBenchOptions, create: SessionsBenchResult['create'], m: Measured, h: Handover, e: Expired): string[] {
+  const { stopped, openAtStop } = h;
+  const { keepalives, keepalivesPerSecond, naturalRatePerSecond } = m.loaded;
+  const problems: string[] = [];
+  if (!m.stableLeader) problems.push(`the leader changed during the measured window (zgate_raft_leader_changes ${m.leaderChanges[0]} → ${m.leaderChanges[1]}): its figures are not a steady state`);
+  if (create.retries > 0) problems.push(`${create.retries} creates were sent again after 503 Unavailable (a leader change while creating)`);
+  if (stopped.lostSockets > 0) problems.push(`${stopped.lostSockets} WebSockets holding a session closed before the end (${stopped.firstFailure ?? '?'})`);
+  if (stopped.failed > 0) problems.push(`${stopped.failed} keepalives failed (first: ${stopped.firstFailure ?? '?'}): sessions expired while kept alive, or members refused`);
+  // More than N: a retried create left a session nobody keeps alive, not expired yet.
+  if (openAtStop < o.sessions) problems.push(`${openAtStop} sessions open when the keepalives stopped, not ${o.sessions}`);
+  if (e.expiredEarly) problems.push('a session expired before the new leader\'s deadline');
+  if (!e.allExpired) problems.push('the sessions did not all expire within 2 minutes of their deadline');
+  if (o.ephemerals && e.expiry.ephemeralsLeft !== 0) problems.push(`${e.expiry.ephemeralsLeft ?? '?'} ephemerals left after every session expired`);
+  if (o.keepalive === 'http' && keepalivesPerSecond < 0.95 * naturalRatePerSecond) {
+    problems.push(`the measured window had ${keepalivesPerSecond.toFixed(0)} keepalives/s, ${(keepalivesPerSecond / naturalRatePerSecond).toFixed(2)}× the natural rate: its figures understate the load`);
+  }
+  // Late keepalives are the load generator's lag (a busy machine), not zgate's: reported, not failed.
+  if (stopped.late > 0) {
+    problems.push(
+      `${stopped.late} of ${stopped.sent} keepalives went out more than a tenth of a period late (max ${stopped.maxLagMs.toFixed(0)} ms behind; ` +
+        `in the measured window ${keepalives.late}, max ${keepalives.maxLagMs.toFixed(0)} ms): the load generator fell behind`,
+    );
+  }
+  return problems;
 }
 
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;

@@ -175,7 +175,16 @@ async function incremental(b: Built, slice: number, writesPerTurn: number, seq: 
   };
 }
 
-async function main(): Promise<void> {
+interface Options {
+  znodes: number;
+  shape: 'flat' | 'spread';
+  sliceSizes: number[];
+  writesPerTurn: number;
+  json: boolean;
+  verbose: boolean;
+}
+
+function parseOptions(): Options | 'help' {
   const { values } = parseArgs({
     options: {
       znodes: { type: 'string' },
@@ -187,26 +196,24 @@ async function main(): Promise<void> {
       help: { type: 'boolean' },
     },
   });
-  if (values.help) {
-    console.log('node --expose-gc dist-tools/tools/bench/snapshot.js [--znodes N (1000000)] [--shape flat|spread (flat)] [--slices 5000,10000,20000] [--writes N per turn (200)] [--json] [--verbose: log slices over 50 ms]');
-    return;
-  }
+  if (values.help) return 'help';
   const znodes = Number(values.znodes ?? 1_000_000);
   const shape = (values.shape ?? 'flat') as 'flat' | 'spread';
   if (shape !== 'flat' && shape !== 'spread') throw new Error(`unknown shape ${shape}`);
   const sliceSizes = (values.slices ?? '5000,10000,20000').split(',').map(Number);
   const writesPerTurn = Number(values.writes ?? 200);
-  if (!gc) process.stderr.write('(run with --expose-gc for exact heap figures)\n');
+  return { znodes, shape, sliceSizes, writesPerTurn, json: values.json === true, verbose: values.verbose === true };
+}
 
-  process.stderr.write(`building ${znodes} znodes of 100 bytes (${shape})\n`);
-  const before = memory();
-  const built = build(znodes, shape);
-  const after = memory();
-  const { tree } = built;
-  const heapPerZnode = (after.heap - before.heap) / tree.nodeCount;
-  const externalPerZnode = (after.external - before.external) / tree.nodeCount;
+interface SyncRun {
+  syncMs: number;
+  snapshotBytes: number;
+  restoreMs: number;
+  restoredCount: number;
+}
 
-  // The synchronous snapshot: the stall the member used to take, all at once.
+/** The synchronous snapshot: the stall the member used to take, all at once; and its restore. */
+function synchronous(tree: DataTree): SyncRun {
   const syncRuns: number[] = [];
   let bytes: Uint8Array = new Uint8Array(0);
   for (let r = 0; r < 3; r++) {
@@ -216,50 +223,90 @@ async function main(): Promise<void> {
   }
   const syncMs = Math.min(...syncRuns);
   const r0 = performance.now();
-  let restored: DataTree | undefined = DataTree.restore(bytes);
+  const restored = DataTree.restore(bytes);
   const restoreMs = performance.now() - r0;
-  const restoredCount = restored.nodeCount;
-  restored = undefined;
-  const snapshotBytes = bytes.length;
-  bytes = new Uint8Array(0);
+  // Only the figures leave: the snapshot's bytes and the restored tree are garbage on return.
+  return { syncMs, snapshotBytes: bytes.length, restoreMs, restoredCount: restored.nodeCount };
+}
+
+/** An incremental run's figures as reported: ms to a tenth, totals rounded. */
+function rounded(r: IncrementalRun): IncrementalRun {
+  return {
+    ...r,
+    beginMs: Number(r.beginMs.toFixed(1)),
+    maxSliceMs: Number(r.maxSliceMs.toFixed(1)),
+    medianSliceMs: Number(r.medianSliceMs.toFixed(1)),
+    p99SliceMs: Number(r.p99SliceMs.toFixed(1)),
+    maxGcPauseMs: Number(r.maxGcPauseMs.toFixed(1)),
+    maxLoopDelayMs: Number(r.maxLoopDelayMs.toFixed(1)),
+    totalMs: Math.round(r.totalMs),
+    maxWriteTurnMs: Number(r.maxWriteTurnMs.toFixed(1)),
+  };
+}
+
+/** What --json prints (in this order). */
+interface SnapshotBenchResult {
+  znodes: number;
+  shape: 'flat' | 'spread';
+  buildMs: number;
+  heapBytesPerZnode: number;
+  externalBytesPerZnode: number;
+  snapshotBytes: number;
+  syncSnapshotMs: number;
+  restoreMs: number;
+  restoredZnodes: number;
+  incremental: IncrementalRun[];
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions();
+  if (opts === 'help') {
+    console.log('node --expose-gc dist-tools/tools/bench/snapshot.js [--znodes N (1000000)] [--shape flat|spread (flat)] [--slices 5000,10000,20000] [--writes N per turn (200)] [--json] [--verbose: log slices over 50 ms]');
+    return;
+  }
+  const { znodes, shape, sliceSizes, writesPerTurn } = opts;
+  if (!gc) process.stderr.write('(run with --expose-gc for exact heap figures)\n');
+
+  process.stderr.write(`building ${znodes} znodes of 100 bytes (${shape})\n`);
+  const before = memory();
+  const built = build(znodes, shape);
+  const after = memory();
+  const { tree } = built;
+  const heapPerZnode = (after.heap - before.heap) / tree.nodeCount;
+  const externalPerZnode = (after.external - before.external) / tree.nodeCount;
+  const sync = synchronous(tree);
 
   const seq = { n: 0 };
   const runs: IncrementalRun[] = [];
   for (const slice of sliceSizes) {
     process.stderr.write(`incremental snapshot, slices of ${slice} znodes, ${writesPerTurn} writes between slices\n`);
-    runs.push(await incremental(built, slice, writesPerTurn, seq, values.verbose === true));
+    runs.push(await incremental(built, slice, writesPerTurn, seq, opts.verbose));
   }
   if (runs.some((r) => !r.identical)) throw new Error('an incremental snapshot differs from the synchronous one at the same zxid');
 
-  const result = {
+  const result: SnapshotBenchResult = {
     znodes: tree.nodeCount,
     shape,
     buildMs: Math.round(built.buildMs),
     heapBytesPerZnode: Math.round(heapPerZnode),
     externalBytesPerZnode: Math.round(externalPerZnode),
-    snapshotBytes,
-    syncSnapshotMs: Math.round(syncMs),
-    restoreMs: Math.round(restoreMs),
-    restoredZnodes: restoredCount,
-    incremental: runs.map((r) => ({
-      ...r,
-      beginMs: Number(r.beginMs.toFixed(1)),
-      maxSliceMs: Number(r.maxSliceMs.toFixed(1)),
-      medianSliceMs: Number(r.medianSliceMs.toFixed(1)),
-      p99SliceMs: Number(r.p99SliceMs.toFixed(1)),
-      maxGcPauseMs: Number(r.maxGcPauseMs.toFixed(1)),
-      maxLoopDelayMs: Number(r.maxLoopDelayMs.toFixed(1)),
-      totalMs: Math.round(r.totalMs),
-      maxWriteTurnMs: Number(r.maxWriteTurnMs.toFixed(1)),
-    })),
+    snapshotBytes: sync.snapshotBytes,
+    syncSnapshotMs: Math.round(sync.syncMs),
+    restoreMs: Math.round(sync.restoreMs),
+    restoredZnodes: sync.restoredCount,
+    incremental: runs.map(rounded),
   };
-  if (values.json) {
+  if (opts.json) {
     console.log(JSON.stringify(result));
     return;
   }
-  console.log(`snapshot of ${result.znodes} znodes of 100 bytes (${shape})`);
+  printResult(result, writesPerTurn);
+}
+
+function printResult(result: SnapshotBenchResult, writesPerTurn: number): void {
+  console.log(`snapshot of ${result.znodes} znodes of 100 bytes (${result.shape})`);
   console.log(`  heap bytes per znode        ${result.heapBytesPerZnode} (+ ${result.externalBytesPerZnode} in ArrayBuffers: the data)`);
-  console.log(`  snapshot size               ${(snapshotBytes / 1e6).toFixed(1)} MB`);
+  console.log(`  snapshot size               ${(result.snapshotBytes / 1e6).toFixed(1)} MB`);
   console.log(`  synchronous snapshot()      ${result.syncSnapshotMs} ms (one stall; best of 3)`);
   console.log(`  restore()                   ${result.restoreMs} ms`);
   console.log('');

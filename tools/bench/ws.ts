@@ -316,7 +316,6 @@ async function throughputPhase(run: Run, t: Target): Promise<WsThroughput> {
 }
 
 export async function benchWs(opts: WsBenchOptions): Promise<WsBenchResult> {
-  const log = opts.log;
   const here = fileURLToPath(new URL('.', import.meta.url));
   const cli = productCli();
   const bareScript = join(here, 'bare-ws-server.js');
@@ -339,24 +338,7 @@ export async function benchWs(opts: WsBenchOptions): Promise<WsBenchResult> {
   };
   process.once('exit', onExit);
   try {
-    const [zPort, bPort] = [await freePort(HOST), await freePort(HOST)];
-    const zgate = new BenchChild('zgate', cli, ['serve', '--http', `${HOST}:${zPort}`, '--data-dir', dataDir, '--log-level', 'warn']);
-    const bare = new BenchChild('bare ws server', bareScript, [String(bPort), HOST]);
-    children.push(zgate, bare);
-    const zOrigin = `http://${HOST}:${zPort}`;
-    const bOrigin = `http://${HOST}:${bPort}`;
-    await Promise.all([zgate.waitHealthy(`${zOrigin}/healthz`), bare.waitHealthy(`${bOrigin}/healthz`)]);
-    await zgate.waitHealthy(`${zOrigin}/readyz`, 60_000);
-    const targets: Record<TargetName, Target> = {
-      zgate: new Target('zgate', zgate, zOrigin, `/v1/znodes${WATCH_PATH}`, opts.workers),
-      bare: new Target('bare', bare, bOrigin, '/bare', opts.workers),
-    };
-    for (const path of ['/v1/znodes/bench', `/v1/znodes${WATCH_PATH}`]) {
-      const res = await fetch(zOrigin + path, { method: 'PUT', body: '', headers: { 'content-type': 'application/octet-stream' } });
-      await res.arrayBuffer();
-      if (res.status !== 200 && res.status !== 201) throw new Error(`setup PUT ${path} answered ${res.status}`);
-    }
-    log(`bench ws: zgate pid ${zgate.proc.pid} on ${zOrigin}, bare ws pid ${bare.proc.pid} on ${bOrigin}; ${opts.workers} client processes, ${opts.sockets.toLocaleString('en-US')} sockets to each`);
+    const targets = await startServers(opts, { cli, bareScript, dataDir }, children);
     for (let i = 0; i < opts.workers; i++) {
       workers.push(
         new Worker(clientScript, i, (w, m) => {
@@ -366,92 +348,135 @@ export async function benchWs(opts: WsBenchOptions): Promise<WsBenchResult> {
       );
     }
     const run: Run = { workers, opts };
-
-    const connected = {} as Record<TargetName, { connectS: number; rssBefore: number; rssAfter: number }>;
-    for (const name of ['bare', 'zgate'] as const) {
-      const t = targets[name];
-      const rssBefore = rssBytesOf(t.pid);
-      const connectS = await connectAll(run, t);
-      // Idle: let the handshakes' garbage and the allocator settle before reading the RSS.
-      await sleep(2000);
-      const rssAfter = rssBytesOf(t.pid);
-      connected[name] = { connectS, rssBefore, rssAfter };
-      log(`  ${name}: ${opts.sockets.toLocaleString('en-US')} sockets watching after ${connectS.toFixed(1)} s; RSS ${(rssBefore / 2 ** 20).toFixed(0)} → ${(rssAfter / 2 ** 20).toFixed(0)} MiB (${((rssAfter - rssBefore) / opts.sockets / 1024).toFixed(1)} KiB per socket)`);
-    }
-
-    const latency: Record<TargetName, LatencyRound[]> = { zgate: [], bare: [] };
-    const throughput: Record<TargetName, WsThroughput[]> = { zgate: [], bare: [] };
-    for (let round = 1; round <= opts.rounds; round++) {
-      const order: TargetName[] = round % 2 === 1 ? ['bare', 'zgate'] : ['zgate', 'bare'];
-      for (const name of order) {
-        const l = await latencyPhase(run, targets[name]);
-        latency[name].push(l);
-        const d = distribution(Float64Array.from(l.deliveries));
-        log(`  r${round} ${name.padEnd(5)} one write → ${opts.sockets} sockets ×${opts.latencyWrites}: p50 ${d.p50.toFixed(1)} ms, p99 ${d.p99.toFixed(1)} ms, max ${d.max.toFixed(1)} ms`);
-      }
-      for (const name of order) {
-        const tp = await throughputPhase(run, targets[name]);
-        throughput[name].push(tp);
-        log(`  r${round} ${name.padEnd(5)} under load: ${tp.writes} writes in ${tp.seconds.toFixed(1)} s, ${Math.round(tp.deliveriesPerSecond).toLocaleString('en-US')} events/s delivered, server ${tp.serverCpuUsPerDelivery.toFixed(2)} µs CPU per event`);
-      }
-    }
+    const connected = await connectPhase(run, targets);
+    const { latency, throughput } = await measureRounds(run, targets);
     for (const name of ['bare', 'zgate'] as const) {
       await Promise.all(workers.map((w) => w.ask({ t: 'close', target: name }, 'closed', 60_000)));
     }
     for (const c of children) if (!c.running) throw new Error(`${c.name} ${c.exitDescription ?? 'ended'} during the bench\n${c.output()}`);
-
-    const result = (name: TargetName): WsTargetResult => {
-      const c = connected[name];
-      const all = latency[name];
-      const rounds = throughput[name];
-      const mid = [...rounds].sort((a, b) => a.deliveriesPerSecond - b.deliveriesPerSecond)[Math.floor((rounds.length - 1) / 2)]!;
-      const deliveries = new Float64Array(all.reduce((n, l) => n + l.deliveries.length, 0));
-      let k = 0;
-      for (const l of all) {
-        deliveries.set(l.deliveries, k);
-        k += l.deliveries.length;
-      }
-      return {
-        name,
-        connectS: c.connectS,
-        rssBeforeBytes: c.rssBefore,
-        rssAfterBytes: c.rssAfter,
-        bytesPerSocket: (c.rssAfter - c.rssBefore) / opts.sockets,
-        delivery: distribution(deliveries),
-        lastSocket: distribution(all.flatMap((l) => l.lastSocket)),
-        writeAnswer: distribution(all.flatMap((l) => l.answers)),
-        throughput: mid,
-        rounds,
-        lostSockets: targets[name].lost,
-      };
-    };
-    const z = result('zgate');
-    const b = result('bare');
-    const problems: string[] = [];
-    if (z.throughput.deliveriesPerSecond < 0.5 * b.throughput.deliveriesPerSecond) problems.push('zgate delivered fewer than half the events per second of the bare ws server (target: at least 50%)');
-    if (z.bytesPerSocket >= 20 * 1024) problems.push('zgate used 20 KiB or more per idle watching socket (target: under 20 KB)');
-    return {
-      sockets: opts.sockets,
-      workers: opts.workers,
-      window: opts.window,
-      durationS: opts.durationS,
-      zgate: z,
-      bare: b,
-      ratios: {
-        throughput: z.throughput.deliveriesPerSecond / b.throughput.deliveriesPerSecond,
-        memory: z.bytesPerSocket / b.bytesPerSocket,
-        cpuPerDelivery: z.throughput.serverCpuUsPerDelivery / b.throughput.serverCpuUsPerDelivery,
-        deliveryP50: z.delivery.p50 / b.delivery.p50,
-      },
-      loadAverage1m: { before: loadBefore, after: loadavg()[0] ?? 0 },
-      // Targets missed are reported, not failures: the bench fails on errors (a lost socket, a failed write).
-      ok: true,
-      problems,
-    };
+    const result = (name: TargetName): WsTargetResult => targetResult(opts, targets[name], connected[name], latency[name], throughput[name]);
+    return wsResult(opts, result('zgate'), result('bare'), loadBefore);
   } finally {
     process.removeListener('exit', onExit);
     await stopAll();
   }
+}
+
+/** The member and the bare server, healthy and (the member) ready, with the watched znode in place. */
+async function startServers(opts: WsBenchOptions, files: { cli: string; bareScript: string; dataDir: string }, children: BenchChild[]): Promise<Record<TargetName, Target>> {
+  const { cli, bareScript, dataDir } = files;
+  const [zPort, bPort] = [await freePort(HOST), await freePort(HOST)];
+  const zgate = new BenchChild('zgate', cli, ['serve', '--http', `${HOST}:${zPort}`, '--data-dir', dataDir, '--log-level', 'warn']);
+  const bare = new BenchChild('bare ws server', bareScript, [String(bPort), HOST]);
+  children.push(zgate, bare);
+  const zOrigin = `http://${HOST}:${zPort}`;
+  const bOrigin = `http://${HOST}:${bPort}`;
+  await Promise.all([zgate.waitHealthy(`${zOrigin}/healthz`), bare.waitHealthy(`${bOrigin}/healthz`)]);
+  await zgate.waitHealthy(`${zOrigin}/readyz`, 60_000);
+  const targets: Record<TargetName, Target> = {
+    zgate: new Target('zgate', zgate, zOrigin, `/v1/znodes${WATCH_PATH}`, opts.workers),
+    bare: new Target('bare', bare, bOrigin, '/bare', opts.workers),
+  };
+  for (const path of ['/v1/znodes/bench', `/v1/znodes${WATCH_PATH}`]) {
+    const res = await fetch(zOrigin + path, { method: 'PUT', body: '', headers: { 'content-type': 'application/octet-stream' } });
+    await res.arrayBuffer();
+    if (res.status !== 200 && res.status !== 201) throw new Error(`setup PUT ${path} answered ${res.status}`);
+  }
+  opts.log(`bench ws: zgate pid ${zgate.proc.pid} on ${zOrigin}, bare ws pid ${bare.proc.pid} on ${bOrigin}; ${opts.workers} client processes, ${opts.sockets.toLocaleString('en-US')} sockets to each`);
+  return targets;
+}
+
+interface Connected {
+  connectS: number;
+  rssBefore: number;
+  rssAfter: number;
+}
+
+/** Every socket to each server in turn, and the server's RSS before and once they sit idle. */
+async function connectPhase(run: Run, targets: Record<TargetName, Target>): Promise<Record<TargetName, Connected>> {
+  const { opts } = run;
+  const connected = {} as Record<TargetName, Connected>;
+  for (const name of ['bare', 'zgate'] as const) {
+    const t = targets[name];
+    const rssBefore = rssBytesOf(t.pid);
+    const connectS = await connectAll(run, t);
+    // Idle: let the handshakes' garbage and the allocator settle before reading the RSS.
+    await sleep(2000);
+    const rssAfter = rssBytesOf(t.pid);
+    connected[name] = { connectS, rssBefore, rssAfter };
+    opts.log(`  ${name}: ${opts.sockets.toLocaleString('en-US')} sockets watching after ${connectS.toFixed(1)} s; RSS ${(rssBefore / 2 ** 20).toFixed(0)} → ${(rssAfter / 2 ** 20).toFixed(0)} MiB (${((rssAfter - rssBefore) / opts.sockets / 1024).toFixed(1)} KiB per socket)`);
+  }
+  return connected;
+}
+
+/** The latency then the throughput phase of every round, the servers' order alternating. */
+async function measureRounds(run: Run, targets: Record<TargetName, Target>): Promise<{ latency: Record<TargetName, LatencyRound[]>; throughput: Record<TargetName, WsThroughput[]> }> {
+  const { opts } = run;
+  const latency: Record<TargetName, LatencyRound[]> = { zgate: [], bare: [] };
+  const throughput: Record<TargetName, WsThroughput[]> = { zgate: [], bare: [] };
+  for (let round = 1; round <= opts.rounds; round++) {
+    const order: TargetName[] = round % 2 === 1 ? ['bare', 'zgate'] : ['zgate', 'bare'];
+    for (const name of order) {
+      const l = await latencyPhase(run, targets[name]);
+      latency[name].push(l);
+      const d = distribution(Float64Array.from(l.deliveries));
+      opts.log(`  r${round} ${name.padEnd(5)} one write → ${opts.sockets} sockets ×${opts.latencyWrites}: p50 ${d.p50.toFixed(1)} ms, p99 ${d.p99.toFixed(1)} ms, max ${d.max.toFixed(1)} ms`);
+    }
+    for (const name of order) {
+      const tp = await throughputPhase(run, targets[name]);
+      throughput[name].push(tp);
+      opts.log(`  r${round} ${name.padEnd(5)} under load: ${tp.writes} writes in ${tp.seconds.toFixed(1)} s, ${Math.round(tp.deliveriesPerSecond).toLocaleString('en-US')} events/s delivered, server ${tp.serverCpuUsPerDelivery.toFixed(2)} µs CPU per event`);
+    }
+  }
+  return { latency, throughput };
+}
+
+/** One server's figures over all rounds: every delivery together, the median round's throughput. */
+function targetResult(opts: WsBenchOptions, target: Target, c: Connected, all: LatencyRound[], rounds: WsThroughput[]): WsTargetResult {
+  const mid = [...rounds].sort((a, b) => a.deliveriesPerSecond - b.deliveriesPerSecond)[Math.floor((rounds.length - 1) / 2)]!;
+  const deliveries = new Float64Array(all.reduce((n, l) => n + l.deliveries.length, 0));
+  let k = 0;
+  for (const l of all) {
+    deliveries.set(l.deliveries, k);
+    k += l.deliveries.length;
+  }
+  return {
+    name: target.name,
+    connectS: c.connectS,
+    rssBeforeBytes: c.rssBefore,
+    rssAfterBytes: c.rssAfter,
+    bytesPerSocket: (c.rssAfter - c.rssBefore) / opts.sockets,
+    delivery: distribution(deliveries),
+    lastSocket: distribution(all.flatMap((l) => l.lastSocket)),
+    writeAnswer: distribution(all.flatMap((l) => l.answers)),
+    throughput: mid,
+    rounds,
+    lostSockets: target.lost,
+  };
+}
+
+function wsResult(opts: WsBenchOptions, z: WsTargetResult, b: WsTargetResult, loadBefore: number): WsBenchResult {
+  const problems: string[] = [];
+  if (z.throughput.deliveriesPerSecond < 0.5 * b.throughput.deliveriesPerSecond) problems.push('zgate delivered fewer than half the events per second of the bare ws server (target: at least 50%)');
+  if (z.bytesPerSocket >= 20 * 1024) problems.push('zgate used 20 KiB or more per idle watching socket (target: under 20 KB)');
+  return {
+    sockets: opts.sockets,
+    workers: opts.workers,
+    window: opts.window,
+    durationS: opts.durationS,
+    zgate: z,
+    bare: b,
+    ratios: {
+      throughput: z.throughput.deliveriesPerSecond / b.throughput.deliveriesPerSecond,
+      memory: z.bytesPerSocket / b.bytesPerSocket,
+      cpuPerDelivery: z.throughput.serverCpuUsPerDelivery / b.throughput.serverCpuUsPerDelivery,
+      deliveryP50: z.delivery.p50 / b.delivery.p50,
+    },
+    loadAverage1m: { before: loadBefore, after: loadavg()[0] ?? 0 },
+    // Targets missed are reported, not failures: the bench fails on errors (a lost socket, a failed write).
+    ok: true,
+    problems,
+  };
 }
 
 const ms = (v: number): string => (v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));

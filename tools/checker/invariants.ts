@@ -384,78 +384,111 @@ function covers(log: WatcherLog, z: number): boolean {
  * - a watcher caught up to the end agrees with the final tree on which znodes exist.
  */
 export function checkWatches(logs: readonly WatcherLog[], history: readonly HistoryOp[], final: TreeDump | undefined, finalZxid: number | undefined): WatchReport {
-  const violations: string[] = [];
-  let events = 0;
-  let gaps = 0;
-  let duplicates = 0;
-  let reorderings = 0;
-  let mismatches = 0;
-  // What each acknowledged write did, by zxid.
-  const known = new Map<number, { op: HistoryOp; keys: Set<string>; paths: string[] }>();
+  const t: WatchTally = { violations: [], events: 0, gaps: 0, duplicates: 0, reorderings: 0, mismatches: 0 };
+  const known = writeEffectsByZxid(history);
+  const perWatcher = logs.map((log) => readWatcher(log, t));
+  logs.forEach((log, wi) => checkAgainstWrites(log, perWatcher[wi]!, known, t));
+  checkWatchersAgree(logs, perWatcher, known, t);
+  if (final !== undefined) {
+    logs.forEach((log, wi) => {
+      checkAgainstFinalZxids(log, perWatcher[wi]!, final, t);
+      checkEndState(log, final, finalZxid, t);
+    });
+  }
+  const { violations, events, gaps, duplicates, reorderings, mismatches } = t;
+  return { ...report('watch streams', events, violations), events, gaps, duplicates, reorderings, mismatches };
+}
+
+/** checkWatches' counts and violations, in the order found. */
+interface WatchTally {
+  violations: string[];
+  events: number;
+  gaps: number;
+  duplicates: number;
+  reorderings: number;
+  mismatches: number;
+}
+
+/** What an acknowledged write did: its events as keys, and the paths they are on. */
+interface WriteEffects {
+  op: HistoryOp;
+  keys: Set<string>;
+  paths: string[];
+}
+
+/** What each acknowledged write did, by zxid. */
+function writeEffectsByZxid(history: readonly HistoryOp[]): Map<number, WriteEffects> {
+  const known = new Map<number, WriteEffects>();
   for (const op of history) {
     const eff = effectsOf(op);
     if (eff === undefined || op.zxid === undefined) continue;
     if ((op.output as ZOutput).t === 'err' && !isAppliedError((op.output as { code: string }).code)) continue;
     known.set(op.zxid, { op, keys: new Set(eff.map((e) => `${e.type} ${e.path}`)), paths: eff.map((e) => e.path) });
   }
-  const perWatcher = logs.map((log) => {
-    const byZxid = new Map<number, Set<string>>();
-    let lastZxid = -1;
-    for (const [si, seg] of log.segments.entries()) {
-      if (seg.resumed && si > 0 && seg.from !== log.segments[si - 1]!.to) {
-        violations.push(`watcher ${log.watcher}: segment ${si} resumed from ${seg.from}, the previous one ended at ${log.segments[si - 1]!.to}`);
-      }
-      if (!seg.resumed) lastZxid = -1;
-      for (const frame of seg.frames) {
-        const z = frame[0]?.zxid;
-        if (z === undefined) continue;
-        if (frame.some((e) => e.zxid !== z)) {
-          reorderings++;
-          violations.push(`watcher ${log.watcher} (member ${seg.member}): one frame mixes zxids ${frame.map((e) => e.zxid).join(',')}`);
-        }
-        if (z <= lastZxid) {
-          reorderings++;
-          violations.push(`watcher ${log.watcher} (member ${seg.member}): zxid ${z} after ${lastZxid}${z === lastZxid ? ' (in a separate frame)' : ''}`);
-        }
-        if (z <= seg.from) violations.push(`watcher ${log.watcher} (member ${seg.member}): event at zxid ${z}, not after the segment's start ${seg.from}`);
-        lastZxid = Math.max(lastZxid, z);
-        let set = byZxid.get(z);
-        if (set === undefined) byZxid.set(z, (set = new Set()));
-        for (const e of frame) {
-          events++;
-          const k = eventKey(e);
-          if (set.has(k)) {
-            duplicates++;
-            violations.push(`watcher ${log.watcher} (member ${seg.member}): duplicate ${k} at zxid ${z}`);
-          }
-          set.add(k);
-        }
-      }
-    }
-    return byZxid;
-  });
+  return known;
+}
 
-  const setText = (s: Set<string> | undefined): string => (s === undefined || s.size === 0 ? '(nothing)' : [...s].sort().join(', '));
-  // Against acknowledged writes.
-  logs.forEach((log, wi) => {
-    const byZxid = perWatcher[wi]!;
-    for (const [z, k] of known) {
-      if (!covers(log, z)) continue;
-      const got = byZxid.get(z) ?? new Set<string>();
-      const missing = [...k.keys].filter((e) => !got.has(e));
-      // Extra: anything but NodeCreated of an ancestor of a created path (parents=true).
-      const extra = [...got].filter((e) => !k.keys.has(e) && !(e.startsWith('NodeCreated ') && k.paths.some((p) => isAncestor(e.slice('NodeCreated '.length), p))));
-      if (missing.length > 0) {
-        gaps++;
-        violations.push(`watch gap: watcher ${log.watcher} covered zxid ${z} but missed ${missing.join(', ')} of #${k.op.id}`);
+/** One watcher's events by zxid, checking order, atomicity, uniqueness and resumes on the way. */
+function readWatcher(log: WatcherLog, t: WatchTally): Map<number, Set<string>> {
+  const { violations } = t;
+  const byZxid = new Map<number, Set<string>>();
+  let lastZxid = -1;
+  for (const [si, seg] of log.segments.entries()) {
+    if (seg.resumed && si > 0 && seg.from !== log.segments[si - 1]!.to) {
+      violations.push(`watcher ${log.watcher}: segment ${si} resumed from ${seg.from}, the previous one ended at ${log.segments[si - 1]!.to}`);
+    }
+    if (!seg.resumed) lastZxid = -1;
+    for (const frame of seg.frames) {
+      const z = frame[0]?.zxid;
+      if (z === undefined) continue;
+      if (frame.some((e) => e.zxid !== z)) {
+        t.reorderings++;
+        violations.push(`watcher ${log.watcher} (member ${seg.member}): one frame mixes zxids ${frame.map((e) => e.zxid).join(',')}`);
       }
-      if (extra.length > 0) {
-        mismatches++;
-        violations.push(`watcher ${log.watcher}: at zxid ${z} (#${k.op.id}) events ${extra.join(', ')} that the write did not cause`);
+      if (z <= lastZxid) {
+        t.reorderings++;
+        violations.push(`watcher ${log.watcher} (member ${seg.member}): zxid ${z} after ${lastZxid}${z === lastZxid ? ' (in a separate frame)' : ''}`);
+      }
+      if (z <= seg.from) violations.push(`watcher ${log.watcher} (member ${seg.member}): event at zxid ${z}, not after the segment's start ${seg.from}`);
+      lastZxid = Math.max(lastZxid, z);
+      let set = byZxid.get(z);
+      if (set === undefined) byZxid.set(z, (set = new Set()));
+      for (const e of frame) {
+        t.events++;
+        const k = eventKey(e);
+        if (set.has(k)) {
+          t.duplicates++;
+          violations.push(`watcher ${log.watcher} (member ${seg.member}): duplicate ${k} at zxid ${z}`);
+        }
+        set.add(k);
       }
     }
-  });
-  // Watchers against each other, where both cover a zxid.
+  }
+  return byZxid;
+}
+
+/** At every covered zxid of an acknowledged write: exactly its effects. */
+function checkAgainstWrites(log: WatcherLog, byZxid: Map<number, Set<string>>, known: Map<number, WriteEffects>, t: WatchTally): void {
+  for (const [z, k] of known) {
+    if (!covers(log, z)) continue;
+    const got = byZxid.get(z) ?? new Set<string>();
+    const missing = [...k.keys].filter((e) => !got.has(e));
+    // Extra: anything but NodeCreated of an ancestor of a created path (parents=true).
+    const extra = [...got].filter((e) => !k.keys.has(e) && !(e.startsWith('NodeCreated ') && k.paths.some((p) => isAncestor(e.slice('NodeCreated '.length), p))));
+    if (missing.length > 0) {
+      t.gaps++;
+      t.violations.push(`watch gap: watcher ${log.watcher} covered zxid ${z} but missed ${missing.join(', ')} of #${k.op.id}`);
+    }
+    if (extra.length > 0) {
+      t.mismatches++;
+      t.violations.push(`watcher ${log.watcher}: at zxid ${z} (#${k.op.id}) events ${extra.join(', ')} that the write did not cause`);
+    }
+  }
+}
+
+/** Watchers against each other, where both cover a zxid no acknowledged write explains. */
+function checkWatchersAgree(logs: readonly WatcherLog[], perWatcher: Map<number, Set<string>>[], known: Map<number, WriteEffects>, t: WatchTally): void {
+  const setText = (s: Set<string> | undefined): string => (s === undefined || s.size === 0 ? '(nothing)' : [...s].sort().join(', '));
   for (let a = 0; a < logs.length; a++) {
     for (let b = a + 1; b < logs.length; b++) {
       const zs = new Set([...perWatcher[a]!.keys(), ...perWatcher[b]!.keys()]);
@@ -464,42 +497,43 @@ export function checkWatches(logs: readonly WatcherLog[], history: readonly Hist
         const ea = setText(perWatcher[a]!.get(z));
         const eb = setText(perWatcher[b]!.get(z));
         if (ea !== eb) {
-          mismatches++;
-          violations.push(`watchers ${logs[a]!.watcher} and ${logs[b]!.watcher} disagree at zxid ${z}: ${ea} vs ${eb}`);
+          t.mismatches++;
+          t.violations.push(`watchers ${logs[a]!.watcher} and ${logs[b]!.watcher} disagree at zxid ${z}: ${ea} vs ${eb}`);
         }
       }
     }
   }
-  // Against the final tree.
-  if (final !== undefined) {
-    logs.forEach((log, wi) => {
-      const byZxid = perWatcher[wi]!;
-      for (const [path, n] of final) {
-        if (!isAncestor(log.path, path) && log.path !== path) continue;
-        if (covers(log, n.czxid) && !(byZxid.get(n.czxid)?.has(`NodeCreated ${path}`) ?? false)) {
-          gaps++;
-          violations.push(`watch gap: watcher ${log.watcher} covered zxid ${n.czxid} but has no NodeCreated ${path} (the final tree's czxid)`);
-        }
-        if (n.mzxid !== n.czxid && covers(log, n.mzxid) && !(byZxid.get(n.mzxid)?.has(`NodeDataChanged ${path}`) ?? false)) {
-          gaps++;
-          violations.push(`watch gap: watcher ${log.watcher} covered zxid ${n.mzxid} but has no NodeDataChanged ${path} (the final tree's mzxid)`);
-        }
-      }
-      const last = log.segments[log.segments.length - 1];
-      if (finalZxid === undefined || last === undefined || last.to < finalZxid) return;
-      // Replay the last contiguous run of segments: which znodes it says exist at the end.
-      let start = log.segments.length - 1;
-      while (start > 0 && log.segments[start]!.resumed) start--;
-      const lastEvent = new Map<string, { type: string; zxid: number }>();
-      for (const seg of log.segments.slice(start)) for (const f of seg.frames) for (const e of f) lastEvent.set(e.path, { type: e.type, zxid: e.zxid });
-      for (const [path, e] of lastEvent) {
-        const exists = final.has(path);
-        if (e.type === 'NodeDeleted' ? exists : !exists) {
-          gaps++;
-          violations.push(`watcher ${log.watcher} ends with ${e.type} ${path} at ${e.zxid} but the final tree ${exists ? 'has' : 'lacks'} it`);
-        }
-      }
-    });
+}
+
+/** Every znode of the final tree under the watch, created or last modified in a covered range, has its event there. */
+function checkAgainstFinalZxids(log: WatcherLog, byZxid: Map<number, Set<string>>, final: TreeDump, t: WatchTally): void {
+  for (const [path, n] of final) {
+    if (!isAncestor(log.path, path) && log.path !== path) continue;
+    if (covers(log, n.czxid) && !(byZxid.get(n.czxid)?.has(`NodeCreated ${path}`) ?? false)) {
+      t.gaps++;
+      t.violations.push(`watch gap: watcher ${log.watcher} covered zxid ${n.czxid} but has no NodeCreated ${path} (the final tree's czxid)`);
+    }
+    if (n.mzxid !== n.czxid && covers(log, n.mzxid) && !(byZxid.get(n.mzxid)?.has(`NodeDataChanged ${path}`) ?? false)) {
+      t.gaps++;
+      t.violations.push(`watch gap: watcher ${log.watcher} covered zxid ${n.mzxid} but has no NodeDataChanged ${path} (the final tree's mzxid)`);
+    }
   }
-  return { ...report('watch streams', events, violations), events, gaps, duplicates, reorderings, mismatches };
+}
+
+/** A watcher caught up to the final zxid agrees with the final tree on which znodes exist. */
+function checkEndState(log: WatcherLog, final: TreeDump, finalZxid: number | undefined, t: WatchTally): void {
+  const last = log.segments[log.segments.length - 1];
+  if (finalZxid === undefined || last === undefined || last.to < finalZxid) return;
+  // Replay the last contiguous run of segments: which znodes it says exist at the end.
+  let start = log.segments.length - 1;
+  while (start > 0 && log.segments[start]!.resumed) start--;
+  const lastEvent = new Map<string, { type: string; zxid: number }>();
+  for (const seg of log.segments.slice(start)) for (const f of seg.frames) for (const e of f) lastEvent.set(e.path, { type: e.type, zxid: e.zxid });
+  for (const [path, e] of lastEvent) {
+    const exists = final.has(path);
+    if (e.type === 'NodeDeleted' ? exists : !exists) {
+      t.gaps++;
+      t.violations.push(`watcher ${log.watcher} ends with ${e.type} ${path} at ${e.zxid} but the final tree ${exists ? 'has' : 'lacks'} it`);
+    }
+  }
 }

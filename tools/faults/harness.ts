@@ -252,13 +252,10 @@ function unavailability(history: readonly HistoryOp[], faults: readonly FaultEve
 export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
   const members = o.members ?? 3;
   const durationMs = o.durationMs ?? 30_000;
-  const nClients = o.clients ?? 2 * members;
-  const nWatchers = o.watchers ?? 2;
   const log = o.log ?? ((l: string) => console.log(l));
   const replay = replayCommand(o, members, durationMs);
   log(`faults: seed ${o.seed}, ${members} members, ${durationMs / 1000}s of faults; replay with: ${replay}`);
   const rng = new Prng(o.seed);
-  let clock = new MonoClock();
   const problems: string[] = [];
   const cluster = await FaultCluster.start({
     members,
@@ -272,153 +269,17 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
     await cluster.waitConverged(30_000);
     const setupDeadline = Date.now() + 20_000;
     for (const p of ['/faults', '/faults/r', '/faults/m', '/faults/s', '/faults/u', '/faults/e']) await ensureZnode(cluster, p, setupDeadline);
-
-    // Time 0 of the history: the clients start.
-    clock = new MonoClock();
-    const history = new History();
-    const workload: WorkloadOptions = { ...DEFAULT_WORKLOAD, ...o.workload, mix: { ...DEFAULT_WORKLOAD.mix, ...o.workload?.mix } };
-    const keys = new KeySpace(workload.opsPerKey);
-    const env = { ports: cluster.httpPort, members: cluster.ids, clock, history, keys, opts: workload };
-    const watchers = Array.from({ length: nWatchers }, (_, i) => new Watcher(i + 1, cluster.httpPort, rng.split(), { path: '/faults', silenceMs: 3_000 }));
-    for (const w of watchers) w.start();
-    // Odd clients send Idempotency-Keys and retry indeterminate writes; even ones never retry.
-    const clients = Array.from({ length: nClients }, (_, i) => new Client(i + 1, env, rng.split(), (o.retries ?? true) && i % 2 === 0));
-    const running = clients.map((c) => c.run());
-    const sessionWorkers = Array.from(
-      { length: o.sessionWorkers ?? Math.max(1, Math.floor(members / 2)) },
-      (_, i) => new SessionWorker(i + 1, { ports: cluster.httpPort, members: cluster.ids, clock, timeoutMs: 3_000, requestTimeoutMs: 2_000 }, rng.split()),
-    );
-    running.push(...sessionWorkers.map((w) => w.run()));
-    const schedule = planSchedule(rng.nextU32(), durationMs, { ...o.schedule, ...(o.kinds ? { kinds: o.kinds } : {}) });
-    const nemesis = new Nemesis(cluster, schedule, () => clock.now(), log);
-    const started = Date.now();
-    const faults = await nemesis.run();
-    await sleep(Math.max(0, durationMs - (Date.now() - started)));
-    await cluster.healAll();
-    await sleep(o.healMs ?? 3_000);
-    for (const c of clients) c.stop();
-    for (const w of sessionWorkers) w.stop();
-    await Promise.all(running);
-    const endUs = clock.now();
-    log(`faults: ${history.ops.length} operations, ${faults.length} faults; converging`);
-    // Sessions kept alive until now expire one timeout later: wait for that, so that the tree
-    // stays still while it is read at the end.
-    if (sessionWorkers.length > 0) await sleep(6_000);
-
-    let converged = true;
-    let leader = cluster.ids[0]!;
-    try {
-      leader = (await cluster.waitConverged(60_000)).leader;
-      await cluster.waitStill(2_000, 30_000);
-      leader = (await cluster.waitConverged(60_000)).leader;
-    } catch (e) {
-      converged = false;
-      problems.push(`after healing: ${(e as Error).message}`);
-    }
-
-    // Final reads (linearizable, recorded) and dumps, all members at one zxid.
-    for (const p of keys.registerPaths) await finalRead(cluster, leader, clock, history, 'register', p, p);
-    for (const [g, paths] of keys.groups) for (const p of paths) await finalRead(cluster, leader, clock, history, 'group', g, p);
-    const dumps: MemberDump[] = [];
-    let finalZxid: number | null = null;
-    if (converged) {
-      for (let attempt = 0; attempt < 5 && finalZxid === null; attempt++) {
-        dumps.length = 0;
-        for (const id of cluster.ids) dumps.push({ member: id, appliedZxid: (await cluster.status(id))?.appliedZxid ?? -1, tree: await dumpTree(cluster, id, '/faults') });
-        const after = await Promise.all(cluster.ids.map((id) => cluster.status(id)));
-        if (after.every((a) => a?.appliedZxid === dumps[0]!.appliedZxid) && dumps.every((d) => d.appliedZxid === dumps[0]!.appliedZxid)) finalZxid = dumps[0]!.appliedZxid;
-      }
-      if (finalZxid === null) problems.push('the members kept applying entries while their trees were read at the end');
-    }
-    // Watchers catch up to the final zxid (heartbeats carry it).
-    const catchUp = Date.now() + 15_000;
-    while (finalZxid !== null && watchers.some((w) => w.progress < finalZxid!) && Date.now() < catchUp) await sleep(100);
-    for (const w of watchers) w.stop();
-    const final = dumps[0]?.tree;
-    const openAtEnd = final !== undefined ? await sessionsOpenAtEnd(cluster, leader, final) : undefined;
-
-    // Checks.
+    const w = startWorkload(o, cluster, rng, members);
+    const { faults, endUs } = await faultPhase(o, cluster, w, rng, durationMs, log);
+    const fin = await finalState(cluster, w, problems);
     log('faults: checking');
-    const ops = history.ops;
-    const lin = checkLinearizability(ops, final, { timeBudgetMs: o.checkBudgetMs ?? 10_000 });
-    const watch = checkWatches(
-      watchers.map((w) => w.log),
-      ops,
-      final,
-      finalZxid ?? undefined,
-    );
-    const checks: CheckReport[] = [lin];
-    if (final !== undefined) {
-      checks.push(checkLostWrites(ops, final), checkFailedInvisible(ops, final), checkMultiAtomic(keys.groups, final), checkReplicas(dumps));
-    } else {
-      checks.push({ name: 'final state', checked: 0, violations: ['no final state: the cluster did not converge after healing'] });
-    }
-    const sessions = checkSessions(
-      sessionWorkers.flatMap((w) => w.records),
-      faults,
-      final,
-      openAtEnd,
-      { expiryBoundMs: 3_000, quietMarginMs: 3_000 },
-    );
-    checks.push(checkSessionOrder(ops), checkLocalReads(ops), checkZxidsUnique(ops), watch, sessions);
-
-    const faultCounts: Record<string, number> = {};
-    for (const f of faults) faultCounts[f.kind] = (faultCounts[f.kind] ?? 0) + 1;
-    const byWorkload: Record<string, number> = {};
-    for (const op of ops) byWorkload[op.workload] = (byWorkload[op.workload] ?? 0) + 1;
-    const violations: Record<string, number> & { total: number } = { total: 0 };
-    for (const c of checks) {
-      violations[c.name] = c.violations.length;
-      violations.total += c.violations.length;
-    }
-    const harnessErrors = ops.filter((op) => op.detail?.startsWith('HARNESS')).length;
-    const isRead = (op: HistoryOp): boolean => (op.input as { f: string }).f === 'get';
-    const summary: Summary = {
-      seed: o.seed,
-      replay,
-      members,
-      clients: nClients,
-      durationS: Math.round(endUs / 1e4) / 100,
-      operations: {
-        total: ops.length,
-        completed: ops.filter((op) => op.status === 'ok').length,
-        indeterminate: ops.filter((op) => op.status === 'info').length,
-        failed: ops.filter((op) => op.status === 'fail').length,
-        errorOutcomes: ops.filter((op) => op.status === 'ok' && (op.output as { t: string }).t === 'err').length,
-        reads: ops.filter(isRead).length,
-        writes: ops.filter((op) => !isRead(op)).length,
-        byWorkload,
-      },
-      faults: faultCounts,
-      histories: { checked: lin.partitions, ok: lin.ok, illegal: lin.illegal, unknown: lin.unknown, operations: lin.checked },
-      violations,
-      lostAcknowledgedWrites: checks.find((c) => c.name === 'lost acknowledged writes')?.violations.length ?? 0,
-      watch: {
-        watchers: watchers.length,
-        events: watch.events,
-        gaps: watch.gaps,
-        duplicates: watch.duplicates,
-        reorderings: watch.reorderings,
-        mismatches: watch.mismatches,
-        connections: watchers.reduce((n, w) => n + w.stats.connects, 0),
-        compacted: watchers.reduce((n, w) => n + w.stats.compacted, 0),
-      },
-      unavailability: unavailability(ops, faults),
-      sessions: { sessions: sessions.sessions, ephemerals: sessions.ephemerals, closed: sessions.closed, expired: sessions.expired, worstExpiryOverrunMs: sessions.worstExpiryOverrunMs },
-      retries: {
-        sent: clients.reduce((n, c) => n + c.stats.retries, 0),
-        settled: clients.reduce((n, c) => n + c.stats.resolvedByRetry, 0),
-        replayed: clients.reduce((n, c) => n + c.stats.replayed, 0),
-      },
-      harnessErrors,
-      converged,
-      finalZxid,
-    };
+    const c = runChecks(o, w, faults, fin);
+    const summary = summarize({ o, replay, members, w, faults, endUs, checked: c, fin });
     problems.push(...cluster.unexpectedExits);
-    const ok = violations.total === 0 && converged && harnessErrors === 0 && problems.length === 0;
-    const result: FaultRunResult = { ok, summary, checks, linearizability: lin, watch, sessions, history: ops, faults, watchers: watchers.map((w) => w.log), problems };
+    const ok = summary.violations.total === 0 && fin.converged && summary.harnessErrors === 0 && problems.length === 0;
+    const result: FaultRunResult = { ok, summary, checks: c.checks, linearizability: c.lin, watch: c.watch, sessions: c.sessions, history: w.history.ops, faults, watchers: w.watchers.map((x) => x.log), problems };
     if (o.reportDir !== undefined) writeReport(o.reportDir, result, cluster, endUs);
-    log(`faults: seed ${o.seed}: ${summary.operations.total} ops (${summary.operations.completed} ok, ${summary.operations.indeterminate} indeterminate, ${summary.operations.failed} failed), ${faults.length} faults, ${lin.partitions} histories (${lin.ok} ok, ${lin.illegal} illegal, ${lin.unknown} unknown), ${violations.total} violations${ok ? '' : ` — FAILED; replay with: ${replay}`}`);
+    log(`faults: seed ${o.seed}: ${summary.operations.total} ops (${summary.operations.completed} ok, ${summary.operations.indeterminate} indeterminate, ${summary.operations.failed} failed), ${faults.length} faults, ${c.lin.partitions} histories (${c.lin.ok} ok, ${c.lin.illegal} illegal, ${c.lin.unknown} unknown), ${summary.violations.total} violations${ok ? '' : ` — FAILED; replay with: ${replay}`}`);
     return result;
   } catch (e) {
     (e as Error).message = `seed ${o.seed} (replay with: ${replay}): ${(e as Error).message}\n${cluster.ids.map((id) => `--- member ${id}:\n${cluster.output(id, 3000)}`).join('\n')}`;
@@ -431,6 +292,204 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
     }
     await cluster.stop(true);
   }
+}
+
+/** The load of one run: its clock and history, and everything that adds to them. */
+interface Workload {
+  clock: MonoClock;
+  history: History;
+  keys: KeySpace;
+  watchers: Watcher[];
+  clients: Client[];
+  sessionWorkers: SessionWorker[];
+  /** The clients' and session workers' loops. */
+  running: Promise<void>[];
+}
+
+/** Watchers, clients and session workers, started; time 0 of the history is now. */
+function startWorkload(o: FaultRunOptions, cluster: FaultCluster, rng: Prng, members: number): Workload {
+  const clock = new MonoClock();
+  const history = new History();
+  const workload: WorkloadOptions = { ...DEFAULT_WORKLOAD, ...o.workload, mix: { ...DEFAULT_WORKLOAD.mix, ...o.workload?.mix } };
+  const keys = new KeySpace(workload.opsPerKey);
+  const env = { ports: cluster.httpPort, members: cluster.ids, clock, history, keys, opts: workload };
+  const watchers = Array.from({ length: o.watchers ?? 2 }, (_, i) => new Watcher(i + 1, cluster.httpPort, rng.split(), { path: '/faults', silenceMs: 3_000 }));
+  for (const w of watchers) w.start();
+  // Odd clients send Idempotency-Keys and retry indeterminate writes; even ones never retry.
+  const clients = Array.from({ length: o.clients ?? 2 * members }, (_, i) => new Client(i + 1, env, rng.split(), (o.retries ?? true) && i % 2 === 0));
+  const running = clients.map((c) => c.run());
+  const sessionWorkers = Array.from(
+    { length: o.sessionWorkers ?? Math.max(1, Math.floor(members / 2)) },
+    (_, i) => new SessionWorker(i + 1, { ports: cluster.httpPort, members: cluster.ids, clock, timeoutMs: 3_000, requestTimeoutMs: 2_000 }, rng.split()),
+  );
+  running.push(...sessionWorkers.map((w) => w.run()));
+  return { clock, history, keys, watchers, clients, sessionWorkers, running };
+}
+
+/** The nemesis' schedule over the faulty phase, then healed, then the clients stopped. */
+async function faultPhase(o: FaultRunOptions, cluster: FaultCluster, w: Workload, rng: Prng, durationMs: number, log: (line: string) => void): Promise<{ faults: FaultEvent[]; endUs: number }> {
+  const schedule = planSchedule(rng.nextU32(), durationMs, { ...o.schedule, ...(o.kinds ? { kinds: o.kinds } : {}) });
+  const nemesis = new Nemesis(cluster, schedule, () => w.clock.now(), log);
+  const started = Date.now();
+  const faults = await nemesis.run();
+  await sleep(Math.max(0, durationMs - (Date.now() - started)));
+  await cluster.healAll();
+  await sleep(o.healMs ?? 3_000);
+  for (const c of w.clients) c.stop();
+  for (const s of w.sessionWorkers) s.stop();
+  await Promise.all(w.running);
+  const endUs = w.clock.now();
+  log(`faults: ${w.history.ops.length} operations, ${faults.length} faults; converging`);
+  return { faults, endUs };
+}
+
+/** The end of a run as the checkers see it. */
+interface FinalState {
+  converged: boolean;
+  leader: number;
+  dumps: MemberDump[];
+  finalZxid: number | null;
+  /** The tree under /faults all members agreed on (undefined: they did not converge). */
+  final: TreeDump | undefined;
+  openAtEnd: Set<string> | undefined;
+}
+
+/**
+ * Waits until the members converge, then final reads (linearizable, recorded) and dumps, all
+ * members at one zxid, and the watchers caught up to it.
+ */
+async function finalState(cluster: FaultCluster, w: Workload, problems: string[]): Promise<FinalState> {
+  // Sessions kept alive until now expire one timeout later: wait for that, so that the tree
+  // stays still while it is read at the end.
+  if (w.sessionWorkers.length > 0) await sleep(6_000);
+  let converged = true;
+  let leader = cluster.ids[0]!;
+  try {
+    leader = (await cluster.waitConverged(60_000)).leader;
+    await cluster.waitStill(2_000, 30_000);
+    leader = (await cluster.waitConverged(60_000)).leader;
+  } catch (e) {
+    converged = false;
+    problems.push(`after healing: ${(e as Error).message}`);
+  }
+  const { clock, history, keys, watchers } = w;
+  for (const p of keys.registerPaths) await finalRead(cluster, leader, clock, history, 'register', p, p);
+  for (const [g, paths] of keys.groups) for (const p of paths) await finalRead(cluster, leader, clock, history, 'group', g, p);
+  const { dumps, finalZxid } = converged ? await dumpAtOneZxid(cluster, problems) : { dumps: [], finalZxid: null };
+  // Watchers catch up to the final zxid (heartbeats carry it).
+  const catchUp = Date.now() + 15_000;
+  while (finalZxid !== null && watchers.some((x) => x.progress < finalZxid) && Date.now() < catchUp) await sleep(100);
+  for (const x of watchers) x.stop();
+  const final = dumps[0]?.tree;
+  const openAtEnd = final !== undefined ? await sessionsOpenAtEnd(cluster, leader, final) : undefined;
+  return { converged, leader, dumps, finalZxid, final, openAtEnd };
+}
+
+/** Every member's tree, read again until no member applied anything meanwhile (5 attempts). */
+async function dumpAtOneZxid(cluster: FaultCluster, problems: string[]): Promise<{ dumps: MemberDump[]; finalZxid: number | null }> {
+  const dumps: MemberDump[] = [];
+  let finalZxid: number | null = null;
+  for (let attempt = 0; attempt < 5 && finalZxid === null; attempt++) {
+    dumps.length = 0;
+    for (const id of cluster.ids) dumps.push({ member: id, appliedZxid: (await cluster.status(id))?.appliedZxid ?? -1, tree: await dumpTree(cluster, id, '/faults') });
+    const after = await Promise.all(cluster.ids.map((id) => cluster.status(id)));
+    if (after.every((a) => a?.appliedZxid === dumps[0]!.appliedZxid) && dumps.every((d) => d.appliedZxid === dumps[0]!.appliedZxid)) finalZxid = dumps[0]!.appliedZxid;
+  }
+  if (finalZxid === null) problems.push('the members kept applying entries while their trees were read at the end');
+  return { dumps, finalZxid };
+}
+
+interface Checked {
+  lin: LinearizabilityReport;
+  watch: WatchReport;
+  sessions: SessionReport;
+  /** Every check's report, linearizability first. */
+  checks: CheckReport[];
+}
+
+function runChecks(o: FaultRunOptions, w: Workload, faults: FaultEvent[], fin: FinalState): Checked {
+  const ops = w.history.ops;
+  const { final } = fin;
+  const lin = checkLinearizability(ops, final, { timeBudgetMs: o.checkBudgetMs ?? 10_000 });
+  const watch = checkWatches(
+    w.watchers.map((x) => x.log),
+    ops,
+    final,
+    fin.finalZxid ?? undefined,
+  );
+  const checks: CheckReport[] = [lin];
+  if (final !== undefined) {
+    checks.push(checkLostWrites(ops, final), checkFailedInvisible(ops, final), checkMultiAtomic(w.keys.groups, final), checkReplicas(fin.dumps));
+  } else {
+    checks.push({ name: 'final state', checked: 0, violations: ['no final state: the cluster did not converge after healing'] });
+  }
+  const sessions = checkSessions(
+    w.sessionWorkers.flatMap((x) => x.records),
+    faults,
+    final,
+    fin.openAtEnd,
+    { expiryBoundMs: 3_000, quietMarginMs: 3_000 },
+  );
+  checks.push(checkSessionOrder(ops), checkLocalReads(ops), checkZxidsUnique(ops), watch, sessions);
+  return { lin, watch, sessions, checks };
+}
+
+function summarize(r: { o: FaultRunOptions; replay: string; members: number; w: Workload; faults: FaultEvent[]; endUs: number; checked: Checked; fin: FinalState }): Summary {
+  const { o, w, faults, fin } = r;
+  const { lin, watch, sessions, checks } = r.checked;
+  const ops = w.history.ops;
+  const { clients, watchers } = w;
+  const faultCounts: Record<string, number> = {};
+  for (const f of faults) faultCounts[f.kind] = (faultCounts[f.kind] ?? 0) + 1;
+  const byWorkload: Record<string, number> = {};
+  for (const op of ops) byWorkload[op.workload] = (byWorkload[op.workload] ?? 0) + 1;
+  const violations: Record<string, number> & { total: number } = { total: 0 };
+  for (const c of checks) {
+    violations[c.name] = c.violations.length;
+    violations.total += c.violations.length;
+  }
+  const isRead = (op: HistoryOp): boolean => (op.input as { f: string }).f === 'get';
+  return {
+    seed: o.seed,
+    replay: r.replay,
+    members: r.members,
+    clients: clients.length,
+    durationS: Math.round(r.endUs / 1e4) / 100,
+    operations: {
+      total: ops.length,
+      completed: ops.filter((op) => op.status === 'ok').length,
+      indeterminate: ops.filter((op) => op.status === 'info').length,
+      failed: ops.filter((op) => op.status === 'fail').length,
+      errorOutcomes: ops.filter((op) => op.status === 'ok' && (op.output as { t: string }).t === 'err').length,
+      reads: ops.filter(isRead).length,
+      writes: ops.filter((op) => !isRead(op)).length,
+      byWorkload,
+    },
+    faults: faultCounts,
+    histories: { checked: lin.partitions, ok: lin.ok, illegal: lin.illegal, unknown: lin.unknown, operations: lin.checked },
+    violations,
+    lostAcknowledgedWrites: checks.find((c) => c.name === 'lost acknowledged writes')?.violations.length ?? 0,
+    watch: {
+      watchers: watchers.length,
+      events: watch.events,
+      gaps: watch.gaps,
+      duplicates: watch.duplicates,
+      reorderings: watch.reorderings,
+      mismatches: watch.mismatches,
+      connections: watchers.reduce((n, x) => n + x.stats.connects, 0),
+      compacted: watchers.reduce((n, x) => n + x.stats.compacted, 0),
+    },
+    unavailability: unavailability(ops, faults),
+    sessions: { sessions: sessions.sessions, ephemerals: sessions.ephemerals, closed: sessions.closed, expired: sessions.expired, worstExpiryOverrunMs: sessions.worstExpiryOverrunMs },
+    retries: {
+      sent: clients.reduce((n, c) => n + c.stats.retries, 0),
+      settled: clients.reduce((n, c) => n + c.stats.resolvedByRetry, 0),
+      replayed: clients.reduce((n, c) => n + c.stats.replayed, 0),
+    },
+    harnessErrors: ops.filter((op) => op.detail?.startsWith('HARNESS')).length,
+    converged: fin.converged,
+    finalZxid: fin.finalZxid,
+  };
 }
 
 function writeReport(dir: string, r: FaultRunResult, cluster: FaultCluster, endUs: number): void {

@@ -187,83 +187,119 @@ export class PeerProxy {
       if (!down.destroyed) down.write(b);
     });
 
-    let buf: Buffer = first;
-    let lastRelease = 0;
-    let pending = 0;
-    const queue: { at: number; frame: Buffer }[] = [];
-    let timer: NodeJS.Timeout | undefined;
-    const flush = (): void => {
-      timer = undefined;
-      const now = Date.now();
-      while (queue.length > 0 && queue[0]!.at <= now) {
-        const { frame } = queue.shift()!;
-        pending -= frame.length;
-        if (!up.destroyed) up.write(frame);
-      }
-      if (queue.length > 0) timer = setTimeout(flush, Math.max(1, queue[0]!.at - now));
-    };
-    let hello = true;
-    const frame = (f: Buffer): void => {
-      const st = this.links.get(from) ?? PASS;
-      const stats = this.linkStats(from);
-      // The hello is lost only to a cut (a random drop of it would just be a refused connection).
-      const isHello = hello;
-      hello = false;
-      if (st.cut || (!isHello && st.dropProbability > 0 && this.rng.float() < st.dropProbability)) {
-        if (!isHello) stats.framesDropped++;
-        return;
-      }
-      if (!isHello) {
-        stats.framesPassed++;
-        stats.bytesPassed += f.length;
-      }
-      const delay = st.delayMs + (st.jitterMs > 0 ? this.rng.float() * st.jitterMs : 0);
-      if (delay <= 0 && queue.length === 0) {
-        if (!up.write(f)) {
-          down.pause();
-          up.once('drain', () => down.resume());
-        }
-        return;
-      }
-      const at = Math.max(lastRelease, Date.now() + delay);
-      lastRelease = at;
-      queue.push({ at, frame: f });
-      pending += f.length;
-      if (timer === undefined) timer = setTimeout(flush, Math.max(1, at - Date.now()));
-      // Bound what delays may hold: past 64 MiB the sender waits.
-      if (pending > 64 * 1024 * 1024) {
-        down.pause();
-        const again = setInterval(() => {
-          if (pending < 16 * 1024 * 1024 || down.destroyed) {
-            clearInterval(again);
-            down.resume();
-          }
-        }, 10);
-      }
-    };
-    const drain = (): void => {
-      while (buf.length >= 4) {
-        const len = buf.readUInt32BE(0);
-        if (len > MAX_FRAME) {
-          end();
-          return;
-        }
-        if (buf.length < 4 + len) break;
-        frame(Buffer.from(buf.subarray(0, 4 + len)));
-        buf = buf.subarray(4 + len);
-      }
-      if (buf.length === 0) buf = Buffer.alloc(0);
-    };
+    const relay = new FrameRelay(down, up, first, () => this.links.get(from) ?? PASS, this.linkStats(from), this.rng, end);
     up.once('connect', () => {
-      drain();
-      down.on('data', (chunk: Buffer) => {
-        buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-        drain();
-      });
+      relay.drain();
+      down.on('data', (chunk: Buffer) => relay.push(chunk));
       down.resume();
     });
-    up.once('close', () => {
-      if (timer !== undefined) clearTimeout(timer);
-    });
+    up.once('close', () => relay.stop());
+  }
+}
+
+/**
+ * The sender → member direction of one proxied connection: the stream cut into whole frames,
+ * each dropped, written at once, or held for its delay (order kept).
+ */
+class FrameRelay {
+  private buf: Buffer;
+  private lastRelease = 0;
+  /** Bytes held in the queue. */
+  private pending = 0;
+  private readonly queue: { at: number; frame: Buffer }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private hello = true;
+
+  constructor(
+    private readonly down: Socket,
+    private readonly up: Socket,
+    first: Buffer,
+    private readonly state: () => Readonly<LinkState>,
+    private readonly stats: LinkStats,
+    private readonly rng: Prng,
+    /** Ends the connection (a length prefix past MAX_FRAME). */
+    private readonly end: () => void,
+  ) {
+    this.buf = first;
+  }
+
+  /** Bytes from the sender. */
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    this.drain();
+  }
+
+  /** Passes on every whole frame buffered. */
+  drain(): void {
+    while (this.buf.length >= 4) {
+      const len = this.buf.readUInt32BE(0);
+      if (len > MAX_FRAME) {
+        this.end();
+        return;
+      }
+      if (this.buf.length < 4 + len) break;
+      this.frame(Buffer.from(this.buf.subarray(0, 4 + len)));
+      this.buf = this.buf.subarray(4 + len);
+    }
+    if (this.buf.length === 0) this.buf = Buffer.alloc(0);
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+
+  private frame(f: Buffer): void {
+    const st = this.state();
+    const stats = this.stats;
+    // The hello is lost only to a cut (a random drop of it would just be a refused connection).
+    const isHello = this.hello;
+    this.hello = false;
+    if (st.cut || (!isHello && st.dropProbability > 0 && this.rng.float() < st.dropProbability)) {
+      if (!isHello) stats.framesDropped++;
+      return;
+    }
+    if (!isHello) {
+      stats.framesPassed++;
+      stats.bytesPassed += f.length;
+    }
+    const delay = st.delayMs + (st.jitterMs > 0 ? this.rng.float() * st.jitterMs : 0);
+    if (delay <= 0 && this.queue.length === 0) {
+      if (!this.up.write(f)) {
+        this.down.pause();
+        this.up.once('drain', () => this.down.resume());
+      }
+      return;
+    }
+    this.hold(f, delay);
+  }
+
+  /** Queues `f` for `delay` ms from now, after every frame held before it. */
+  private hold(f: Buffer, delay: number): void {
+    const at = Math.max(this.lastRelease, Date.now() + delay);
+    this.lastRelease = at;
+    this.queue.push({ at, frame: f });
+    this.pending += f.length;
+    if (this.timer === undefined) this.timer = setTimeout(() => this.flush(), Math.max(1, at - Date.now()));
+    // Bound what delays may hold: past 64 MiB the sender waits.
+    if (this.pending > 64 * 1024 * 1024) {
+      this.down.pause();
+      const again = setInterval(() => {
+        if (this.pending < 16 * 1024 * 1024 || this.down.destroyed) {
+          clearInterval(again);
+          this.down.resume();
+        }
+      }, 10);
+    }
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    const now = Date.now();
+    while (this.queue.length > 0 && this.queue[0]!.at <= now) {
+      const { frame } = this.queue.shift()!;
+      this.pending -= frame.length;
+      if (!this.up.destroyed) this.up.write(frame);
+    }
+    if (this.queue.length > 0) this.timer = setTimeout(() => this.flush(), Math.max(1, this.queue[0]!.at - now));
   }
 }

@@ -53,7 +53,9 @@ function matches(expected: string[], actual: string[]): boolean {
 
 let member: RunningMember;
 beforeAll(async () => {
-  member = await startMember();
+  // The tour starts writing at once, as a reader would once `npm start` says it is ready: wait
+  // until the member has recovered (/readyz), not only until it listens (/healthz).
+  member = await startMember({ readyPath: '/readyz' });
 });
 afterAll(async () => member?.stop());
 

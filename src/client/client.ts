@@ -13,6 +13,7 @@
  * for at least the newest zxid the client has seen, so a client never reads older state
  * than it already saw, whichever member answers.
  */
+import type { TxnAnswerJson, TxnBodyJson, TxnOpJson, WriteResultJson, ZnodeJson } from '../wire/znodes.js';
 import { checkBoolean, checkData, checkFunction, checkMembers, checkMode, checkOptions, checkPath, checkPositiveInt, checkTtl, checkVersion } from './args.js';
 import { statOf, toWire, wireData, zxidNum } from './codec.js';
 import { argumentError, closedError, isZgateError, ZgateError } from './errors.js';
@@ -62,14 +63,6 @@ function query(params: Record<string, string | number | boolean | undefined>): s
   const parts: string[] = [];
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== false) parts.push(`${k}=${encodeURIComponent(String(v))}`);
   return parts.length === 0 ? '' : `?${parts.join('&')}`;
-}
-
-interface WireZnode {
-  path: string;
-  data: string;
-  encoding?: string;
-  stat: unknown;
-  children?: string[];
 }
 
 export class ZgateClient {
@@ -187,7 +180,7 @@ export class ZgateClient {
     const o = checkOptions<ReadOptions>(options, 'options', ['binary']);
     const binary = checkBoolean(o.binary, 'options.binary');
     const a = await this.read(path, {}, `get ${path}`);
-    const b = a.body as WireZnode;
+    const b = a.body as ZnodeJson;
     return { path: b.path, data: wireData(b.data, b.encoding, binary), stat: statOf(b.stat) } as Znode<string> | Znode<Uint8Array>;
   }
 
@@ -209,7 +202,7 @@ export class ZgateClient {
     this.checkOpen('children');
     checkPath(path);
     const a = await this.read(path, { children: true }, `children ${path}`);
-    return (a.body as WireZnode).children ?? [];
+    return (a.body as ZnodeJson).children ?? [];
   }
 
   /** ZooKeeper's setData: NoNode when missing; with `version`, BadVersion unless it matches. */
@@ -277,7 +270,7 @@ export class ZgateClient {
     this.checkOpen('txn');
     if (!Array.isArray(ops)) throw argumentError('ops', 'must be an array of {op, path, ...}');
     let ephemeral = false;
-    const wire = ops.map((op, i) => {
+    const wire = ops.map((op, i): TxnOpJson => {
       const where = `ops[${i}]`;
       if (typeof op !== 'object' || op === null) throw argumentError(where, 'must be an object {op, path, ...}');
       switch (op.op) {
@@ -287,7 +280,7 @@ export class ZgateClient {
           checkPath(op.path, `${where}.path`, { sequential: mode.includes('sequential') });
           const ttl = checkTtl(op.ttl, mode, `${where}.ttl`);
           if (mode.startsWith('ephemeral')) ephemeral = true;
-          const w: Record<string, unknown> = { op: 'create', path: op.path, ...toWire(checkData(op.data, `${where}.data`)), mode };
+          const w: TxnOpJson = { op: 'create', path: op.path, ...toWire(checkData(op.data, `${where}.data`)), mode };
           if (ttl !== undefined) w.ttl = ttl;
           if (checkBoolean(op.makeParents, `${where}.makeParents`)) w.parents = true;
           return w;
@@ -308,8 +301,9 @@ export class ZgateClient {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': newIdempotencyKey() };
     const session = ephemeral ? await this.session() : undefined;
     if (session !== undefined) headers['zgate-session'] = session;
-    const a = await this.write({ method: 'POST', url: '/v1/txn', body: JSON.stringify({ ops: wire }), headers, retry: true, what: 'txn' }, session);
-    const b = a.body as { zxid: string; results: { op: TxnResult['op']; path: string; stat?: unknown }[] };
+    const body: TxnBodyJson = { ops: wire };
+    const a = await this.write({ method: 'POST', url: '/v1/txn', body: JSON.stringify(body), headers, retry: true, what: 'txn' }, session);
+    const b = a.body as TxnAnswerJson;
     return {
       zxid: b.zxid,
       results: b.results.map((r) => (r.stat === undefined ? { op: r.op, path: r.path } : { op: r.op, path: r.path, stat: statOf(r.stat) }) as TxnResult),
@@ -445,7 +439,7 @@ export class ZgateClient {
     const seen = Math.max(minZxid, this.members.lastZxid);
     try {
       const a = await this.members.request({ method: 'GET', url: znodeUrl(path) + query({ children: true, minZxid: seen }), retry: true, znodePath: path, what: `children ${path}` });
-      const b = a.body as WireZnode;
+      const b = a.body as ZnodeJson;
       return { children: b.children ?? [], stat: statOf(b.stat), zxid: zxidNum(a.headers.get('zgate-zxid')) };
     } catch (e) {
       if (isZgateError(e, 'NoNode')) return { children: null, stat: null, zxid: zxidNum(e.zxid) };
@@ -468,7 +462,7 @@ export class ZgateClient {
   }
 
   private written(a: HttpAnswer): WriteResult {
-    const b = a.body as { path: string; stat: unknown };
+    const b = a.body as WriteResultJson;
     return { path: b.path, stat: statOf(b.stat) };
   }
 

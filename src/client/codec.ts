@@ -3,6 +3,7 @@
  * valid UTF-8, else base64 (`encoding`). Platform-only (atob/btoa, TextEncoder/TextDecoder),
  * so the same code runs in browsers.
  */
+import { STAT_FIELDS, type DataEncoding } from '../wire/znodes.js';
 import type { Stat } from './types.js';
 
 const utf8Decoder = new TextDecoder();
@@ -44,7 +45,7 @@ export function wireData(data: string, encoding: string | undefined, binary: boo
 }
 
 /** Data for a JSON request body (a txn op). */
-export function toWire(bytes: Uint8Array): { data: string; encoding: 'utf8' | 'base64' } {
+export function toWire(bytes: Uint8Array): { data: string; encoding: DataEncoding } {
   return isUtf8(bytes) ? { data: utf8Decoder.decode(bytes), encoding: 'utf8' } : { data: bytesToBase64(bytes), encoding: 'base64' };
 }
 
@@ -54,19 +55,10 @@ export function statOf(v: unknown): Stat {
   if (typeof s !== 'object' || s === null || typeof s.czxid !== 'string' || typeof s.version !== 'number') {
     throw new TypeError(`not a stat: ${JSON.stringify(v)}`);
   }
-  return {
-    czxid: s.czxid,
-    mzxid: s.mzxid,
-    pzxid: s.pzxid,
-    ctime: s.ctime,
-    mtime: s.mtime,
-    version: s.version,
-    cversion: s.cversion,
-    aversion: s.aversion,
-    ephemeralOwner: s.ephemeralOwner,
-    dataLength: s.dataLength,
-    numChildren: s.numChildren,
-  };
+  // A copy of the stat's fields alone, in api.md's order.
+  const stat = {} as Record<keyof Stat, unknown>;
+  for (const field of STAT_FIELDS) stat[field] = s[field];
+  return stat as Stat;
 }
 
 /** zxids are decimal strings of safe integers (api.md); comparisons go through numbers. */

@@ -5,28 +5,10 @@
  * argument, ConnectionLoss when no member could be reached, OperationTimeout for a deadline,
  * SessionExpired) and ClientClosed after close().
  */
+import type { ErrorCodeJson, OpCodeJson } from '../wire/errors.js';
 
 /** ZooKeeper's code names that zgate answers, and the client's own. */
-export type ErrorCode =
-  | 'BadArguments'
-  | 'NoAuth'
-  | 'AuthFailed'
-  | 'NoNode'
-  | 'NodeExists'
-  | 'NotEmpty'
-  | 'NoChildrenForEphemerals'
-  | 'BadVersion'
-  | 'RuntimeInconsistency'
-  | 'SessionExpired'
-  | 'PayloadTooLarge'
-  | 'Unavailable'
-  | 'Compacted'
-  | 'SystemError'
-  | 'NoWatcher'
-  | 'Unimplemented'
-  | 'ConnectionLoss'
-  | 'OperationTimeout'
-  | 'ClientClosed';
+export type ErrorCode = ErrorCodeJson | 'ClientClosed';
 
 export interface ErrorDetails {
   /** HTTP status of the answer; absent for a failure decided by the client. */
@@ -38,7 +20,7 @@ export interface ErrorDetails {
   /** A failed transaction: the index of the failing op. */
   opIndex?: number;
   /** A failed transaction: each op's code, as ZooKeeper's multi reports them. */
-  results?: { op: string; code: string }[];
+  results?: OpCodeJson[];
   /** The member's applied zxid when it answered (Zgate-Zxid). */
   zxid?: string;
   cause?: unknown;
@@ -50,7 +32,7 @@ export class ZgateError extends Error {
   readonly path: string | undefined;
   readonly member: string | undefined;
   readonly opIndex: number | undefined;
-  readonly results: { op: string; code: string }[] | undefined;
+  readonly results: OpCodeJson[] | undefined;
   readonly zxid: string | undefined;
 
   constructor(code: ErrorCode | (string & {}), message: string, details: ErrorDetails = {}) {

@@ -11,6 +11,7 @@
  * client that fails over never reads older data than it has already seen, as ZooKeeper's
  * client never connects to a server behind it.
  */
+import type { ErrorBody, ErrorJson } from '../wire/errors.js';
 import { ZgateError } from './errors.js';
 import { zxidNum } from './codec.js';
 
@@ -163,23 +164,20 @@ function describeFetchError(e: unknown): string {
   return cause === undefined ? String(err.message ?? e) : `${err.message ?? 'fetch failed'} (${cause})`;
 }
 
-interface ErrorEnvelope {
-  error?: { code?: string; message?: string; path?: string; opIndex?: number };
-  results?: { op: string; code: string }[];
-}
-
 /** The ZgateError of an error answer (api.md's envelope), with the member that gave it. */
 export function errorOf(a: HttpAnswer, req: HttpRequest): ZgateError {
-  const env = (a.body ?? {}) as ErrorEnvelope;
-  const code = env.error?.code ?? (a.status === 404 ? 'NoNode' : a.status === 503 ? 'Unavailable' : 'SystemError');
-  const message = env.error?.message ?? `HTTP ${a.status}`;
-  const path = env.error?.path ?? req.znodePath;
+  // Any field of the envelope may be missing (an answer that is not a member's, say).
+  const env = (a.body ?? {}) as Partial<ErrorBody>;
+  const err: Partial<ErrorJson> = env.error ?? {};
+  const code = err.code ?? (a.status === 404 ? 'NoNode' : a.status === 503 ? 'Unavailable' : 'SystemError');
+  const message = err.message ?? `HTTP ${a.status}`;
+  const path = err.path ?? req.znodePath;
   const zxid = a.headers.get('zgate-zxid');
   return new ZgateError(code, `${req.what}: ${message}`, {
     status: a.status,
     member: a.member,
     ...(path === undefined ? {} : { path }),
-    ...(env.error?.opIndex === undefined ? {} : { opIndex: env.error.opIndex }),
+    ...(err.opIndex === undefined ? {} : { opIndex: err.opIndex }),
     ...(env.results === undefined ? {} : { results: env.results }),
     ...(zxid === null ? {} : { zxid }),
   });

@@ -16,36 +16,18 @@
  * Frames are handled synchronously as they arrive (a reply registers its watch before the
  * next frame, which may already be that watch's first event, is looked at).
  */
+import type { ErrorFrame, EventFrame, PingRequest, ReplyTo, Request, RequestFrame, ServerFrame, SessionRequest, WatchRequest, WatchStateJson } from '../wire/frames.js';
 import { ZgateError } from './errors.js';
 import { zxidNum } from './codec.js';
 import type { Members } from './http.js';
 import type { ClientState, WebSocketFactory, WebSocketLike } from './types.js';
 
-export type Frame = Record<string, unknown> & { type?: string };
-
-export interface WireState {
-  data: string;
-  encoding: string;
-  stat: unknown;
-  children?: string[];
-}
-
-export interface WireEvent {
-  watchId: string;
-  event: string;
-  path: string;
-  zxid: string;
-  data?: string;
-  encoding?: string;
-  stat?: unknown;
-}
-
 /** What a watch does with what its registrations bring. */
 export interface WatchHandler {
   /** A fresh registration's state at `zxid` (null: no such znode). */
-  armed(state: WireState | null, zxid: string): void;
+  armed(state: WatchStateJson | null, zxid: string): void;
   /** One event, in zxid order, never twice. */
-  event(e: WireEvent): void;
+  event(e: EventFrame): void;
   /** The watch could not resume without a hole; `armed` follows with the current state. */
   resync(): void;
   /** The watch could not be registered at all (e.g. a path refused by the member). */
@@ -88,7 +70,7 @@ export class WatchReg {
 }
 
 interface Pending {
-  onFrame(f: Frame): void;
+  onFrame(f: ServerFrame): void;
   fail(e: ZgateError): void;
   timer: ReturnType<typeof setTimeout>;
 }
@@ -107,8 +89,8 @@ const OPEN = 1;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The error of an error frame. */
-export function frameError(f: Frame, member: string, what: string): ZgateError {
-  const err = (f.error ?? {}) as { code?: string; message?: string; path?: string; opIndex?: number };
+export function frameError(f: ErrorFrame, member: string, what: string): ZgateError {
+  const err: Partial<ErrorFrame['error']> = f.error ?? {};
   const code = err.code ?? (typeof f.code === 'string' ? f.code : 'SystemError');
   const details: ConstructorParameters<typeof ZgateError>[2] = { member };
   if (err.path !== undefined) details.path = err.path;
@@ -226,13 +208,13 @@ export class Socket {
     if (this.regs.size === 0 || !this.connected) return;
     const deadline = Date.now() + timeoutMs;
     while (this.connected && Date.now() < deadline) {
-      let pong: Frame;
+      let pong: ReplyTo<PingRequest>;
       try {
         pong = await this.request({ op: 'ping' }, Math.max(1, deadline - Date.now()), 'ping');
       } catch {
         return;
       }
-      if (zxidNum(pong.zxid as string) >= zxid) break;
+      if (zxidNum(pong.zxid) >= zxid) break;
       await sleep(10);
     }
     const settling = [...this.regs].map((r) => r.handler.settled?.());
@@ -378,10 +360,10 @@ export class Socket {
   }
 
   private async bindSession(gen: number): Promise<void> {
-    const frame: Record<string, unknown> = { op: 'session', timeoutMs: this.opts.sessionTimeoutMs };
+    const frame: SessionRequest = { op: 'session', timeoutMs: this.opts.sessionTimeoutMs };
     const had = this.session;
     if (had !== undefined) frame.sessionId = had.id;
-    let reply: Frame;
+    let reply: ReplyTo<SessionRequest>;
     try {
       reply = await this.request(frame, this.opts.connectTimeoutMs, 'session');
     } catch (e) {
@@ -413,7 +395,7 @@ export class Socket {
   private async register(reg: WatchReg, gen: number, timeoutMs: number, atLeastSeen = true): Promise<void> {
     reg.gen = gen;
     const from = reg.resumeZxid;
-    const frame: Record<string, unknown> = { op: 'watch', path: reg.spec.path, kind: reg.spec.kind, withData: reg.spec.withData };
+    const frame: WatchRequest = { op: 'watch', path: reg.spec.path, kind: reg.spec.kind, withData: reg.spec.withData };
     if (from !== undefined) frame.fromZxid = String(from);
     // A fresh registration (first, or after Compacted) on a member behind what this client has
     // seen would hand the handler an older state than it already showed: ask for at least that.
@@ -426,8 +408,8 @@ export class Socket {
         reg.armedGen = gen;
         this.byWatchId.set(reg.watchId, reg);
         if (from === undefined) {
-          reg.resumeZxid = zxidNum(f.zxid as string);
-          this.deliver(() => reg.handler.armed((f.state ?? null) as WireState | null, String(f.zxid)));
+          reg.resumeZxid = zxidNum(f.zxid);
+          this.deliver(() => reg.handler.armed(f.state ?? null, String(f.zxid)));
         }
         reg.resolveReady();
       });
@@ -468,14 +450,14 @@ export class Socket {
   // ---------------------------------------------------------------- frames
 
   private onFrame(data: unknown): void {
-    let f: Frame;
+    let f: ServerFrame;
     try {
-      f = JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer)) as Frame;
+      f = JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer)) as ServerFrame;
     } catch {
       return;
     }
     if (typeof f !== 'object' || f === null) return;
-    const id = f.id;
+    const id = 'id' in f ? f.id : undefined;
     if (typeof id === 'number' && this.pending.has(id)) {
       const p = this.pending.get(id)!;
       this.pending.delete(id);
@@ -485,10 +467,10 @@ export class Socket {
     }
     switch (f.type) {
       case 'event':
-        this.onEvents([f as unknown as WireEvent], String(f.zxid));
+        this.onEvents([f], String(f.zxid));
         return;
       case 'events':
-        this.onEvents((f.events ?? []) as WireEvent[], String(f.zxid));
+        this.onEvents(f.events ?? [], String(f.zxid));
         return;
       case 'heartbeat':
         this.bookmark(String(f.zxid));
@@ -499,7 +481,7 @@ export class Socket {
     }
   }
 
-  private onEvents(events: WireEvent[], zxid: string): void {
+  private onEvents(events: EventFrame[], zxid: string): void {
     this.members.observeZxid(zxid);
     const touched = new Set<WatchReg>();
     for (const e of events) {
@@ -540,12 +522,12 @@ export class Socket {
    * Sends a request frame and resolves with its reply (rejects with the error frame's
    * ZgateError). `onReply` runs synchronously with the reply frame, before later frames.
    */
-  private request(frame: Record<string, unknown>, timeoutMs: number, what: string, onReply?: (f: Frame) => void): Promise<Frame> {
+  private request<R extends Request>(frame: R, timeoutMs: number, what: string, onReply?: (f: ReplyTo<R>) => void): Promise<ReplyTo<R>> {
     const ws = this.ws;
     const member = this.member;
     if (ws === undefined || ws.readyState !== OPEN) return Promise.reject(new ZgateError('ConnectionLoss', `${what}: the socket is not open`, { member }));
     const id = this.nextId++;
-    return new Promise<Frame>((resolve, reject) => {
+    return new Promise<ReplyTo<R>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new ZgateError('ConnectionLoss', `${what}: ${member} did not answer within ${timeoutMs} ms`, { member }));
@@ -559,12 +541,15 @@ export class Socket {
             return;
           }
           if (f.type === 'pong' || f.type === 'watching') this.bookmarkFrom(f);
-          onReply?.(f);
-          resolve(f);
+          // The frame that echoes this request's id is its reply.
+          const reply = f as ReplyTo<R>;
+          onReply?.(reply);
+          resolve(reply);
         },
       });
       try {
-        ws.send(JSON.stringify({ id, ...frame }));
+        const out: RequestFrame<R> = { id, ...frame };
+        ws.send(JSON.stringify(out));
       } catch (e) {
         clearTimeout(timer);
         this.pending.delete(id);
@@ -573,9 +558,9 @@ export class Socket {
     });
   }
 
-  private bookmarkFrom(f: Frame): void {
+  private bookmarkFrom(f: ReplyTo<PingRequest | WatchRequest>): void {
     if (f.type === 'pong') this.bookmark(String(f.zxid));
-    else this.members.observeZxid(f.zxid as string);
+    else this.members.observeZxid(f.zxid);
   }
 
   private failPending(err: ZgateError): void {

@@ -1,8 +1,11 @@
 /**
  * The client's public types: what zgate's JSON answers carry (api.md "Znode data and stat"),
- * as the client hands them to callers.
+ * as the client hands them to callers. Where they are the wire's own shapes, they are the
+ * wire's types (src/wire/), which the server is written against too.
  */
 import { CREATE_MODES, type CreateMode } from '../core/types.js';
+import type { EventTypeJson } from '../wire/frames.js';
+import type { StatJson } from '../wire/znodes.js';
 
 export { CREATE_MODES, type CreateMode };
 
@@ -10,19 +13,7 @@ export { CREATE_MODES, type CreateMode };
  * ZooKeeper's Stat, as api.md writes it: 64-bit ids (zxids, ephemeralOwner) are decimal
  * strings, times are milliseconds since the epoch.
  */
-export interface Stat {
-  czxid: string;
-  mzxid: string;
-  pzxid: string;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: string;
-  dataLength: number;
-  numChildren: number;
-}
+export type Stat = StatJson;
 
 /** Znode data as the caller gives it: text is written as UTF-8. */
 export type DataInput = string | Uint8Array;
@@ -85,7 +76,7 @@ export interface TxnAnswer {
   results: TxnResult[];
 }
 
-export type EventType = 'NodeCreated' | 'NodeDeleted' | 'NodeDataChanged' | 'NodeChildrenChanged';
+export type EventType = EventTypeJson;
 
 /** A change, as a watch reports it; `data` and `stat` come with every event but NodeDeleted. */
 export interface ChangeEvent<D extends string | Uint8Array = string> {

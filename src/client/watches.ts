@@ -14,10 +14,11 @@
  *
  * A function returning `false` stops its watch, as in kazoo.
  */
+import type { EventFrame, WatchStateJson } from '../wire/frames.js';
 import { wireData, statOf, zxidNum } from './codec.js';
 import type { ZgateError } from './errors.js';
-import type { WatchHandler, WireEvent, WireState } from './socket.js';
-import type { ChangeEvent, EventType, Stat, WatchEvent } from './types.js';
+import type { WatchHandler } from './socket.js';
+import type { ChangeEvent, Stat, WatchEvent } from './types.js';
 
 export type Stop = () => void;
 
@@ -33,8 +34,8 @@ export interface WatchHost {
   reportError(e: unknown): void;
 }
 
-function changeEvent<D extends string | Uint8Array>(e: WireEvent, binary: boolean): ChangeEvent<D> {
-  const ev: ChangeEvent<D> = { type: e.event as EventType, path: e.path, zxid: e.zxid };
+function changeEvent<D extends string | Uint8Array>(e: EventFrame, binary: boolean): ChangeEvent<D> {
+  const ev: ChangeEvent<D> = { type: e.event, path: e.path, zxid: e.zxid };
   if (e.data !== undefined && e.stat !== undefined) {
     ev.data = wireData(e.data, e.encoding, binary) as D;
     ev.stat = statOf(e.stat);
@@ -60,13 +61,13 @@ export class DataWatcher<D extends string | Uint8Array> implements WatchHandler 
     this.host.unwatch();
   }
 
-  armed(state: WireState | null, _zxid: string): void {
+  armed(state: WatchStateJson | null, _zxid: string): void {
     if (state === null) return this.call(null, null, undefined, '');
     const stat = statOf(state.stat);
     this.call(wireData(state.data, state.encoding, this.binary) as D, stat, undefined, stat.mzxid);
   }
 
-  event(e: WireEvent): void {
+  event(e: EventFrame): void {
     if (e.path !== this.path) return;
     if (e.event === 'NodeDeleted') return this.call(null, null, changeEvent<D>(e, this.binary), '');
     if (e.event !== 'NodeCreated' && e.event !== 'NodeDataChanged') return;
@@ -139,11 +140,11 @@ export class ChildrenWatcher implements WatchHandler {
     this.resolveFirst();
   }
 
-  armed(_state: WireState | null, zxid: string): void {
+  armed(_state: WatchStateJson | null, zxid: string): void {
     this.need(zxidNum(zxid));
   }
 
-  event(e: WireEvent): void {
+  event(e: EventFrame): void {
     if (e.path !== this.path) return;
     if (e.event === 'NodeChildrenChanged' || e.event === 'NodeCreated' || e.event === 'NodeDeleted') this.need(zxidNum(e.zxid));
   }
@@ -255,13 +256,13 @@ export class WatchStream<D extends string | Uint8Array = string> implements Asyn
     w?.({ value: undefined, done: true });
   }
 
-  armed(_state: WireState | null, zxid: string): void {
+  armed(_state: WatchStateJson | null, zxid: string): void {
     if (!this.resyncing) return;
     this.resyncing = false;
     this.push({ type: 'Resync', path: this.path, zxid, reason: 'compacted' });
   }
 
-  event(e: WireEvent): void {
+  event(e: EventFrame): void {
     this.push(changeEvent<D>(e, this.binary));
   }
 

@@ -1,21 +1,22 @@
-/** JSON shapes of znode data and Stat, as api.md fixes them. */
+/** Znode data and Stat as JSON; the shapes are the wire's (src/wire/znodes.ts), shared with the client. */
 import { isUtf8 } from 'node:buffer';
 import { ZgateError } from '../../core/errors.js';
 import type { Stat } from '../../core/types.js';
+import type { Assert, SchemaFits, Same } from '../../wire/check.js';
+import type { DataEncoding, StatJson, TxnOpJson as WireTxnOpJson, TxnResultJson, WriteResultJson, ZnodeJson } from '../../wire/znodes.js';
+import type { statSchema, writeResultSchema, znodeSchema } from './schemas.js';
+import type { TxnOpJson, txnOpSchema, txnResultsJson } from './txn.js';
 
-export interface StatJson {
-  czxid: string;
-  mzxid: string;
-  pzxid: string;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: string;
-  dataLength: number;
-  numChildren: number;
-}
+export type { DataEncoding, StatJson };
+
+// The routes' schemas (which serialize the answers and make the OpenAPI document) and the
+// txn conversion name the wire's fields: checked here, at compile time.
+type _StatSchema = Assert<SchemaFits<typeof statSchema, StatJson>>;
+type _ZnodeSchema = Assert<SchemaFits<typeof znodeSchema, ZnodeJson>>;
+type _WriteResultSchema = Assert<SchemaFits<typeof writeResultSchema, WriteResultJson>>;
+type _TxnOp = Assert<Same<TxnOpJson, WireTxnOpJson>>;
+type _TxnOpSchema = Assert<Same<keyof (typeof txnOpSchema)['properties'], keyof WireTxnOpJson>>;
+type _TxnResult = Assert<Same<keyof ReturnType<typeof txnResultsJson>[number], keyof TxnResultJson>>;
 
 export function statJson(s: Stat): StatJson {
   return {
@@ -32,8 +33,6 @@ export function statJson(s: Stat): StatJson {
     numChildren: s.numChildren,
   };
 }
-
-export type DataEncoding = 'utf8' | 'base64';
 
 export function encodeData(data: Uint8Array, forced?: DataEncoding): { data: string; encoding: DataEncoding } {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);

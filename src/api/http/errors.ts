@@ -1,7 +1,15 @@
-/** ZooKeeper codes → HTTP statuses, and the one error envelope every answer uses. */
+/** ZooKeeper codes → HTTP statuses, and the one error envelope every answer uses (src/wire/errors.ts). */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { MultiOpError, ZgateError, failureOf, type ZkCode } from '../../core/errors.js';
 import type { OpFailure } from '../../core/types.js';
+import type { Assert, SchemaFits } from '../../wire/check.js';
+import type { ErrorBody, ErrorJson, OpCodeJson } from '../../wire/errors.js';
+import type { errorSchema } from './schemas.js';
+
+// The envelope's schema (the OpenAPI document's Error) names the wire's fields: checked at compile time.
+type _ErrorSchema = Assert<SchemaFits<typeof errorSchema, ErrorBody>>;
+type _ErrorObjectSchema = Assert<SchemaFits<(typeof errorSchema)['properties']['error'], ErrorJson>>;
+type _OpCodeSchema = Assert<SchemaFits<(typeof errorSchema)['properties']['results']['items'], OpCodeJson>>;
 
 /** Seconds a client should wait before retrying an Unavailable answer. */
 export const RETRY_AFTER_SECONDS = 1;
@@ -41,11 +49,6 @@ export function statusOf(code: ZkCode, fromPrecondition = false): number {
     default:
       return 500;
   }
-}
-
-export interface ErrorBody {
-  error: { code: string; message: string; path?: string; opIndex?: number };
-  results?: { op: string; code: string }[];
 }
 
 export function errorBody(code: string, message: string, path?: string): ErrorBody {

@@ -1,5 +1,6 @@
 /**
- * JSON frames of the watch protocol (api.md "WebSocket" and "Server-sent events").
+ * JSON frames of the watch protocol (api.md "WebSocket" and "Server-sent events"), as the
+ * wire's types (src/wire/frames.ts) declare them.
  *
  * An event frame is `{"type":"event","watchId":"7","event":"NodeDataChanged","path":"/a","zxid":"9"}`
  * (+ `data`, `encoding`, `stat` with withData). Everything after the watchId is the same for
@@ -7,8 +8,22 @@
  * data) into the delivery's cache, and each socket's frame is a concatenation.
  */
 import type { Zxid } from '../../core/types.js';
-import type { Delivery, Watching } from '../../watch/index.js';
+import type { Delivery, Watching, WatchKind } from '../../watch/index.js';
+import type { Assert, Key, Same } from '../../wire/check.js';
+import type { ErrorJson } from '../../wire/errors.js';
+import type { ErrorFrame, EventFrame, EventTypeJson, RequestFrame, RequestId, RequestOp as WireRequestOp, WatchingFrame, WatchKindJson, WatchStateJson } from '../../wire/frames.js';
+import type { DataEncoding } from '../../wire/znodes.js';
 import { encodeData, statJson } from '../http/encoding.js';
+import type { REQUEST_SCHEMAS, RequestOp } from './requests.js';
+
+// The request schemas (the validator, and the OpenAPI description of /v1/ws) take exactly the
+// wire's requests and fields, and the watch kinds are the hub's: checked at compile time.
+type _RequestOps = Assert<Same<RequestOp, WireRequestOp>>;
+type _RequestFields = Assert<Same<{ [K in RequestOp]: keyof (typeof REQUEST_SCHEMAS)[K]['properties'] }, { [K in RequestOp]: keyof Extract<RequestFrame, { op: K }> }>>;
+type _WatchKinds = Assert<Same<WatchKind, WatchKindJson>>;
+
+/** `"name":` of an event frame's field: the hand-built event text is checked against the wire's EventFrame. */
+type EventKey<K extends keyof EventFrame & string> = Key<EventFrame, K>;
 
 /** `,"event":...,"zxid":"..."` + data fields + `}`: the shared tail of an event object. */
 export function eventTail(d: Delivery, i: number, withData: boolean): string {
@@ -16,10 +31,10 @@ export function eventTail(d: Delivery, i: number, withData: boolean): string {
   const cached = d.cache[slot];
   if (cached !== undefined) return cached;
   const ev = d.events[i]!;
-  let s = `,"event":"${ev.type}","path":${JSON.stringify(ev.path)},"zxid":"${d.zxid}"`;
+  let s: string = `,"event":"${ev.type}","path":${JSON.stringify(ev.path)},"zxid":"${d.zxid}"` satisfies `,${EventKey<'event'>}"${EventTypeJson}",${EventKey<'path'>}${string},${EventKey<'zxid'>}"${string}"`;
   if (withData && ev.node !== undefined && ev.type !== 'NodeDeleted') {
     const { data, encoding } = encodeData(ev.node.data);
-    s += `,"data":${JSON.stringify(data)},"encoding":"${encoding}","stat":${JSON.stringify(statJson(ev.node.stat))}`;
+    s += `,"data":${JSON.stringify(data)},"encoding":"${encoding}","stat":${JSON.stringify(statJson(ev.node.stat))}` satisfies `,${EventKey<'data'>}${string},${EventKey<'encoding'>}"${DataEncoding}",${EventKey<'stat'>}${string}`;
   }
   s += '}';
   d.cache[slot] = s;
@@ -28,7 +43,7 @@ export function eventTail(d: Delivery, i: number, withData: boolean): string {
 
 /** One event object (watch ids are decimal digits: no escaping needed). */
 export function eventJson(watchId: string, d: Delivery, i: number, withData: boolean): string {
-  return `{"type":"event","watchId":"${watchId}"${eventTail(d, i, withData)}`;
+  return `{"type":"event","watchId":"${watchId}"${eventTail(d, i, withData)}` satisfies `{${EventKey<'type'>}"${EventFrame['type']}",${EventKey<'watchId'>}"${string}"${string}`;
 }
 
 /**
@@ -44,45 +59,46 @@ export function sharedFrame(d: Delivery, i: number, withData: boolean, watchId: 
   return frame;
 }
 
-/** The state part of a `watching` reply. */
+/** The reply to watch (with the request's id), or SSE's `watching` message (id undefined). */
 export function watchingJson(w: Watching, id: unknown): string {
-  const body: Record<string, unknown> = {};
-  if (id !== undefined) body.id = id;
-  body.type = 'watching';
-  body.watchId = w.watch.id;
-  body.kind = w.watch.kind;
-  body.path = w.watch.path;
-  body.zxid = String(w.zxid);
-  if (w.resumed || w.node === undefined) body.state = null;
-  else {
-    const state: Record<string, unknown> = { ...encodeData(w.node.data), stat: statJson(w.node.stat) };
+  let state: WatchStateJson | null = null;
+  if (!w.resumed && w.node !== undefined) {
+    state = { ...encodeData(w.node.data), stat: statJson(w.node.stat) };
     if (w.children !== undefined) state.children = w.children;
-    body.state = state;
   }
-  if (w.resumed) body.resumed = true;
-  return JSON.stringify(body);
+  // websocket.ts answers only a request whose id it checked is a number or a string.
+  const frame: WatchingFrame = {
+    ...(id === undefined ? {} : { id: id as RequestId }),
+    type: 'watching',
+    watchId: w.watch.id,
+    kind: w.watch.kind,
+    path: w.watch.path,
+    zxid: String(w.zxid),
+    state,
+  };
+  if (w.resumed) frame.resumed = true;
+  return JSON.stringify(frame);
 }
 
-export interface ErrorFields {
-  code: string;
-  message: string;
-  path?: string;
-  opIndex?: number;
-}
+export type ErrorFields = ErrorJson;
+
+/** An error frame's fields after its `error`; `compactZxid` goes with Compacted. */
+export type ErrorExtras = Pick<ErrorFrame, 'results' | 'zxid' | 'compactZxid' | 'watchId'>;
 
 /**
  * An error frame: `{"id":n,"type":"error","error":{"code","message",...}}`. For Compacted
  * the code and compactZxid also sit at the top level, as api.md writes that frame.
  */
-export function errorFrame(id: unknown, error: ErrorFields, extra?: Record<string, unknown>): string {
-  const body: Record<string, unknown> = { id: id ?? null, type: 'error' };
+export function errorFrame(id: unknown, error: ErrorFields, extra: ErrorExtras = {}): string {
+  const { compactZxid, ...rest } = extra;
+  // The id of a request websocket.ts checked is a number or a string; null for a frame without one.
+  const head: Omit<ErrorFrame, 'error'> = { id: (id ?? null) as RequestId | null, type: 'error' };
   if (error.code === 'Compacted') {
-    body.code = 'Compacted';
-    if (extra?.compactZxid !== undefined) body.compactZxid = extra.compactZxid;
+    head.code = 'Compacted';
+    if (compactZxid !== undefined) head.compactZxid = compactZxid;
   }
-  body.error = extra?.compactZxid !== undefined ? { ...error, compactZxid: extra.compactZxid } : error;
-  if (extra) for (const [k, v] of Object.entries(extra)) if (k !== 'compactZxid') body[k] = v;
-  return JSON.stringify(body);
+  const frame: ErrorFrame = { ...head, error: compactZxid === undefined ? error : { ...error, compactZxid } };
+  return JSON.stringify(Object.assign(frame, rest));
 }
 
 export function compactedFrame(id: unknown, watchId: string | undefined, fromZxid: Zxid | undefined, compactZxid: Zxid): string {
@@ -90,7 +106,7 @@ export function compactedFrame(id: unknown, watchId: string | undefined, fromZxi
     fromZxid === undefined
       ? `this member jumped past events the watch needed; the oldest zxid to resume from is ${compactZxid}: re-read and watch anew`
       : `events after zxid ${fromZxid} are no longer retained; the oldest zxid to resume from is ${compactZxid}: re-read and watch anew`;
-  const extra: Record<string, unknown> = { compactZxid: String(compactZxid) };
+  const extra: ErrorExtras = { compactZxid: String(compactZxid) };
   if (watchId !== undefined) extra.watchId = watchId;
   return errorFrame(id, { code: 'Compacted', message }, extra);
 }

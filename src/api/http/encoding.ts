@@ -54,17 +54,3 @@ export function etagOf(stat: Stat): string {
   return `"${stat.version}"`;
 }
 
-/** One page of sorted child names: those after `after` (exclusive), at most `limit`; `more` if any follow. */
-export function childrenPage(names: string[], after: string | undefined, limit: number | undefined): { children: string[]; more: boolean } {
-  let from = 0;
-  if (after !== undefined) {
-    let hi = names.length;
-    while (from < hi) {
-      const mid = (from + hi) >>> 1;
-      if (names[mid]! <= after) from = mid + 1;
-      else hi = mid;
-    }
-  }
-  const end = limit === undefined ? names.length : Math.min(names.length, from + limit);
-  return { children: names.slice(from, end), more: end < names.length };
-}

@@ -10,17 +10,9 @@ import { sendFailure } from './errors.js';
 import { errorResponses } from './schemas.js';
 import { sessionHeaderSchema } from './sessions-header.js';
 import { idempotencyHeaderProperty } from './idempotency.js';
+import type { TxnOpJson, TxnResultJson } from '../../wire/znodes.js';
 
-export interface TxnOpJson {
-  op: 'create' | 'set' | 'delete' | 'check';
-  path: string;
-  data?: string;
-  encoding?: DataEncoding;
-  mode?: CreateMode;
-  ttl?: number;
-  version?: number;
-  parents?: boolean;
-}
+export type { TxnOpJson };
 
 export const txnOpSchema = {
   type: 'object',
@@ -70,7 +62,7 @@ export function toSubOp(o: TxnOpJson, i: number): SubOp {
 }
 
 /** The JSON of a txn's results (the HTTP body and the WebSocket reply). */
-export function txnResultsJson(results: TxnResult[]): { op: string; path: string; stat?: ReturnType<typeof statJson> }[] {
+export function txnResultsJson(results: TxnResult[]): TxnResultJson[] {
   return results.map((r) => (r.stat !== undefined ? { op: r.op, path: r.path, stat: statJson(r.stat) } : { op: r.op, path: r.path }));
 }
 

@@ -1,11 +1,11 @@
 /** POST /v1/txn: ZooKeeper's multi, all or nothing (api.md). */
 import type { FastifyInstance } from 'fastify';
 import { ZgateError } from '../../core/errors.js';
-import { ANY_VERSION, CREATE_MODES, type CreateMode, type SubOp } from '../../core/types.js';
+import { ANY_VERSION, CREATE_MODES, type SubOp } from '../../core/types.js';
 import type { TxnResult } from '../../coordination/service.js';
 import { callerOf, markWritten } from './caller.js';
 import type { ApiContext } from './context.js';
-import { decodeData, statJson, type DataEncoding } from './encoding.js';
+import { decodeData, statJson } from './encoding.js';
 import { sendFailure } from './errors.js';
 import { errorResponses } from './schemas.js';
 import { sessionHeaderSchema } from './sessions-header.js';

@@ -27,7 +27,7 @@
 import { randomInt } from 'node:crypto';
 import { ZgateError, type ZkCode } from '../core/errors.js';
 import type { CommittedEntry, LogStatus, ReplicatedLog } from '../log/replicated-log.js';
-import { MemoryStorage as CoreStorage, NONE, RawNode, bootstrapState, committedEntriesDurable, decodeConfChange, type HardState, type Message, type NodeId, type RaftLogger, type RandomSource, type Ready, type Role, type Status } from '../raft/index.js';
+import { MemoryLogStorage, NONE, RawNode, bootstrapState, committedEntriesDurable, decodeConfChange, type HardState, type Message, type NodeId, type RaftLogger, type RandomSource, type Ready, type Role, type Status } from '../raft/index.js';
 import type { LogEntry, SnapshotMeta, Storage } from '../storage/index.js';
 import { assert } from '../util/assert.js';
 import { Prng } from '../util/prng.js';
@@ -223,7 +223,7 @@ export class RaftLog implements ReplicatedLog {
     }
     const snapConfig: ClusterConfig = state.snapshot ? decodeConfig(state.snapshot.meta.config) : emptyConfig();
     this.membership = new Membership(snapIndex, snapConfig);
-    const core = CoreStorage.fromDisk({
+    const core = MemoryLogStorage.fromDisk({
       hardState: state.hardState,
       ...(state.snapshot ? { snapshot: { meta: { index: snapIndex, term: state.snapshot.meta.term, confState: { voters: snapConfig.voters } }, data: new Uint8Array(0) } } : {}),
       entries: state.entries.map(fromStorageEntry),

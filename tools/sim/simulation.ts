@@ -16,7 +16,7 @@
 import { AssertionFailure } from '../../src/util/assert.js';
 import { decode, encode } from '../../src/util/codec.js';
 import { Prng } from '../../src/util/prng.js';
-import { MemoryStorage, RawNode, committedEntriesDurable, decodeConfChange, describeMessage, describeEntry, type ConfState, type Entry, type Message, type Ready, type Snapshot } from '../../src/raft/index.js';
+import { MemoryLogStorage, RawNode, committedEntriesDurable, decodeConfChange, describeMessage, describeEntry, type ConfState, type Entry, type Message, type Ready, type Snapshot } from '../../src/raft/index.js';
 import { SafetyChecker, SafetyViolation } from './checker.js';
 import { SimDisk } from './disk.js';
 import { SimNetwork, type NetConfig } from './network.js';
@@ -287,7 +287,7 @@ export class Simulation {
 
   private start(m: Member): void {
     const d = m.disk.load();
-    const storage = MemoryStorage.fromDisk({ hardState: d.hardState, snapshot: d.snapshot, entries: d.entries });
+    const storage = MemoryLogStorage.fromDisk({ hardState: d.hardState, snapshot: d.snapshot, entries: d.entries });
     const c = this.config;
     m.rn = new RawNode({
       id: m.id,

@@ -28,5 +28,15 @@ export default tseslint.config(
     },
   },
   { files: ['src/tree/**', 'src/raft/**', 'src/session/**'], rules: pureRestrictions },
+  // The node loop takes its time from the injected Clock (util/clock.ts), so that the simulator
+  // (tools/sim) runs it on virtual time: no timer or clock of its own.
+  {
+    files: ['src/cluster/{node-loop,raft-node,forwarding,read-index,admin,cluster-view,peer-directory,transport-memory}.ts'],
+    rules: {
+      'no-restricted-globals': ['error',
+        ...['Date', 'setTimeout', 'setInterval', 'setImmediate', 'performance', 'queueMicrotask'].map((name) => ({ name, message: 'node loop: time comes from the injected Clock' })),
+      ],
+    },
+  },
   { files: ['test/**'], rules: { '@typescript-eslint/no-non-null-assertion': 'off' } },
 );

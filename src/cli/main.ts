@@ -7,7 +7,7 @@ import { buildApp, VERSION } from '../api/http/app.js';
 import type { ClusterControl } from '../api/http/cluster.js';
 import { IDENTITY_FILE, identityExists } from '../cluster/identity.js';
 import { parsePeers } from '../cluster/peers.js';
-import type { RaftLog } from '../cluster/raft-log.js';
+import type { RaftNode } from '../cluster/raft-node.js';
 import { openClusterLog } from '../cluster/start.js';
 import { DurableLocalLog } from '../log/durable-local-log.js';
 import { LateLog, LocalLog } from '../log/local-log.js';
@@ -66,7 +66,7 @@ async function serve(argv: string[]): Promise<void> {
     (err, what) => logRef.log?.warn({ err }, `sessions: ${what} failed`),
   );
   // The replicated log arrives once storage is open; until then the cluster routes answer Unavailable.
-  let raftLog: RaftLog | undefined;
+  let raftLog: RaftNode | undefined;
   let proposalLatency: ((seconds: number) => void) | undefined;
   const opening = (): never => {
     throw new ZgateError('Unavailable', 'the member is still opening its storage');
@@ -185,7 +185,7 @@ async function serveClusterMember(
   lateLog: LateLog,
   log: FastifyBaseLogger,
   onFatal: (e: Error) => void,
-  attached: (rl: RaftLog) => void,
+  attached: (rl: RaftNode) => void,
 ): Promise<void> {
   const { raftLog } = await openClusterLog({
     id: config.id,

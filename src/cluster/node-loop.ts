@@ -18,7 +18,7 @@
  */
 import { ZgateError } from '../core/errors.js';
 import type { CommittedEntry } from '../log/replicated-log.js';
-import { MemoryLogStorage, NONE, RawNode, committedEntriesDurable, decodeConfChange, type Entry, type HardState, type Message, type NodeId, type RaftLogger, type RandomSource, type Ready, type Role } from '../raft/index.js';
+import { MemoryLogStorage, NONE, RawNode, committedEntriesDurable, decodeConfChange, type Entry, type HardState, type Message, type NodeId, type RaftConfig, type RaftLogger, type RandomSource, type Ready, type Role } from '../raft/index.js';
 import type { LogEntry, SnapshotMeta, Storage } from '../storage/index.js';
 import { assert } from '../util/assert.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -65,11 +65,16 @@ export interface LoopHooks {
 
 /** Tooling's view into the loop (the simulator's checkers); never needed to run. */
 export interface LoopObserver {
+  /** The core handed out a Ready (before any of it is handled). */
+  ready?(): void;
   /** A Ready's entries are durable and the core has advanced past them. */
   persisted?(entries: readonly Entry[]): void;
   /** A committed entry is handed to the member. */
   applied?(entry: Entry): void;
 }
+
+/** Knobs of the core beyond its timing (defaults: the core's). */
+export type CoreTuning = Partial<Pick<RaftConfig, 'preVote' | 'checkQuorum' | 'maxSizePerMsg' | 'maxInflightMsgs' | 'maxInflightBytes' | 'maxUncommittedEntriesSize'>>;
 
 export interface NodeLoopConfig {
   id: NodeId;
@@ -82,6 +87,7 @@ export interface NodeLoopConfig {
   timing: LoopTiming;
   onFatal(e: Error): void;
   observer?: LoopObserver;
+  tuning?: CoreTuning;
 }
 
 export function unavailable(message: string): ZgateError {
@@ -165,7 +171,7 @@ export class NodeLoop {
       warn: (msg) => this.logger.warn({ raft: true }, msg),
     };
     const t = c.timing;
-    this.core = new RawNode({ id: c.id, storage: core, random: c.random, electionTick: t.electionTicks, heartbeatTick: t.heartbeatTicks, applied: snapIndex, logger: raftLogger });
+    this.core = new RawNode({ ...c.tuning, id: c.id, storage: core, random: c.random, electionTick: t.electionTicks, heartbeatTick: t.heartbeatTicks, applied: snapIndex, logger: raftLogger });
     this.nextRid = this.clock.nowMs() * 1000;
     this._applied = snapIndex;
     this.startCommit = Math.max(state.hardState.commit, snapIndex);
@@ -315,6 +321,7 @@ export class NodeLoop {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
+    this.observer.ready?.();
     // A leader's messages go out while its own write is in flight (see sendableBeforePersist):
     // its fsync and the followers' then overlap instead of adding up.
     const sendEarly = this.core.sendableBeforePersist(rd);

@@ -15,7 +15,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { CommittedEntry, LogStatus, ReplicatedLog } from '../log/replicated-log.js';
-import { bootstrapState, NONE, type NodeId, type RandomSource, type Status } from '../raft/index.js';
+import { bootstrapState, NONE, type NodeId, type RandomSource, type RawNode, type Status } from '../raft/index.js';
 import type { Storage } from '../storage/index.js';
 import { assert } from '../util/assert.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -25,7 +25,7 @@ import { clusterMetrics, clusterView, logStatus, type ClusterMetrics, type Clust
 import { toStorageEntry } from './entries.js';
 import { WriteForwarder } from './forwarding.js';
 import type { ClusterLogger } from './logger.js';
-import { NodeLoop, type LoopObserver, type StartState } from './node-loop.js';
+import { NodeLoop, type CoreTuning, type LoopObserver, type StartState } from './node-loop.js';
 import { ReadIndexBatcher } from './read-index.js';
 import type { Transport, TransportHandler } from './transport.js';
 import type { ControlFrame } from './wire.js';
@@ -59,6 +59,8 @@ export interface RaftNodeOptions {
   clock?: Clock;
   /** Tooling's view into the loop (the simulator's checkers). */
   observer?: LoopObserver;
+  /** The core's knobs beyond timing (the simulator varies them per seed). */
+  coreTuning?: CoreTuning;
 }
 
 /** The durable state of a brand-new cluster member (the core's bootstrap: one committed 'add' per voter). */
@@ -98,6 +100,7 @@ export class RaftNode implements ReplicatedLog {
         },
         onFatal: opts.onFatal,
         ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
+        ...(opts.coreTuning !== undefined ? { tuning: opts.coreTuning } : {}),
       },
       state,
     );
@@ -251,6 +254,11 @@ export class RaftNode implements ReplicatedLog {
 
   get applied(): number {
     return this.loop.applied;
+  }
+
+  /** The core itself, for tooling's checkers (the simulator); the runtime never steps it from outside. */
+  get rawNode(): RawNode {
+    return this.loop.core;
   }
 
   coreStatus(): Status {

@@ -23,12 +23,12 @@ export function defineSeedRange(name: string, from: number, defaultCount: number
   describe(`${name}: seeds ${from}..${from + count - 1}`, () => {
     for (let lo = from; lo < from + count; lo += CHUNK) {
       const hi = Math.min(lo + CHUNK, from + count);
-      it(`seeds ${lo}..${hi - 1}`, () => {
+      it(`seeds ${lo}..${hi - 1}`, async () => {
         const t0 = Date.now();
         for (let seed = lo; seed < hi; seed++) {
           let r: SimResult;
           try {
-            r = runSeed({ seed });
+            r = await runSeed({ seed });
           } catch (e) {
             if (e instanceof SimFailure) throw new Error(`${e.message}\n(one line to replay it: npm run sim -- --seed=${seed})`);
             throw new Error(`sim seed ${seed} threw ${(e as Error).stack}\n(replay: npm run sim -- --seed=${seed})`);

@@ -22,8 +22,14 @@ export function hashBytes(b: Uint8Array, h = 0x811c9dc5): number {
   return x;
 }
 
+/** FNV-1a 32 over UTF-16 code units. */
 function hashText(s: string): number {
-  return hashBytes(new TextEncoder().encode(s));
+  let x = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    x ^= s.charCodeAt(i);
+    x = Math.imul(x, 0x01000193) >>> 0;
+  }
+  return x;
 }
 
 function sessionsText(t: SessionTable): string {

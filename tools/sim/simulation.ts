@@ -224,7 +224,7 @@ export class Simulation {
   private reads = 0;
   private nextId: number;
   private liveness = false;
-  private probeWrite: { term: number; zxid?: number; failed?: boolean } | undefined = undefined;
+  private probeWrite: { term: number; tick: number; zxid?: number; failed?: boolean } | undefined = undefined;
   private probes = 0;
   private failure: Error | undefined;
 
@@ -557,9 +557,12 @@ export class Simulation {
     if (!r.committedEntryInCurrentTerm()) return false;
     const voters = r.confState.voters.map((v) => this.members.get(v));
     if (voters.some((m) => m === undefined || !m.up)) return false;
-    if (this.probeWrite === undefined || this.probeWrite.failed === true || this.probeWrite.term < r.term) {
+    // A probe not answered soon is asked again: a snapshot that covered its entry on the member
+    // that took it leaves it unanswered until the request timeout (Member.installSnapshot).
+    const stale = this.probeWrite !== undefined && this.probeWrite.zxid === undefined && this.tick - this.probeWrite.tick > 4 * this.config.electionTick;
+    if (this.probeWrite === undefined || this.probeWrite.failed === true || this.probeWrite.term < r.term || stale) {
       const at = this.prng.pick(voters)!;
-      const probe: { term: number; zxid?: number; failed?: boolean } = { term: r.term };
+      const probe: { term: number; tick: number; zxid?: number; failed?: boolean } = { term: r.term, tick: this.tick };
       this.probeWrite = probe;
       at.member.write({ op: 'create', path: `/probe${this.probes++}`, data: new Uint8Array(0), mode: 'persistent' }).then(
         (a) => (probe.zxid = a.zxid),

@@ -7,7 +7,12 @@
  *
  * - Hard state: persisted (fsync) whenever term or vote change, before the Ready's messages
  *   leave. A commit-only change is persisted lazily (at most once per second): commit is a
- *   hint, and the leader tells a restarted member again.
+ *   hint, and the leader tells a restarted member again — except a commit that covers a
+ *   membership change, which is persisted before the Ready's messages leave and before the
+ *   core applies it. A restarted member rebuilds its configuration from the entries up to
+ *   its saved commit; with a stale commit it would come back with the old configuration
+ *   (found by the simulator, seed 104: a one-member cluster grown to three, its first member
+ *   restarted, elected itself as the sole voter of its old configuration and committed alone).
  * - Failures: a failed disk write leaves the core and the disk disagreeing: fail-stop
  *   (`onFatal`); a restart recovers from the files.
  * - Time: every timer and clock reading goes through the injected Clock, so that the
@@ -126,6 +131,8 @@ export class NodeLoop {
   private lastHs: HardState;
   private hsSaving = false;
   private lastHsSaveAt = 0;
+  /** Indexes of the membership changes in the log above the saved commit (see commitsConfChange). */
+  private confIndexes: number[] = [];
 
   private processing = false;
   private idle: Promise<void> = Promise.resolve();
@@ -160,10 +167,12 @@ export class NodeLoop {
     const snapConfig: ClusterConfig = state.snapshot ? decodeConfig(state.snapshot.meta.config) : emptyConfig();
     this.membership = new Membership(snapIndex, snapConfig);
     this.peers = new PeerDirectory(c.id, c.flagPeers, this.membership, c.transport, c.logger);
+    const entries = state.entries.map(fromStorageEntry);
+    for (const e of entries) if (e.type === 'confChange' && e.index > state.hardState.commit) this.confIndexes.push(e.index);
     const core = MemoryLogStorage.fromDisk({
       hardState: state.hardState,
       ...(state.snapshot ? { snapshot: { meta: { index: snapIndex, term: state.snapshot.meta.term, confState: { voters: snapConfig.voters } }, data: new Uint8Array(0) } } : {}),
-      entries: state.entries.map(fromStorageEntry),
+      entries,
     });
     const raftLogger: RaftLogger = {
       debug: (msg) => this.logger.debug({ raft: true }, msg),
@@ -322,22 +331,26 @@ export class NodeLoop {
 
   private async handleReady(rd: Ready): Promise<void> {
     this.observer.ready?.();
+    const syncCommit = this.commitsConfChange(rd);
     // A leader's messages go out while its own write is in flight (see sendableBeforePersist):
-    // its fsync and the followers' then overlap instead of adding up.
-    const sendEarly = this.core.sendableBeforePersist(rd);
+    // its fsync and the followers' then overlap instead of adding up. Not when they carry a
+    // commit index that must be durable first (a membership change's).
+    const sendEarly = !syncCommit && this.core.sendableBeforePersist(rd);
     if (sendEarly) this.send(rd);
     // Committed entries already durable here apply now, not after this Ready's new entries
     // are written: at load every Ready carries both, and waiting would add an fsync to every
     // answer. (Applied state must never run ahead of the local log: a snapshot of the tree is
     // saved at an applied index, and the storage accepts only a durable one.)
-    const applyEarly = committedEntriesDurable(rd, this.storage.lastIndex());
+    // Not with a membership change's commit either: it applies after the Ready's messages left
+    // (the change may stop the links they travel on, e.g. to a member it removes).
+    const applyEarly = !syncCommit && committedEntriesDurable(rd, this.storage.lastIndex());
     if (applyEarly) {
       const last = rd.committedEntries[rd.committedEntries.length - 1]!;
       assert(this.storage.term(last.index) === last.term, () => `entry ${last.index} applied early is not the durable one (term ${last.term}, on disk ${this.storage.term(last.index)})`);
       this.apply(rd);
     }
     // 1. Persist: snapshot, entries (cutting a conflicting tail first), hard state.
-    const writes = this.persist(rd);
+    const writes = this.persist(rd, syncCommit);
     if (writes.length > 0) await Promise.all(writes);
     if (this._closed) return;
     // 2. Send, only now that it is durable.
@@ -358,8 +371,26 @@ export class NodeLoop {
     }
   }
 
+  /**
+   * Does the Ready's commit index cover a membership change above the saved commit? Then the
+   * hard state is saved with the Ready (see the header). Keeps the conf change indexes of the
+   * log up to date with the Ready's snapshot and entries.
+   */
+  private commitsConfChange(rd: Ready): boolean {
+    if (rd.snapshot !== undefined) this.confIndexes = [];
+    if (rd.entries.length > 0) {
+      const first = rd.entries[0]!.index;
+      this.confIndexes = this.confIndexes.filter((i) => i < first);
+      for (const e of rd.entries) if (e.type === 'confChange') this.confIndexes.push(e.index);
+    }
+    const hs = rd.hardState;
+    if (hs === undefined || this.confIndexes.length === 0) return false;
+    const saved = this.savedHs.commit;
+    return this.confIndexes.some((i) => i > saved && i <= hs.commit);
+  }
+
   /** Queues the Ready's writes in storage order (FIFO): snapshot, truncation, entries, hard state. */
-  private persist(rd: Ready): Promise<void>[] {
+  private persist(rd: Ready, syncCommit: boolean): Promise<void>[] {
     const writes: Promise<void>[] = [];
     if (rd.snapshot !== undefined) {
       const meta = rd.snapshot.meta;
@@ -374,9 +405,10 @@ export class NodeLoop {
     if (rd.hardState !== undefined) {
       const hs = rd.hardState;
       this.lastHs = { ...hs };
-      if (hs.term !== this.savedHs.term || hs.vote !== this.savedHs.vote) {
+      if (hs.term !== this.savedHs.term || hs.vote !== this.savedHs.vote || syncCommit) {
         this.savedHs = { ...hs };
         writes.push(this.storage.saveHardState(hs));
+        if (syncCommit) this.confIndexes = this.confIndexes.filter((i) => i > hs.commit);
       }
     }
     return writes;

@@ -69,4 +69,14 @@ export default tseslint.config(
   { files: ['test/**'], rules: { '@typescript-eslint/no-non-null-assertion': 'off', 'max-lines-per-function': 'off' } },
   // src/wire/ and the client are bundled for browsers: they never pull server code.
   { files: ['src/wire/**'], rules: { 'no-restricted-imports': ['error', { patterns: [{ group: folders.filter((f) => f !== 'core').map((f) => `**/${f}/*`), message: 'wire/ holds the JSON shapes only: it may import core/ types' }] }] } },
+  // The node loop takes its time from the injected Clock (util/clock.ts), so that the simulator
+  // (tools/sim) runs it on virtual time: no timer or clock of its own.
+  {
+    files: ['src/cluster/{node-loop,raft-node,forwarding,read-index,admin,cluster-view,peer-directory,transport-memory}.ts'],
+    rules: {
+      'no-restricted-globals': ['error',
+        ...['Date', 'setTimeout', 'setInterval', 'setImmediate', 'performance', 'queueMicrotask'].map((name) => ({ name, message: 'node loop: time comes from the injected Clock' })),
+      ],
+    },
+  },
 );

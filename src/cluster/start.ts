@@ -1,14 +1,14 @@
 /**
  * Wiring of one cluster member's replicated log: identity checks on the data dir, bootstrap
  * of a new cluster from --peers (or an empty start with --join), the TCP transport and the
- * RaftLog. The caller (cli/) then restores the member from the snapshot and starts the log.
+ * RaftNode. The caller (cli/) then restores the member from the snapshot and starts the log.
  */
 import { ZgateError } from '../core/errors.js';
 import type { Recovered, Storage } from '../storage/index.js';
 import { readIdentity, writeIdentity, type Identity } from './identity.js';
 import type { ClusterLogger } from './logger.js';
 import { deriveClusterId, formatPeers, parseHostPort } from './peers.js';
-import { RaftLog } from './raft-log.js';
+import { RaftNode } from './raft-node.js';
 import { TcpTransport } from './transport-tcp.js';
 
 export interface ClusterMemberOptions {
@@ -32,7 +32,7 @@ export interface ClusterMemberOptions {
   onFatal(e: Error): void;
 }
 
-export async function openClusterLog(o: ClusterMemberOptions): Promise<{ raftLog: RaftLog; transport: TcpTransport; identity: Identity | undefined }> {
+export async function openClusterLog(o: ClusterMemberOptions): Promise<{ raftLog: RaftNode; transport: TcpTransport; identity: Identity | undefined }> {
   const own = o.peers.get(o.id);
   if (own === undefined) throw new ZgateError('BadArguments', `--id ${o.id} is not in --peers (${formatPeers(o.peers)}): list this member's own address there too`);
   const listen = parseHostPort(own, `member ${o.id}'s --peers address`);
@@ -60,7 +60,7 @@ export async function openClusterLog(o: ClusterMemberOptions): Promise<{ raftLog
     bootstrap = [...o.peers.keys()];
   }
 
-  const ref: { log?: RaftLog } = {};
+  const ref: { log?: RaftNode } = {};
   const transport = new TcpTransport({
     id: o.id,
     listen,
@@ -75,14 +75,14 @@ export async function openClusterLog(o: ClusterMemberOptions): Promise<{ raftLog
     },
   });
   const state = { hardState: r.hardState, entries: r.entries, ...(r.snapshot ? { snapshot: r.snapshot } : {}) };
-  const raftLog = await RaftLog.create(
+  const raftLog = await RaftNode.create(
     {
       id: o.id,
       storage: o.storage,
       transport,
       flagPeers: o.peers,
       http: o.http,
-      log: o.log,
+      logger: o.log,
       onFatal: o.onFatal,
       tickMs: o.tickMs,
       electionTicks: o.electionTicks,

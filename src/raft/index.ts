@@ -5,14 +5,14 @@
  *
  * ## Building a member
  *
- *   const storage = MemoryStorage.fromDisk({ hardState, snapshot, entries });  // what the WAL holds
+ *   const storage = MemoryLogStorage.fromDisk({ hardState, snapshot, entries });  // what the WAL holds
  *   const node = new RawNode({ id, storage, random: new Prng(seed), electionTick: 10, heartbeatTick: 1,
  *                              applied: snapshot?.meta.index, logger });
  *
  * - First start of a member of a new cluster: persist bootstrapState([1, 2, 3]) (one
  *   committed 'add' conf change per initial voter at indexes 1..n, term 1, commit n), then
  *   load as above. Every initial member writes the same entries.
- * - A member that joins later starts with an empty disk (new MemoryStorage()) and no
+ * - A member that joins later starts with an empty disk (new MemoryLogStorage()) and no
  *   membership; it never campaigns until it has applied its own 'add' (which it receives
  *   from the leader, by entries or by snapshot).
  * - `storage` (LogStorage) must equal what is durable. After start the core maintains it
@@ -89,7 +89,7 @@
  */
 export { RawNode, committedEntriesDurable, validateMessage, type RawNodeConfig, type Status, type ProgressStatus, type Result } from './rawnode.js';
 export { type RaftConfig, type RaftLogger, type RandomSource, type ProposeResult, type Refusal, SILENT_LOGGER } from './raft.js';
-export { MemoryStorage, bootstrapState, type RaftStorage, type LogStorage } from './storage.js';
+export { MemoryLogStorage, bootstrapState, type RaftStorage, type LogStorage } from './storage.js';
 export { type ConfChange, encodeConfChange, decodeConfChange, validateConfChange, applyConfChange } from './confchange.js';
 export { describeEntry, describeMessage, describeReady, describeHardState, describeSnapshot, type DataFormatter } from './describe.js';
 export * from './types.js';

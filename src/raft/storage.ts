@@ -1,8 +1,8 @@
 /**
- * The durable log as the core reads it (etcd-io/raft's Storage), and MemoryStorage: the
+ * The durable log as the core reads it (etcd-io/raft's Storage), and MemoryLogStorage: the
  * in-memory copy of what is on disk that the core reads from.
  *
- * The runtime fills a MemoryStorage from disk at start (hard state, latest snapshot, the
+ * The runtime fills a MemoryLogStorage from disk at start (hard state, latest snapshot, the
  * entries after it) and hands it to RawNode. From then on RawNode.advance() writes into it
  * what the runtime has just persisted (a Ready's snapshot, entries and hard state), so it
  * always equals the durable state; RawNode.compact() drops the prefix a snapshot covers.
@@ -100,7 +100,7 @@ export function assertContiguous(es: readonly Entry[], what: string): void {
   }
 }
 
-export class MemoryStorage implements LogStorage {
+export class MemoryLogStorage implements LogStorage {
   private hs: HardState = { term: 0, vote: 0, commit: 0 };
   private snap: Snapshot;
   /** Entries snap.meta.index + 1 .. lastIndex. */
@@ -112,14 +112,14 @@ export class MemoryStorage implements LogStorage {
   }
 
   /** The first start of a member of a new cluster (see bootstrapState). */
-  static bootstrap(voters: readonly number[]): MemoryStorage {
+  static bootstrap(voters: readonly number[]): MemoryLogStorage {
     const b = bootstrapState(voters);
-    return MemoryStorage.fromDisk({ hardState: b.hardState, entries: b.entries });
+    return MemoryLogStorage.fromDisk({ hardState: b.hardState, entries: b.entries });
   }
 
   /** Restores what the runtime found on disk. */
-  static fromDisk(state: { hardState: HardState; snapshot?: Snapshot; entries: readonly Entry[] }): MemoryStorage {
-    const s = new MemoryStorage();
+  static fromDisk(state: { hardState: HardState; snapshot?: Snapshot; entries: readonly Entry[] }): MemoryLogStorage {
+    const s = new MemoryLogStorage();
     if (state.snapshot !== undefined) s.applySnapshot(state.snapshot);
     if (state.entries.length > 0) {
       assert(state.entries[0]!.index === s.firstIndex(), () => `entries from disk start at ${state.entries[0]!.index}, expected ${s.firstIndex()}`);
@@ -172,7 +172,7 @@ export class MemoryStorage implements LogStorage {
 
   append(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
-    assertContiguous(entries, 'MemoryStorage.append');
+    assertContiguous(entries, 'MemoryLogStorage.append');
     const first = entries[0]!.index;
     assert(first > this.snap.meta.index, () => `append at ${first} at or below the snapshot ${this.snap.meta.index}`);
     assert(first <= this.lastIndex() + 1, () => `append at ${first} leaves a gap after ${this.lastIndex()}`);

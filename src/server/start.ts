@@ -10,7 +10,7 @@ import { pino, type Logger } from 'pino';
 import { buildApp } from '../api/http/app.js';
 import { IDENTITY_FILE, identityExists } from '../cluster/identity.js';
 import { parsePeers } from '../cluster/peers.js';
-import type { RaftLog } from '../cluster/raft-log.js';
+import type { RaftNode } from '../cluster/raft-node.js';
 import { openClusterLog } from '../cluster/start.js';
 import { ZgateError } from '../core/errors.js';
 import { DurableLocalLog } from '../log/durable-local-log.js';
@@ -44,27 +44,27 @@ function advertisedUrl(config: ServeConfig): string {
 
 /** The replicated log's controls before the log exists (storage still opening): Unavailable, zeros. */
 class LateReplication implements ReplicationControl {
-  private log: RaftLog | undefined;
+  private node: RaftNode | undefined;
   private latency: ((seconds: number) => void) | undefined;
 
   constructor(private readonly id: number) {}
 
-  attach(log: RaftLog): void {
-    this.log = log;
-    if (this.latency !== undefined) log.onProposalLatency(this.latency);
+  attach(node: RaftNode): void {
+    this.node = node;
+    if (this.latency !== undefined) node.onProposalLatency(this.latency);
   }
 
-  get attached(): RaftLog | undefined {
-    return this.log;
+  get attached(): RaftNode | undefined {
+    return this.node;
   }
 
-  private need(): RaftLog {
-    if (this.log === undefined) throw new ZgateError('Unavailable', 'the member is still opening its storage');
-    return this.log;
+  private need(): RaftNode {
+    if (this.node === undefined) throw new ZgateError('Unavailable', 'the member is still opening its storage');
+    return this.node;
   }
 
   cluster() {
-    return this.log?.cluster() ?? { id: this.id, leaderId: null, term: 0, commitIndex: 0, members: [] };
+    return this.node?.cluster() ?? { id: this.id, leaderId: null, term: 0, commitIndex: 0, members: [] };
   }
 
   addMember(id: number, peer: string, http: string) {
@@ -76,12 +76,12 @@ class LateReplication implements ReplicationControl {
   }
 
   metrics() {
-    return this.log?.metrics() ?? { term: 0, commitIndex: 0, isLeader: false, leaderChanges: 0, forwarded: 0, followerLag: [] };
+    return this.node?.metrics() ?? { term: 0, commitIndex: 0, isLeader: false, leaderChanges: 0, forwarded: 0, followerLag: [] };
   }
 
   onProposalLatency(fn: (seconds: number) => void): void {
     this.latency = fn;
-    this.log?.onProposalLatency(fn);
+    this.node?.onProposalLatency(fn);
   }
 }
 

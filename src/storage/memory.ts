@@ -1,8 +1,11 @@
 /**
- * MemoryStorage: the Storage contract without files, for Raft unit tests and the simulator
- * (which models disk faults itself). Same validation and visibility rules as FileStorage:
- * calls apply in call order, each becomes visible when its promise resolves.
- * `durableState()` is what a crash-restart would find; a simulator restores from it.
+ * MemoryStorage: the Storage contract without files, for Raft unit tests and the simulator.
+ * Same validation and visibility rules as FileStorage: calls apply in call order, each
+ * becomes visible (durable) when its promise resolves. `durableState()` is what a clean
+ * restart would find. A simulated disk: `writeDelay` holds each write for a while (on the
+ * simulator's clock), and `crash()` stops the disk: writes not yet done are lost (of an append
+ * caught in the middle, a prefix of its entries may survive: a torn write), and what it
+ * returns is what a restart after the crash finds.
  */
 import { assert } from '../util/assert.js';
 import { ZgateError } from '../core/errors.js';
@@ -14,6 +17,11 @@ export interface MemoryState {
   entries: LogEntry[];
 }
 
+export interface MemoryStorageOptions {
+  /** Awaited before each queued write takes effect (a simulated disk's latency); undefined: at once. */
+  writeDelay?: () => Promise<void> | undefined;
+}
+
 export class MemoryStorage implements Storage {
   private hs: HardState;
   private snap: { meta: SnapshotMeta; data: Uint8Array } | undefined;
@@ -22,8 +30,14 @@ export class MemoryStorage implements Storage {
   private qLastTerm: number;
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
+  private crashed = false;
+  /** The entries of an append waiting out its delay (what a crash may tear). */
+  private appending: LogEntry[] | undefined;
 
-  constructor(state?: MemoryState) {
+  constructor(
+    state?: MemoryState,
+    private readonly opts: MemoryStorageOptions = {},
+  ) {
     this.hs = state ? { ...state.hardState } : { term: 0, vote: 0, commit: 0 };
     this.snap = state?.snapshot;
     this.log = state ? [...state.entries] : [];
@@ -39,9 +53,37 @@ export class MemoryStorage implements Storage {
     return this.snap?.meta.index ?? 0;
   }
 
-  private queue(fn: () => void): Promise<void> {
+  /**
+   * The disk stops: queued writes never complete (nor do their promises settle). `keepTorn(n)`:
+   * how many of the n entries of an append in progress made it. Returns what a restart finds.
+   */
+  crash(keepTorn: (n: number) => number = () => 0): MemoryState {
+    this.crashed = true;
+    const torn = this.appending;
+    this.appending = undefined;
+    if (torn !== undefined) {
+      const k = keepTorn(torn.length);
+      // Only a prefix that continues the durable log can survive (as the WAL's torn-tail repair).
+      if (k > 0 && torn[0]!.index <= this.lastIndex() + 1) {
+        this.log.length = Math.max(0, torn[0]!.index - this.snapIndex - 1);
+        this.log.push(...torn.slice(0, k));
+      }
+    }
+    return this.durableState();
+  }
+
+  private queue(fn: () => void, entries?: LogEntry[]): Promise<void> {
     if (this.closed) return Promise.reject(new ZgateError('Unavailable', 'storage is closed'));
-    const p = this.tail.then(fn);
+    const p = this.tail.then(async () => {
+      const delay = this.crashed ? undefined : this.opts.writeDelay?.();
+      if (delay !== undefined) {
+        this.appending = entries;
+        await delay;
+        this.appending = undefined;
+      }
+      if (this.crashed) return new Promise<void>(() => undefined);
+      fn();
+    });
     this.tail = p.catch(() => undefined);
     return p;
   }
@@ -63,7 +105,7 @@ export class MemoryStorage implements Storage {
     const copy = [...entries];
     return this.queue(() => {
       this.log.push(...copy);
-    });
+    }, copy);
   }
 
   truncateSuffix(fromIndex: number): Promise<void> {

@@ -1,9 +1,9 @@
 /**
- * The Raft loop (cluster/raft-log.ts) in one process: members over the in-memory transport
+ * The Raft loop (cluster/raft-node.ts) in one process: members over the in-memory transport
  * and in-memory storage, with partitions, restarts from the durable state, snapshots,
  * membership changes, leadership transfer and a failing disk.
  */
-import { RaftLog } from '../../src/cluster/raft-log.js';
+import { RaftNode } from '../../src/cluster/raft-node.js';
 import { SILENT } from '../../src/cluster/logger.js';
 import { MemoryNetwork } from '../../src/cluster/transport-memory.js';
 import { ZgateError } from '../../src/core/errors.js';
@@ -17,7 +17,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 interface Node {
   id: number;
   storage: MemoryStorage;
-  log: RaftLog;
+  log: RaftNode;
   member: Member;
 }
 
@@ -37,14 +37,14 @@ class Harness {
   /** Starts member `id` over `storage`: a bootstrap when `bootstrap` is given, else what storage holds. */
   async start(id: number, storage: MemoryStorage, bootstrap?: number[], storageOverride?: Storage): Promise<Node> {
     const s = storage.durableState();
-    const log = await RaftLog.create(
+    const log = await RaftNode.create(
       {
         id,
         storage: storageOverride ?? storage,
         transport: this.net.transport(id, `http://member-${id}`),
         flagPeers: this.peers,
         http: `http://member-${id}`,
-        log: SILENT,
+        logger: SILENT,
         onFatal: (e) => this.fatal.push(e),
         tickMs: TICK,
         electionTicks: 10,

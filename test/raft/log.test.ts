@@ -1,5 +1,5 @@
 import { RaftLog } from '../../src/raft/log.js';
-import { MemoryStorage, bootstrapState, limitSize, ENTRY_OVERHEAD } from '../../src/raft/storage.js';
+import { MemoryLogStorage, bootstrapState, limitSize, ENTRY_OVERHEAD } from '../../src/raft/storage.js';
 import { Unstable } from '../../src/raft/unstable.js';
 import type { Entry, Snapshot } from '../../src/raft/types.js';
 import { AssertionFailure } from '../../src/util/assert.js';
@@ -20,8 +20,8 @@ function snap(index: number, term: number, voters = [1, 2, 3]): Snapshot {
 }
 
 /** A log over storage holding a snapshot at `snapIndex` and stable entries after it. */
-function logWith(snapIndex: number, snapTerm: number, stable: Entry[]): { log: RaftLog; storage: MemoryStorage } {
-  const storage = new MemoryStorage();
+function logWith(snapIndex: number, snapTerm: number, stable: Entry[]): { log: RaftLog; storage: MemoryLogStorage } {
+  const storage = new MemoryLogStorage();
   if (snapIndex > 0) storage.applySnapshot(snap(snapIndex, snapTerm));
   storage.append(stable);
   return { log: new RaftLog(storage, 0), storage };
@@ -33,9 +33,9 @@ function terms(log: RaftLog): number[] {
   return out;
 }
 
-describe('MemoryStorage', () => {
+describe('MemoryLogStorage', () => {
   it('serves terms, entries and bounds around a snapshot', () => {
-    const s = new MemoryStorage();
+    const s = new MemoryLogStorage();
     s.applySnapshot(snap(10, 2));
     s.append(ents(11, [2, 3, 3]));
     expect(s.firstIndex()).toBe(11);
@@ -51,7 +51,7 @@ describe('MemoryStorage', () => {
   });
 
   it('append replaces a conflicting suffix and refuses gaps and the snapshot', () => {
-    const s = new MemoryStorage();
+    const s = new MemoryLogStorage();
     s.append(ents(1, [1, 1, 1, 1]));
     s.append(ents(3, [2, 2]));
     expect([1, 2, 3, 4].map((i) => s.term(i))).toEqual([1, 1, 2, 2]);
@@ -62,7 +62,7 @@ describe('MemoryStorage', () => {
   });
 
   it('createSnapshot compacts the prefix', () => {
-    const s = new MemoryStorage();
+    const s = new MemoryLogStorage();
     s.append(ents(1, [1, 1, 2, 2, 3]));
     s.createSnapshot(3, { voters: [2, 1] }, enc.encode('app@3'));
     expect(s.firstIndex()).toBe(4);
@@ -72,7 +72,7 @@ describe('MemoryStorage', () => {
   });
 
   it('refuses a vote change within a term', () => {
-    const s = new MemoryStorage();
+    const s = new MemoryLogStorage();
     s.setHardState({ term: 2, vote: 1, commit: 0 });
     expect(() => s.setHardState({ term: 2, vote: 3, commit: 0 })).toThrow(AssertionFailure);
     expect(() => s.setHardState({ term: 1, vote: 0, commit: 0 })).toThrow(AssertionFailure);
@@ -87,7 +87,7 @@ describe('MemoryStorage', () => {
       [2, 1, 'confChange'],
       [3, 1, 'confChange'],
     ]);
-    const s = MemoryStorage.bootstrap([1, 2, 3]);
+    const s = MemoryLogStorage.bootstrap([1, 2, 3]);
     expect(s.lastIndex()).toBe(3);
     expect(s.initialState().confState.voters).toEqual([]);
   });

@@ -4,11 +4,11 @@
 import { decode, encode } from '../../src/util/codec.js';
 import { AssertionFailure } from '../../src/util/assert.js';
 import { Prng } from '../../src/util/prng.js';
-import { MemoryStorage, RawNode, bootstrapState, committedEntriesDurable, validateMessage, type Message, type Ready, type RawNodeConfig } from '../../src/raft/index.js';
+import { MemoryLogStorage, RawNode, bootstrapState, committedEntriesDurable, validateMessage, type Message, type Ready, type RawNodeConfig } from '../../src/raft/index.js';
 
 const enc = new TextEncoder();
 
-function node(id: number, storage: MemoryStorage, extra: Partial<RawNodeConfig> = {}): RawNode {
+function node(id: number, storage: MemoryLogStorage, extra: Partial<RawNodeConfig> = {}): RawNode {
   return new RawNode({ id, storage, random: new Prng(id), electionTick: 10, heartbeatTick: 1, ...extra });
 }
 
@@ -39,7 +39,7 @@ function plain(x: unknown): unknown {
 
 function cluster(n: number, extra: Partial<RawNodeConfig> = {}): Map<number, RawNode> {
   const ids = Array.from({ length: n }, (_, i) => i + 1);
-  return new Map(ids.map((id) => [id, node(id, MemoryStorage.bootstrap(ids), extra)]));
+  return new Map(ids.map((id) => [id, node(id, MemoryLogStorage.bootstrap(ids), extra)]));
 }
 
 describe('RawNode', () => {
@@ -142,7 +142,7 @@ describe('RawNode', () => {
   });
 
   it('single member: bootstrap, election, proposal; entries are durable before they commit', () => {
-    const n = node(1, MemoryStorage.bootstrap([1]));
+    const n = node(1, MemoryLogStorage.bootstrap([1]));
     // First Ready: the bootstrap conf change is handed out as committed and applied at advance.
     let rd = n.ready();
     expect(rd.committedEntries.map((e) => e.type)).toEqual(['confChange']);
@@ -166,7 +166,7 @@ describe('RawNode', () => {
   });
 
   it('refuses ready() twice without advance()', () => {
-    const n = node(1, MemoryStorage.bootstrap([1]));
+    const n = node(1, MemoryLogStorage.bootstrap([1]));
     n.ready();
     expect(() => n.ready()).toThrow(AssertionFailure);
   });
@@ -236,7 +236,7 @@ describe('RawNode', () => {
   });
 
   it('drops malformed messages instead of throwing', () => {
-    const n = node(1, MemoryStorage.bootstrap([1, 2, 3]));
+    const n = node(1, MemoryLogStorage.bootstrap([1, 2, 3]));
     const good: Message = { type: 'MsgHeartbeat', from: 2, to: 1, term: 5, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 };
     expect(validateMessage(good)).toBeUndefined();
     const bad: unknown[] = [
@@ -259,7 +259,7 @@ describe('RawNode', () => {
 
   it('restart: a crash between a Ready`s entries and its hard state adopts the log`s term, unvoted', () => {
     const b = bootstrapState([1, 2, 3]);
-    const storage = MemoryStorage.fromDisk({
+    const storage = MemoryLogStorage.fromDisk({
       hardState: { term: 2, vote: 2, commit: 3 },
       entries: [...b.entries, { index: 4, term: 3, type: 'normal', data: new Uint8Array() }],
     });
@@ -271,7 +271,7 @@ describe('RawNode', () => {
   });
 
   it('restart: commit below the snapshot (crash after the snapshot, before the hard state) is raised to it', () => {
-    const storage = MemoryStorage.fromDisk({
+    const storage = MemoryLogStorage.fromDisk({
       hardState: { term: 2, vote: 1, commit: 4 },
       snapshot: { meta: { index: 9, term: 2, confState: { voters: [1, 2, 3] } }, data: new Uint8Array([1]) },
       entries: [],
@@ -307,7 +307,7 @@ describe('RawNode', () => {
   });
 
   it('compact needs an applied index and drops the prefix', () => {
-    const n = node(1, MemoryStorage.bootstrap([1]));
+    const n = node(1, MemoryLogStorage.bootstrap([1]));
     n.advance(n.ready());
     n.campaign();
     for (let i = 0; i < 3; i++) while (n.hasReady()) n.advance(n.ready());

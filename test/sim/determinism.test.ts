@@ -4,19 +4,19 @@
  */
 import { Simulation } from '../../tools/sim/simulation.js';
 
-function fingerprint(seed: number): string {
+async function fingerprint(seed: number): Promise<string> {
   const sim = new Simulation(seed, { seed, safetyTicks: 200, trace: true });
-  const r = sim.run();
+  const r = await sim.run();
   const lines = sim.traceLines();
   return JSON.stringify([r.steps, r.commitIndex, r.maxTerm, r.crashes, r.messages, r.dropped, r.convergeTicks, lines.length, lines.slice(-50)]);
 }
 
 describe('simulator determinism', () => {
-  it('replays a seed exactly', () => {
-    for (const seed of [7, 1234, 99999]) expect(fingerprint(seed)).toBe(fingerprint(seed));
+  it('replays a seed exactly', async () => {
+    for (const seed of [7, 1234, 99999]) expect(await fingerprint(seed)).toBe(await fingerprint(seed));
   });
 
-  it('different seeds differ', () => {
-    expect(fingerprint(1)).not.toBe(fingerprint(2));
+  it('different seeds differ', async () => {
+    expect(await fingerprint(1)).not.toBe(await fingerprint(2));
   });
 });

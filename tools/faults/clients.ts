@@ -6,7 +6,7 @@
  *
  * Outcomes (history.ts): a 2xx, or a ZooKeeper error outcome (NoNode, NodeExists,
  * BadVersion...), is definite (`ok`). A connection refused is `fail` (nothing was sent). A
- * 503 is `fail` only when the member says the write never reached the log: RaftLog.propose's
+ * 503 is `fail` only when the member says the write never reached the log: RaftNode.propose's
  * "...; it was not applied" (no leader accepted it), Member.write's "too many writes in
  * flight" and "still recovering" (refused before proposing). Every other 503 ("it may still
  * apply", "may or may not apply", a forward whose answer was lost), a timeout or a connection

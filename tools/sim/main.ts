@@ -1,5 +1,5 @@
 /**
- * `npm run sim` — the Raft simulator from the command line.
+ * `npm run sim` — the simulator of the runtime (simulation.ts) from the command line.
  *
  *   npm run sim -- --seed=1234            replay one seed, print its trace on failure
  *   npm run sim -- --seeds=10000          run seeds 1..10000 (--from=S to start elsewhere)
@@ -29,11 +29,11 @@ const safetyTicks = num('safety');
 const livenessTicks = num('liveness');
 const verbose = arg('verbose') !== undefined;
 
-function replay(seed: number): void {
+async function replay(seed: number): Promise<void> {
   const sim = new Simulation(seed, { seed, safetyTicks, livenessTicks, trace: true });
   console.log(`seed ${seed}: ${JSON.stringify(sim.config)}`);
   try {
-    const r = sim.run();
+    const r = await sim.run();
     console.log(`seed ${seed} ok: ${r.steps} steps, ${r.ticks} ticks, commit ${r.commitIndex}, max term ${r.maxTerm}, ${r.crashes} crashes, ${r.messages} messages (${r.dropped} dropped), converged ${r.convergeTicks} ticks after healing`);
     console.log(`exercised: ${JSON.stringify(r.stats)}`);
     if (verbose) for (const l of sim.traceLines()) console.log(l);
@@ -49,7 +49,7 @@ function replay(seed: number): void {
   }
 }
 
-function many(from: number, count: number): void {
+async function many(from: number, count: number): Promise<void> {
   const t0 = process.hrtime.bigint();
   let steps = 0;
   let worstConverge = 0;
@@ -57,7 +57,7 @@ function many(from: number, count: number): void {
   const converge: number[] = [];
   for (let seed = from; seed < from + count; seed++) {
     try {
-      const r = runSeed({ seed, safetyTicks, livenessTicks });
+      const r = await runSeed({ seed, safetyTicks, livenessTicks });
       steps += r.steps;
       worstConverge = Math.max(worstConverge, r.convergeTicks);
       converge.push(r.convergeTicks);
@@ -84,5 +84,5 @@ function many(from: number, count: number): void {
 }
 
 const seed = num('seed');
-if (seed !== undefined) replay(seed);
-else many(num('from') ?? 1, num('seeds') ?? 1000);
+if (seed !== undefined) await replay(seed);
+else await many(num('from') ?? 1, num('seeds') ?? 1000);

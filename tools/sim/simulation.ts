@@ -1,36 +1,46 @@
 /**
- * The deterministic simulator of the Raft core (test code; lives in src/ so that
- * `npm run sim -- --seed=N` runs it from dist). One seed fixes everything: the cluster's
- * configuration (swarm testing: size, timeouts, batch and flow-control limits, PreVote and
- * CheckQuorum on or off, fault rates), the network's drops, duplicates, delays and
- * partitions, crashes and restarts with durable state only (disk.ts), the workload
- * (proposals, reads, compactions, leadership transfers, membership changes) and the order
- * in which members handle their Readys, including steps taken while a Ready is being
- * written.
+ * The deterministic simulator of zgate's runtime. Each member is the code that ships
+ * (sim-member.ts: RaftNode's node loop, forwarding, read index and admin, the Member and its
+ * DataTree) over the in-memory transport and disk, on virtual time (virtual-clock.ts). One
+ * seed fixes everything: the cluster's configuration (swarm testing: size, timeouts, core
+ * knobs, snapshot thresholds, fault rates), the network's drops, duplicates, delays and
+ * partitions (network.ts), disk latency, crashes (at awkward moments too: a fresh leader,
+ * right after a commit, in the middle of a write) and restarts from what the disk kept,
+ * clock drift, and the workload (real Ops through Member.write, reads through the read
+ * index, leadership transfers, membership changes through the admin path).
  *
- * Phase 1 (safety): faults for `safetyTicks` ticks; after every step the SafetyChecker
- * runs. Phase 2 (liveness): every fault is healed and every crashed member restarted; the
- * cluster must elect a leader, commit a probe entry of its term and have every voter apply
+ * Determinism: nothing but the virtual clock schedules work. The simulation runs one timer
+ * at a time and drains the microtasks it caused (a real setImmediate, which no product code
+ * uses under the simulator) before the next.
+ *
+ * Phase 1 (safety): faults for `safetyTicks` ticks; after every event the checkers run
+ * (checker.ts on the Raft core, member-checker.ts on the members). Phase 2 (liveness):
+ * every fault is healed and every crashed member restarted; the cluster must elect a leader,
+ * commit in its term, answer a probe write through a member and have every voter apply
  * everything committed, within `livenessTicks` ticks.
  */
+import { MemoryNetwork } from '../../src/cluster/transport-memory.js';
+import { fromStorageEntry } from '../../src/cluster/entries.js';
+import { ZgateError } from '../../src/core/errors.js';
+import type { Op } from '../../src/core/types.js';
+import { decodeConfChange, type Entry } from '../../src/raft/index.js';
 import { AssertionFailure } from '../../src/util/assert.js';
-import { decode, encode } from '../../src/util/codec.js';
 import { Prng } from '../../src/util/prng.js';
-import { MemoryStorage, RawNode, committedEntriesDurable, decodeConfChange, describeMessage, describeEntry, type ConfState, type Entry, type Message, type Ready, type Snapshot } from '../../src/raft/index.js';
 import { SafetyChecker, SafetyViolation } from './checker.js';
-import { SimDisk } from './disk.js';
+import { MemberChecker } from './member-checker.js';
 import { SimNetwork, type NetConfig } from './network.js';
+import { SimMember, type MemberProbe, type ProcessConfig } from './sim-member.js';
+import { VirtualTime, type TimerOwner } from './virtual-clock.js';
+import { Workload } from './workload.js';
 
-/** Sub-steps per tick: message delays and Ready handling have this resolution. */
-const SUB = 4;
+/** Virtual milliseconds per tick of every member's Raft clock. */
+export const TICK_MS = 10;
 
 export interface SimOptions {
   seed: number;
-  /** Ticks of the fault phase. Default 600. */
+  /** Ticks of the fault phase. Default 300. */
   safetyTicks?: number;
-  /** Tick budget of the healed phase: this many ticks plus one per committed entry (a slow
-   * configuration — one entry per message, one message in flight — may have to stream the
-   * whole log to a member that was added or cut off). Default 300. */
+  /** Tick budget of the healed phase: this many ticks plus one per entry in the longest log. Default 300. */
   livenessTicks?: number;
   /** Keep a trace of events (printed on failure). */
   trace?: boolean;
@@ -46,43 +56,55 @@ export interface SimConfig {
   maxInflightMsgs: number;
   maxInflightBytes: number;
   maxUncommittedEntriesSize: number;
+  /** Member snapshot threshold (entries): compaction, and snapshots sent to laggards. */
+  snapshotEntries: number;
   net: NetConfig;
   /** Per tick probabilities. */
   proposeRate: number;
   crashRate: number;
   /** Per tick: crash the current leader (leader changes are where Raft's subtle bugs live). */
   leaderCrashRate: number;
-  /** Probability that a newly elected leader crashes within a few sub-steps (short-lived
-   * leaders leave divergent uncommitted tails: the material of the paper's Figure 8). */
+  /** Probability that a newly elected leader crashes within a few ticks. */
   freshLeaderCrash: number;
-  /** Probability that a member crashes right after its commit index advanced (before it
-   * can tell anyone): a generic "crash at an interesting moment" fault. */
+  /** Probability that a member crashes right after its commit index advanced. */
   commitCrash: number;
-  /** Probability that a member crashes while writing a Ready that holds entries (a prefix
-   * of the write survives, its messages are never sent). */
+  /** Probability that a member crashes while a disk write is in progress (an append may be torn). */
   midWriteCrash: number;
   partitionRate: number;
   healRate: number;
-  /** Per tick: heal every partition and restart every crashed member at once (a wave of
-   * elections among members with divergent logs). */
+  /** Per tick: heal every partition and restart every crashed member at once. */
   recoveryRate: number;
-  compactRate: number;
   readRate: number;
   transferRate: number;
   confChangeRate: number;
-  driftRate: number;
-  /** Probability that a member takes its Ready in a sub-step when it has one. */
-  takeRate: number;
-  /** A Ready's write takes 0..readyDelayMax sub-steps (steps may happen meanwhile). */
-  readyDelayMax: number;
-  /** Messages go through msgpack (util/codec) on the way. */
-  codec: boolean;
+  /** A member's clock runs at 1 ± up to this. */
+  drift: number;
+  /** A disk write takes 0..diskDelayMax ms (steps happen meanwhile). */
+  diskDelayMax: number;
+}
+
+export interface SimStats {
+  /** Distinct terms that had a leader. */
+  leaderTerms: number;
+  snapshotsInstalled: number;
+  /** Membership changes committed and applied (each counted once). */
+  confChangesApplied: number;
+  readsAnswered: number;
+  transfers: number;
+  /** Crashes that tore an append (a prefix of it survived). */
+  tornWrites: number;
+  /** Restarts whose log held a term above the persisted hard state (the core's fix-up). */
+  termFixups: number;
+  /** Writes answered by a member (ok or a ZooKeeper error), and answered Unavailable. */
+  writesAnswered: number;
+  writesUnavailable: number;
+  sessionsOpened: number;
 }
 
 export interface SimResult {
   seed: number;
   config: SimConfig;
-  /** Steps: message deliveries, ticks, Ready handlings and workload actions. */
+  /** Steps: timers run (message deliveries, ticks, disk writes, client timeouts) and workload actions. */
   steps: number;
   ticks: number;
   /** Ticks the healed cluster needed to converge. */
@@ -97,22 +119,8 @@ export interface SimResult {
   checks: number;
 }
 
-export interface SimStats {
-  /** Distinct terms that had a leader. */
-  leaderTerms: number;
-  snapshotsInstalled: number;
-  /** Membership changes committed and applied (each counted once). */
-  confChangesApplied: number;
-  readsAnswered: number;
-  transfers: number;
-  /** Crashes while a Ready was being written (a prefix of it survived). */
-  tornWrites: number;
-  /** Restarts whose log held a term above the persisted hard state (the core's fix-up). */
-  termFixups: number;
-}
-
 export function emptyStats(): SimStats {
-  return { leaderTerms: 0, snapshotsInstalled: 0, confChangesApplied: 0, readsAnswered: 0, transfers: 0, tornWrites: 0, termFixups: 0 };
+  return { leaderTerms: 0, snapshotsInstalled: 0, confChangesApplied: 0, readsAnswered: 0, transfers: 0, tornWrites: 0, termFixups: 0, writesAnswered: 0, writesUnavailable: 0, sessionsOpened: 0 };
 }
 
 export function addStats(a: SimStats, b: SimStats): SimStats {
@@ -134,9 +142,8 @@ export class SimFailure extends Error {
 
 /**
  * A seed's configuration (swarm testing: each seed turns features and faults on or off at
- * random, so that no fault masks another everywhere). A third of the seeds are "violent":
- * members, and leaders in particular, crash often and at awkward moments, which is what it
- * takes to build the divergent logs of the paper's Figure 8.
+ * random, so that no fault masks another everywhere). Some seeds are "violent": members,
+ * and leaders in particular, crash often and at awkward moments.
  */
 export function configFor(prng: Prng): SimConfig {
   const lossy = prng.chance(0.7);
@@ -148,39 +155,37 @@ export function configFor(prng: Prng): SimConfig {
     heartbeatTick: prng.pick([1, 1, 2]),
     preVote: prng.chance(0.7),
     checkQuorum: prng.chance(0.7),
-    maxSizePerMsg: pick([1, 64, 256, 1 << 20], [1, 1, 1, 64, 256]),
+    maxSizePerMsg: pick([64, 256, 1 << 20], [1, 64, 256]),
     maxInflightMsgs: prng.pick([1, 2, 4, 64]),
-    maxInflightBytes: prng.pick([0, 0, 64, 512]),
-    maxUncommittedEntriesSize: prng.pick([128, 1024, 1 << 20]),
+    maxInflightBytes: prng.pick([0, 0, 512, 4096]),
+    maxUncommittedEntriesSize: prng.pick([1024, 8192, 1 << 20]),
+    snapshotEntries: prng.pick([8, 20, 60, 100_000]),
     net: {
       dropRate: lossy ? prng.pick([0.01, 0.05, 0.1, 0.2]) : 0,
       dupRate: lossy ? prng.pick([0, 0.02, 0.1]) : 0,
       minDelay: 1,
-      maxDelay: prng.pick([2, SUB, 2 * SUB]),
+      maxDelay: prng.pick([3, TICK_MS / 2, TICK_MS, 2 * TICK_MS]),
       longDelayRate: lossy ? prng.pick([0, 0.01, 0.05]) : 0,
-      longDelayMax: 12 * SUB,
+      longDelayMax: 12 * TICK_MS,
     },
     proposeRate: prng.pick([0.1, 0.3, 0.6]),
     crashRate: pick([0, 0.005, 0.02], [0.02, 0.05]),
     leaderCrashRate: pick([0, 0.02, 0.05], [0.05, 0.15]),
     freshLeaderCrash: pick([0, 0, 0.2], [0.3, 0.5]),
     commitCrash: pick([0, 0, 0.01], [0.05, 0.2]),
-    midWriteCrash: pick([0, 0, 0.02], [0.05, 0.1]),
+    midWriteCrash: pick([0, 0, 0.005], [0.01, 0.03]),
     partitionRate: prng.pick([0, 0.01, 0.03]),
     healRate: prng.pick([0.02, 0.05, 0.1]),
     recoveryRate: pick([0, 0.01], [0.01, 0.03]),
-    compactRate: prng.pick([0, 0.02, 0.1]),
     readRate: prng.pick([0, 0.05, 0.2]),
     transferRate: prng.pick([0, 0, 0.01]),
     confChangeRate: prng.chance(0.3) ? prng.pick([0.01, 0.03]) : 0,
-    driftRate: prng.pick([0, 0.02, 0.1]),
-    takeRate: prng.pick([0.5, 0.9, 1]),
-    readyDelayMax: prng.pick([0, 1, 3, 8]),
-    codec: prng.chance(0.1),
+    drift: prng.pick([0, 0, 0.02, 0.1]),
+    diskDelayMax: prng.pick([0, 2, 8, 20]),
   };
 }
 
-/** FNV-1a over (digest, entry): the application's state is the digest of what it applied. */
+/** FNV-1a over (digest, entry): the Raft checker's state machine is the digest of what was applied. */
 function digest(h: number, e: Entry): number {
   let x = (h ^ 0x811c9dc5) >>> 0;
   const mix = (b: number) => {
@@ -192,70 +197,36 @@ function digest(h: number, e: Entry): number {
   return x;
 }
 
-function snapshotData(index: number, hash: number): Uint8Array {
-  const b = new Uint8Array(8);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, index);
-  v.setUint32(4, hash);
-  return b;
-}
-
-function parseSnapshotData(s: Snapshot): number {
-  if (s.meta.index === 0) return 0;
-  const v = new DataView(s.data.buffer, s.data.byteOffset, s.data.byteLength);
-  if (v.getUint32(0) !== s.meta.index) throw new SafetyViolation(`snapshot data for ${v.getUint32(0)} in a snapshot at ${s.meta.index}`);
-  return v.getUint32(4);
-}
-
-class Member {
-  rn: RawNode | undefined = undefined;
-  pending: { rd: Ready; at: number; sent: boolean } | undefined = undefined;
-  deferredCompact: { index: number; data: Uint8Array; conf: ConfState } | undefined = undefined;
-  up = false;
-  /** Stopped for good: removed from the cluster. */
-  removed = false;
-  stopAt = -1;
-  restartAt = -1;
-  /** Sub-step at which to crash (a fresh leader), or -1. */
-  crashAt = -1;
-  /** The last term in which this member was seen leading. */
-  ledTerm = 0;
-  /** The commit index at the last check. */
-  seenCommit = 0;
-  /** The application: applied index, digest and membership as of it. */
-  appIndex = 0;
-  appHash = 0;
-  appConf: ConfState = { voters: [] };
-  readonly phase: number;
-
-  constructor(
-    readonly id: number,
-    readonly disk: SimDisk,
-    phase: number,
-  ) {
-    this.phase = phase;
-  }
-}
+/** Every microtask the last timer caused has run once this resolves (no product code uses setImmediate under the simulator). */
+const drain = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class Simulation {
   readonly prng: Prng;
   readonly config: SimConfig;
+  readonly time = new VirtualTime();
   readonly net: SimNetwork;
+  readonly memNet: MemoryNetwork;
   readonly checker = new SafetyChecker();
-  readonly members = new Map<number, Member>();
+  readonly memberChecker = new MemberChecker();
+  readonly members = new Map<number, SimMember>();
+  /** Every member's --peers (shared: a member added later is listed for all). */
+  private readonly peers = new Map<number, string>();
+  private readonly byOwner = new Map<TimerOwner, SimMember>();
+  private readonly workload: Workload;
+  private readonly probe: MemberProbe;
   private readonly trace: string[] | undefined;
-  private now = 0;
   private tick = 0;
   private steps = 0;
   private crashes = 0;
   private readonly stats = emptyStats();
   private readonly leaderTerms = new Set<number>();
   private readonly confIndexes = new Set<number>();
-  private proposals = 0;
   private reads = 0;
   private nextId: number;
   private liveness = false;
-  private probe: { index: number; term: number } | undefined = undefined;
+  private probeWrite: { term: number; tick: number; zxid?: number; failed?: boolean } | undefined = undefined;
+  private probes = 0;
+  private failure: Error | undefined;
 
   constructor(
     readonly seed: number,
@@ -263,255 +234,265 @@ export class Simulation {
   ) {
     this.prng = new Prng(seed);
     this.config = configFor(this.prng.split());
-    this.net = new SimNetwork(this.prng.split(), { ...this.config.net });
-    this.net.onDrop = (msg) => this.dropped(msg);
+    this.net = new SimNetwork(this.prng.split(), this.time, { ...this.config.net });
+    this.memNet = new MemoryNetwork({ clock: this.time.clock(this.time.simOwner), links: this.net });
+    this.workload = new Workload(this.prng.split());
     this.trace = opts.trace ? [] : undefined;
-    const voters: number[] = [];
-    for (let id = 1; id <= this.config.members; id++) voters.push(id);
-    for (const id of voters) this.addMember(id, voters);
+    this.probe = this.makeProbe();
     this.nextId = this.config.members + 1;
   }
 
   private log(s: string): void {
     if (this.trace === undefined) return;
-    this.trace.push(`t=${this.tick}.${this.now % SUB} ${s}`);
+    this.trace.push(`t=${this.tick}.${Math.floor(this.time.now % TICK_MS)} ${s}`);
     if (this.trace.length > 4000) this.trace.splice(0, 1000);
   }
 
-  private addMember(id: number, voters: number[]): Member {
-    const m = new Member(id, new SimDisk(voters), this.prng.int(SUB));
+  private fail(e: Error): void {
+    this.failure ??= e;
+  }
+
+  private processConfig(): ProcessConfig {
+    const c = this.config;
+    return {
+      tickMs: TICK_MS,
+      electionTicks: c.electionTick,
+      heartbeatTicks: c.heartbeatTick,
+      snapshotEntries: c.snapshotEntries,
+      drift: this.liveness ? 0 : c.drift,
+      core: { preVote: c.preVote, checkQuorum: c.checkQuorum, maxSizePerMsg: c.maxSizePerMsg, maxInflightMsgs: c.maxInflightMsgs, maxInflightBytes: c.maxInflightBytes, maxUncommittedEntriesSize: c.maxUncommittedEntriesSize },
+    };
+  }
+
+  // ---- what the members tell the checkers -----------------------------------------------
+
+  private makeProbe(): MemberProbe {
+    return {
+      ready: (m) => this.check(m),
+      persisted: (m, ents) => this.checker.persisted(m.id, ents, (i) => m.core.raft.storage.term(i)),
+      applied: (m, e) => this.entryApplied(m, e),
+      handed: (m, e) => this.memberChecker.entry(m.id, e.index, e.data),
+      onApply: (m) => (zxid, events, outcome) => this.memberChecker.applied(m.id, zxid, events, outcome, m.member.sessions),
+      installed: (m, index) => {
+        const h = this.checker.appliedDigest(index);
+        if (h === undefined) this.fail(new SafetyViolation(`member ${m.id} installed a snapshot at ${index}, which no member applied`));
+        m.appHash = h ?? 0;
+        this.stats.snapshotsInstalled++;
+        this.log(`${m.id} installed a snapshot at ${index}`);
+      },
+      starting: (m) => this.starting(m),
+      fatal: (m, e) => this.fail(new SafetyViolation(`member ${m.id} stopped (fail-stop): ${e.stack ?? e.message}`)),
+      diskDelay: (m) => {
+        const c = this.config;
+        if (this.liveness) return 0;
+        if (this.prng.chance(c.midWriteCrash)) {
+          this.midWriteCrash(m);
+          return 'crash';
+        }
+        return c.diskDelayMax === 0 || this.prng.chance(0.5) ? 0 : this.prng.range(1, c.diskDelayMax);
+      },
+    };
+  }
+
+  private entryApplied(m: SimMember, e: Entry): void {
+    m.appHash = digest(m.appHash, e);
+    this.checker.applied(m.id, e, m.appHash);
+    if (e.type !== 'confChange') return;
+    const cc = decodeConfChange(e.data);
+    if (e.index > this.config.members && !this.confIndexes.has(e.index)) {
+      this.confIndexes.add(e.index); // a membership change (not the bootstrap), counted once
+      this.stats.confChangesApplied++;
+      this.log(`${m.id} applied ${cc.type} ${cc.id} at ${e.index}`);
+    }
+    if (cc.type === 'remove') {
+      // The operator stops a member once its removal has committed.
+      const x = this.members.get(cc.id);
+      if (x !== undefined && !x.removed && x.stopAt < 0) x.stopAt = this.tick + this.prng.range(0, 3 * this.config.electionTick);
+    }
+  }
+
+  // ---- processes ----------------------------------------------------------------------------
+
+  private async addMember(id: number, voters: number[]): Promise<SimMember> {
+    const m = new SimMember(id, voters);
     this.members.set(id, m);
-    this.start(m);
+    this.peers.set(id, `m${id}:${9000 + id}`);
+    await this.start(m);
     return m;
   }
 
-  private start(m: Member): void {
-    const d = m.disk.load();
-    const storage = MemoryStorage.fromDisk({ hardState: d.hardState, snapshot: d.snapshot, entries: d.entries });
-    const c = this.config;
-    m.rn = new RawNode({
-      id: m.id,
-      storage,
-      random: this.prng.split(),
-      electionTick: c.electionTick,
-      heartbeatTick: c.heartbeatTick,
-      preVote: c.preVote,
-      checkQuorum: c.checkQuorum,
-      maxSizePerMsg: c.maxSizePerMsg,
-      maxInflightMsgs: c.maxInflightMsgs,
-      maxInflightBytes: c.maxInflightBytes,
-      maxUncommittedEntriesSize: c.maxUncommittedEntriesSize,
-      applied: d.snapshot.meta.index,
-    });
-    if (m.rn.raft.term > d.hardState.term) this.stats.termFixups++;
-    m.up = true;
-    m.pending = undefined;
-    m.deferredCompact = undefined;
+  private async start(m: SimMember): Promise<void> {
+    const d = m.durable;
     m.restartAt = -1;
-    m.appIndex = d.snapshot.meta.index;
-    m.appHash = parseSnapshotData(d.snapshot);
-    m.appConf = d.snapshot.meta.confState;
-    if (m.appIndex > 0) this.checker.installed(m.id, m.appIndex, m.appHash);
-    this.checker.restarted(m.id, m.rn.raft.log.committed);
-    this.checker.persisted(m.id, d.entries, (i) => storage.term(i));
-    this.log(`${m.id} started: term ${m.rn.raft.term} commit ${m.rn.raft.log.committed} log [${m.rn.raft.log.firstIndex()}, ${m.rn.raft.log.lastIndex()}]`);
+    const snapIndex = d.snapshot?.meta.index ?? 0;
+    m.appHash = snapIndex > 0 ? (this.checker.appliedDigest(snapIndex) ?? 0) : 0;
+    await m.start(this.time, this.memNet, this.peers, this.processConfig(), this.prng, this.probe);
     this.check(m);
   }
 
-  private crash(m: Member, permanently: boolean): void {
-    if (m.pending !== undefined) this.stats.tornWrites++;
-    m.disk.crash(this.prng, m.pending?.rd);
-    m.rn = undefined;
-    m.pending = undefined;
-    m.deferredCompact = undefined;
-    m.up = false;
-    m.crashAt = -1;
-    m.seenCommit = 0;
+  private starting(m: SimMember): void {
+    const d = m.durable;
+    this.byOwner.set(m.owner!, m);
+    if (m.core.raft.term > d.hardState.term) this.stats.termFixups++;
+    this.checker.restarted(m.id, m.core.raft.log.committed);
+    this.checker.persisted(m.id, d.entries.map(fromStorageEntry), (i) => m.core.raft.storage.term(i));
+    const r = m.core.raft;
+    this.log(`${m.id} started: term ${r.term} commit ${r.log.committed} log [${r.log.firstIndex()}, ${r.log.lastIndex()}]`);
+    this.check(m);
+  }
+
+  private crash(m: SimMember, permanently: boolean): void {
+    if (!m.up) return;
+    this.byOwner.delete(m.owner!);
+    const wasLeaderOf = m.core.raft.role === 'leader';
+    if (m.crash(this.time, (n) => this.prng.int(n + 1))) this.stats.tornWrites++;
     this.crashes++;
-    // As the runtime: the crashed member's address now refuses connections, and the followers
-    // that notice (not all: the network may be cut) forget it as their leader.
-    for (const f of this.members.values()) {
-      if (f.up && f.rn !== undefined && f.rn.raft.lead === m.id && this.prng.chance(0.5)) f.rn.forgetLeader(m.id);
-    }
+    // Its address now refuses connections; the followers that call it (not all: the network
+    // may be cut) learn that their leader is gone.
+    for (const f of this.members.values()) if (f.up && f.core.raft.lead === m.id && this.prng.chance(0.5)) this.memNet.refused(m.id, f.id);
     if (permanently) {
       m.removed = true;
       this.log(`${m.id} stopped (removed)`);
     } else {
-      m.restartAt = this.tick + this.prng.range(1, Math.round(this.prng.pick([0.3, 2, 8]) * this.config.electionTick));
-      this.log(`${m.id} crashed, restarts at ${m.restartAt}`);
+      const down = this.liveness ? 1 : this.prng.range(1, Math.round(this.prng.pick([0.3, 2, 8]) * this.config.electionTick));
+      m.restartAt = this.tick + down;
+      this.log(`${m.id} crashed${wasLeaderOf ? ' (leader)' : ''}, restarts at ${m.restartAt}`);
     }
   }
 
-  private check(m: Member): void {
-    this.steps++;
-    const r = m.rn!.raft;
-    this.checker.check(m.id, m.rn!);
+  /** `m` crashes now, in the middle of a disk write (which never completes). */
+  private midWriteCrash(m: SimMember): void {
+    const inc = m.incarnation;
+    this.log(`${m.id} crashes while writing`);
+    this.time.at(this.time.now, () => {
+      if (m.up && m.incarnation === inc) this.crash(m, false);
+    });
+  }
+
+  /** Crashes `m` after `ms` of virtual time, if it is still the same process then. */
+  private crashLater(m: SimMember, ms: number): void {
+    const inc = m.incarnation;
+    m.crashPending = true;
+    this.time.at(this.time.now + ms, () => {
+      if (m.up && m.incarnation === inc && !this.liveness) this.crash(m, false);
+    });
+  }
+
+  private check(m: SimMember): void {
+    if (!m.up) return;
+    const r = m.core.raft;
+    this.checker.check(m.id, m.core);
     if (r.role === 'leader' && !this.leaderTerms.has(r.term)) {
       this.leaderTerms.add(r.term);
       this.stats.leaderTerms++;
     }
-    if (this.liveness || m.crashAt >= 0) return;
+    if (this.liveness || m.crashPending) return;
     const c = this.config;
     if (r.role === 'leader' && r.term !== m.ledTerm) {
       m.ledTerm = r.term;
-      if (this.prng.chance(c.freshLeaderCrash)) m.crashAt = this.now + this.prng.range(0, this.prng.pick([1, 4]) * SUB);
+      if (this.prng.chance(c.freshLeaderCrash)) this.crashLater(m, this.prng.range(0, this.prng.pick([1, 4]) * TICK_MS));
     }
     if (r.log.committed > m.seenCommit) {
-      if (m.seenCommit > 0 && this.prng.chance(c.commitCrash)) m.crashAt = this.now + (this.prng.chance(0.5) ? 0 : this.prng.range(1, 2 * SUB));
+      if (m.seenCommit > 0 && this.prng.chance(c.commitCrash)) this.crashLater(m, this.prng.chance(0.5) ? 0 : this.prng.range(1, 2 * TICK_MS));
       m.seenCommit = r.log.committed;
     }
   }
 
-  // ---- the runtime's loop for one member ------------------------------------------------
+  // ---- the workload -------------------------------------------------------------------------
 
-  private deliver(msg: Message): void {
-    const m = this.members.get(msg.to);
-    if (m === undefined || !m.up) {
-      this.dropped(msg);
-      return;
-    }
-    this.log(`deliver ${describeMessage(msg)}`);
-    m.rn!.step(msg);
-    this.check(m);
-    if (msg.type === 'MsgSnap') {
-      // The runtime streamed the whole snapshot: the sender hears of the success.
-      const s = this.members.get(msg.from);
-      if (s !== undefined && s.up) s.rn!.reportSnapshot(msg.to, true);
-    }
-  }
-
-  private dropped(msg: Message): void {
-    const s = this.members.get(msg.from);
-    if (s === undefined || !s.up) return;
-    if (msg.type === 'MsgSnap') s.rn!.reportSnapshot(msg.to, false);
-    else if (msg.type === 'MsgApp' && this.prng.chance(0.3)) s.rn!.reportUnreachable(msg.to);
-  }
-
-  private take(m: Member): void {
-    const rd = m.rn!.ready();
-    // As the runtime (cluster/raft-log.ts): a leader's messages leave before its write, and
-    // committed entries already durable apply before it; a crash mid-write can't recall either.
-    const sent = m.rn!.sendableBeforePersist(rd);
-    if (sent) this.sendAll(rd);
-    if (committedEntriesDurable(rd, m.rn!.raft.storage.lastIndex())) {
-      for (const e of rd.committedEntries) {
-        if (m.rn!.raft.storage.term(e.index) !== e.term) throw new SafetyViolation(`member ${m.id} applies entry ${e.index} (term ${e.term}) before it is durable`);
-        this.applyEntry(m, e);
-      }
-    }
-    if (!this.liveness && rd.entries.length > 0 && this.prng.chance(this.config.midWriteCrash)) {
-      m.pending = { rd, at: this.now, sent };
-      this.log(`${m.id} crashes while writing ${rd.entries.length} entries`);
-      this.crash(m, false);
-      return;
-    }
-    const d = this.liveness || this.config.readyDelayMax === 0 || this.prng.chance(0.5) ? 0 : this.prng.range(1, this.config.readyDelayMax);
-    m.pending = { rd, at: this.now + d, sent };
-    if (d === 0) this.complete(m);
-  }
-
-  private complete(m: Member): void {
-    const { rd, sent } = m.pending!;
-    m.pending = undefined;
-    const rn = m.rn!;
-    // 1. persist, 2. send, 3. apply, 4. reads, 5. advance.
-    m.disk.write(rd);
-    if (!sent) this.sendAll(rd);
-    if (rd.snapshot !== undefined && rd.snapshot.meta.index > m.appIndex) {
-      m.appIndex = rd.snapshot.meta.index;
-      m.appHash = parseSnapshotData(rd.snapshot);
-      m.appConf = rd.snapshot.meta.confState;
-      this.checker.installed(m.id, m.appIndex, m.appHash);
-      this.log(`${m.id} installed snapshot ${rd.snapshot.meta.term}/${rd.snapshot.meta.index}`);
-      this.stats.snapshotsInstalled++;
-    }
-    for (const e of rd.committedEntries) this.applyEntry(m, e);
-    for (const rs of rd.readStates) {
-      this.checker.readAnswered(m.id, new TextDecoder().decode(rs.ctx), rs.index);
-      this.stats.readsAnswered++;
-    }
-    rn.advance(rd);
-    const storage = rn.raft.storage;
-    this.checker.persisted(m.id, rd.entries, (i) => storage.term(i));
-    const dc = m.deferredCompact;
-    if (dc !== undefined && dc.index <= rn.raft.log.applied) {
-      m.deferredCompact = undefined;
-      this.compactTo(m, dc.index, dc.data, dc.conf, ' (deferred)');
-    }
-    this.check(m);
-  }
-
-  private sendAll(rd: Ready): void {
-    for (const msg of rd.messages) {
-      const out = this.config.codec ? (decode(encode(msg)) as Message) : msg;
-      if (!this.net.send(this.now, out)) this.dropped(out);
-    }
-  }
-
-  private applyEntry(m: Member, e: Entry): void {
-    if (e.index <= m.appIndex) return; // covered by a snapshot installed meanwhile
-    if (e.index !== m.appIndex + 1) throw new SafetyViolation(`member ${m.id} applies ${e.index} after ${m.appIndex}`);
-    m.appIndex = e.index;
-    m.appHash = digest(m.appHash, e);
-    this.checker.applied(m.id, e, m.appHash);
-    if (e.type === 'confChange') {
-      const cc = decodeConfChange(e.data);
-      m.appConf = { voters: cc.type === 'add' ? [...m.appConf.voters, cc.id].sort((a, b) => a - b) : m.appConf.voters.filter((v) => v !== cc.id) };
-      this.log(`${m.id} applied ${describeEntry(e)}`);
-      if (e.index > this.config.members && !this.confIndexes.has(e.index)) {
-        this.confIndexes.add(e.index); // a membership change (not the bootstrap), counted once
-        this.stats.confChangesApplied++;
-      }
-      if (cc.type === 'remove') {
-        // The runtime stops a member once its removal has committed.
-        const x = this.members.get(cc.id);
-        if (x !== undefined && !x.removed && x.stopAt < 0) x.stopAt = this.tick + this.prng.range(0, 3 * this.config.electionTick);
-      }
-    }
-  }
-
-  // ---- the workload and the faults ------------------------------------------------------
-
-  private upMembers(): Member[] {
-    const out: Member[] = [];
+  private upMembers(): SimMember[] {
+    const out: SimMember[] = [];
     for (const m of this.members.values()) if (m.up) out.push(m);
     return out;
   }
 
-  private leader(): Member | undefined {
-    let best: Member | undefined;
+  private leader(): SimMember | undefined {
+    let best: SimMember | undefined;
     for (const m of this.members.values()) {
-      if (!m.up || m.rn!.raft.role !== 'leader') continue;
-      if (best === undefined || m.rn!.raft.term > best.rn!.raft.term) best = m;
+      if (!m.up || m.core.raft.role !== 'leader') continue;
+      if (best === undefined || m.core.raft.term > best.core.raft.term) best = m;
     }
     return best;
   }
 
-  private propose(m: Member): void {
-    const n = this.prng.range(1, 3);
-    for (let i = 0; i < n; i++) {
-      const pad = this.prng.int(24);
-      const text = `p${this.proposals++}` + 'x'.repeat(pad);
-      const res = m.rn!.propose(new TextEncoder().encode(text));
-      this.log(`propose ${text} at ${m.id}: ${res.ok ? `${res.term}/${res.index}` : res.reason}`);
+  /** A client's outcome: an answer, Unavailable, or (anything else) a bug. */
+  private outcome(what: string, e: unknown): void {
+    if (e instanceof ZgateError) {
+      if (e.code === 'Unavailable') this.stats.writesUnavailable++;
+      this.log(`${what}: ${e.code}`);
+      return;
     }
-    this.check(m);
+    this.fail(e instanceof Error ? e : new Error(String(e)));
   }
 
-  private actions(): void {
+  private write(m: SimMember, op: Op): void {
+    const what = `${op.op} at ${m.id}`;
+    m.member.write(op).then(
+      (a) => {
+        this.stats.writesAnswered++;
+        if (op.op === 'createSession' && a.outcome.ok) this.stats.sessionsOpened++;
+        this.log(`${what}: zxid ${a.zxid} ${a.outcome.ok ? 'ok' : a.outcome.failure.code}`);
+      },
+      (e: unknown) => this.outcome(what, e),
+    );
+  }
+
+  private read(m: SimMember): void {
+    const ctx = `r${this.reads++}`;
+    const min = this.checker.commitMax;
+    m.node.readIndex().then(
+      (index) => {
+        if (index < min) this.fail(new SafetyViolation(`linearizability: read ${ctx} on ${m.id} answered at ${index}, but ${min} was committed when it was asked`));
+        this.stats.readsAnswered++;
+      },
+      (e: unknown) => this.outcome(`read ${ctx} at ${m.id}`, e),
+    );
+  }
+
+  private transfer(lead: SimMember): void {
+    lead.node.transferLeadership(this.config.electionTick * TICK_MS).then(
+      (to) => {
+        this.log(`transfer from ${lead.id}: ${to === 0 ? 'none' : `to ${to}`}`);
+        if (to !== 0) this.stats.transfers++;
+      },
+      (e: unknown) => this.outcome('transfer', e),
+    );
+  }
+
+  private async confChange(lead: SimMember, via: SimMember): Promise<void> {
+    const voters = lead.core.raft.confState.voters;
+    const add = voters.length < 3 || (voters.length < 5 && this.prng.chance(0.5));
+    if (add) {
+      if (this.nextId > 9) return;
+      const id = this.nextId++;
+      await this.addMember(id, []);
+      this.log(`add ${id} via ${via.id}`);
+      via.node.addMember(id, this.peers.get(id)!, `http://m${id}`).then(
+        (r) => this.log(`added ${id} at ${r.index}`),
+        (e: unknown) => this.outcome(`add ${id}`, e),
+      );
+    } else {
+      const id = this.prng.pick(voters);
+      this.log(`remove ${id} via ${via.id}`);
+      via.node.removeMember(id).then(
+        (r) => this.log(`removed ${id} at ${r.index}`),
+        (e: unknown) => this.outcome(`remove ${id}`, e),
+      );
+    }
+  }
+
+  private async actions(): Promise<void> {
     const c = this.config;
     const p = this.prng;
     // Each action sees the effects of the previous ones (a crash, a new leader).
     let up = this.upMembers();
-    let lead = this.leader();
     if (up.length > 0 && p.chance(c.proposeRate)) {
-      // Mostly at a leader — any leader, also a stale one that has not heard of a newer term:
-      // that is how logs diverge.
-      const leaders = up.filter((m) => m.rn!.raft.role === 'leader');
-      this.propose(leaders.length > 0 && p.chance(0.8) ? p.pick(leaders) : p.pick(up));
+      const leaders = up.filter((m) => m.core.raft.role === 'leader');
+      const at = leaders.length > 0 && p.chance(0.6) ? p.pick(leaders) : p.pick(up);
+      for (let n = p.range(1, 3); n > 0; n--) this.write(at, this.workload.next());
     }
     if (up.length > 0 && p.chance(c.crashRate)) this.crash(p.pick(up), false);
-    lead = this.leader();
+    let lead = this.leader();
     if (lead !== undefined && p.chance(c.leaderCrashRate)) this.crash(lead, false);
     if (p.chance(c.partitionRate)) this.partition();
     if (this.net.partitioned && p.chance(c.healRate)) {
@@ -520,31 +501,14 @@ export class Simulation {
     }
     if (p.chance(c.recoveryRate)) {
       this.net.heal();
-      for (const m of this.members.values()) if (!m.up && !m.removed && m.stopAt < 0) this.start(m);
+      for (const m of this.members.values()) if (!m.up && !m.removed && m.stopAt < 0) await this.start(m);
       this.log('recovery: healed, all restarted');
     }
     up = this.upMembers();
     lead = this.leader();
-    if (up.length > 0 && p.chance(c.compactRate)) this.compact(p.pick(up));
-    if (up.length > 0 && p.chance(c.readRate)) {
-      const m = p.pick(up);
-      const ctx = `r${this.reads++}`;
-      const res = m.rn!.readIndex(new TextEncoder().encode(ctx));
-      if (res.ok) this.checker.readRequested(ctx);
-      this.log(`read ${ctx} at ${m.id}: ${res.ok ? 'ok' : res.reason}`);
-      this.check(m);
-    }
-    if (lead !== undefined && p.chance(c.transferRate)) {
-      const voters = lead.rn!.raft.confState.voters.filter((v) => v !== lead!.id);
-      if (voters.length > 0) {
-        const to = p.pick(voters);
-        const res = lead.rn!.transferLeadership(to);
-        this.log(`transfer ${lead.id} -> ${to}: ${res.ok ? 'ok' : res.reason}`);
-        if (res.ok) this.stats.transfers++;
-        this.check(lead);
-      }
-    }
-    if (lead !== undefined && p.chance(c.confChangeRate)) this.confChange(lead);
+    if (up.length > 0 && p.chance(c.readRate)) this.read(p.pick(up));
+    if (lead !== undefined && p.chance(c.transferRate)) this.transfer(lead);
+    if (lead !== undefined && up.length > 0 && p.chance(c.confChangeRate)) await this.confChange(lead, p.chance(0.5) ? lead : p.pick(up));
   }
 
   private partition(): void {
@@ -570,88 +534,49 @@ export class Simulation {
     }
   }
 
-  private compact(m: Member): void {
-    const rn = m.rn!;
-    const first = rn.raft.log.firstIndex();
-    if (m.appIndex < first + 2) return;
-    const data = snapshotData(m.appIndex, m.appHash);
-    // Entries applied ahead of their Ready's advance (see take()) can't be compacted yet: as
-    // the runtime does, the compaction waits for the advance.
-    if (m.appIndex > rn.raft.log.applied) {
-      m.deferredCompact = { index: m.appIndex, data, conf: m.appConf };
-      return;
-    }
-    this.compactTo(m, m.appIndex, data, m.appConf, '');
-    this.check(m);
-  }
-
-  /** Compacts `m`'s log through `index` (its state `data`, membership `conf`) and keeps the snapshot on its disk. */
-  private compactTo(m: Member, index: number, data: Uint8Array, conf: ConfState, note: string): void {
-    const rn = m.rn!;
-    if (index < rn.raft.log.firstIndex() + 2) return;
-    rn.compact(index, data, conf);
-    m.disk.saveSnapshot(rn.raft.storage.snapshot()!);
-    this.log(`${m.id} compacted through ${index}${note}`);
-  }
-
-  private confChange(lead: Member): void {
-    const rn = lead.rn!;
-    const voters = rn.raft.confState.voters;
-    const add = voters.length < 3 || (voters.length < 5 && this.prng.chance(0.5));
-    if (add) {
-      if (this.nextId > 9) return;
-      const id = this.nextId;
-      const res = rn.proposeConfChange({ type: 'add', id });
-      this.log(`conf change at ${lead.id}: add ${id}: ${res.ok ? `${res.term}/${res.index}` : res.reason}`);
-      if (res.ok) {
-        this.nextId++;
-        this.addMember(id, []);
-      }
-    } else {
-      const id = this.prng.pick(voters);
-      const res = rn.proposeConfChange({ type: 'remove', id });
-      this.log(`conf change at ${lead.id}: remove ${id}: ${res.ok ? `${res.term}/${res.index}` : res.reason}`);
-    }
-    this.check(lead);
-  }
-
   // ---- phases ----------------------------------------------------------------------------
 
-  private heal(): void {
+  private async heal(): Promise<void> {
     this.liveness = true;
     this.net.heal();
     // A healthy network: no loss, and a constant delay, so links are FIFO as TCP is.
-    this.net.config = { dropRate: 0, dupRate: 0, minDelay: 2, maxDelay: 2, longDelayRate: 0, longDelayMax: 2, fifo: true };
+    this.net.config = { dropRate: 0, dupRate: 0, minDelay: 2, maxDelay: 2, longDelayRate: 0, longDelayMax: 2 };
     for (const m of this.members.values()) {
-      m.crashAt = -1;
       if (m.up || m.removed) continue;
       if (m.stopAt >= 0) m.removed = true;
-      else this.start(m);
+      else await this.start(m);
     }
     this.log('liveness phase: all healed');
   }
 
-  /** Liveness: a leader whose probe entry is applied by every voter of its configuration. */
+  /** Liveness: a leader that committed in its term, a probe write answered through a member, every voter applied everything. */
   private converged(): boolean {
     const lead = this.leader();
     if (lead === undefined) return false;
-    const r = lead.rn!.raft;
+    const r = lead.core.raft;
     if (!r.committedEntryInCurrentTerm()) return false;
-    if (this.probe === undefined || this.probe.term < r.term) {
-      const res = lead.rn!.propose(new TextEncoder().encode(`probe@${r.term}`));
-      if (res.ok) this.probe = { index: res.index, term: res.term };
+    const voters = r.confState.voters.map((v) => this.members.get(v));
+    if (voters.some((m) => m === undefined || !m.up)) return false;
+    // A probe not answered soon is asked again: a snapshot that covered its entry on the member
+    // that took it leaves it unanswered until the request timeout (Member.installSnapshot).
+    const stale = this.probeWrite !== undefined && this.probeWrite.zxid === undefined && this.tick - this.probeWrite.tick > 4 * this.config.electionTick;
+    if (this.probeWrite === undefined || this.probeWrite.failed === true || this.probeWrite.term < r.term || stale) {
+      const at = this.prng.pick(voters)!;
+      const probe: { term: number; tick: number; zxid?: number; failed?: boolean } = { term: r.term, tick: this.tick };
+      this.probeWrite = probe;
+      at.member.write({ op: 'create', path: `/probe${this.probes++}`, data: new Uint8Array(0), mode: 'persistent' }).then(
+        (a) => (probe.zxid = a.zxid),
+        (e: unknown) => {
+          probe.failed = true;
+          this.outcome(`probe at ${at.id}`, e);
+        },
+      );
       return false;
     }
-    const c = this.checker.committedEntry(this.probe.index);
-    if (c !== undefined && c.term !== this.probe.term) {
-      this.probe = undefined; // lost with a leader change: propose again
-      return false;
-    }
-    for (const v of r.confState.voters) {
-      const m = this.members.get(v);
-      if (m === undefined || !m.up || m.appIndex < this.probe.index) return false;
-    }
-    return this.checker.commitMax <= this.probe.index || r.confState.voters.every((v) => this.members.get(v)!.appIndex >= this.checker.commitMax);
+    const zxid = this.probeWrite.zxid;
+    if (zxid === undefined) return false;
+    const target = Math.max(zxid, this.checker.commitMax);
+    return voters.every((m) => m!.member.appliedZxid >= target);
   }
 
   private status(): string {
@@ -661,45 +586,47 @@ export class Simulation {
         lines.push(`  ${m.id}: ${m.removed ? 'removed' : 'down'}`);
         continue;
       }
-      const s = m.rn!.status();
-      lines.push(`  ${m.id}: ${s.role} term=${s.term} lead=${s.leader} commit=${s.commit} applied=${s.applied} app=${m.appIndex} log=[${s.firstIndex},${s.lastIndex}] voters=(${s.confState.voters.join(',')})`);
+      const s = m.core.status();
+      const progress = (s.progress ?? []).map((p) => `${p.id}:${p.state}/m${p.match}/n${p.next}${p.paused ? '/paused' : ''}/i${p.inflight}`).join(' ');
+      lines.push(`  ${m.id}: ${s.role} term=${s.term} lead=${s.leader} commit=${s.commit} applied=${s.applied} zxid=${m.member.appliedZxid} log=[${s.firstIndex},${s.lastIndex}] voters=(${s.confState.voters.join(',')})${progress ? ` progress ${progress}` : ''}`);
     }
     return lines.join('\n');
   }
 
-  run(): SimResult {
-    const safety = this.opts.safetyTicks ?? 600;
+  async run(): Promise<SimResult> {
+    const safety = this.opts.safetyTicks ?? 300;
     const base = this.opts.livenessTicks ?? 300;
     let budget = base;
     let convergeTicks = -1;
     try {
+      const voters: number[] = [];
+      for (let id = 1; id <= this.config.members; id++) voters.push(id);
+      for (const id of voters) this.peers.set(id, `m${id}:${9000 + id}`); // every --peers lists them all
+      for (const id of voters) await this.addMember(id, voters);
       for (this.tick = 0; this.tick < safety + budget; this.tick++) {
         if (this.tick === safety) {
-          this.heal();
-          // Catching up may mean shipping every entry any log holds at the heal, one per round
-          // trip (maxSizePerMsg 1, maxInflightMsgs 1): uncommitted tails commit after the heal
-          // too, so the bound counts the longest log, not only what was committed.
+          await this.heal();
+          // Catching up may mean shipping every entry any log holds at the heal, one per round trip.
           let longest = this.checker.commitMax;
-          for (const m of this.members.values()) if (m.up && m.rn !== undefined) longest = Math.max(longest, m.rn.raft.log.lastIndex());
+          for (const m of this.members.values()) if (m.up) longest = Math.max(longest, m.core.raft.log.lastIndex());
           budget = base + longest;
         }
-        this.runTick();
+        await this.runTick();
         if (this.liveness && this.converged()) {
           convergeTicks = this.tick - safety;
           break;
         }
       }
+      if (convergeTicks >= 0) this.finalCheck();
     } catch (e) {
       if (e instanceof SafetyViolation || e instanceof AssertionFailure) {
         throw new SimFailure(this.seed, `${e.name}: ${e.message} (tick ${this.tick})\n${this.status()}`, this.trace ?? []);
       }
       throw e;
     }
-    if (convergeTicks < 0) {
-      throw new SimFailure(this.seed, `liveness: no convergence within ${budget} ticks after healing\n${this.status()}`, this.trace ?? []);
-    }
+    if (convergeTicks < 0) throw new SimFailure(this.seed, `liveness: no convergence within ${budget} ticks after healing\n${this.status()}`, this.trace ?? []);
     let maxTerm = 0;
-    for (const m of this.members.values()) if (m.up) maxTerm = Math.max(maxTerm, m.rn!.raft.term);
+    for (const m of this.members.values()) if (m.up) maxTerm = Math.max(maxTerm, m.core.raft.term);
     return {
       seed: this.seed,
       config: this.config,
@@ -712,51 +639,46 @@ export class Simulation {
       stats: this.stats,
       messages: this.net.sent,
       dropped: this.net.dropped,
-      checks: this.checker.checks,
+      checks: this.checker.checks + this.memberChecker.checks,
     };
   }
 
-  private runTick(): void {
-    const c = this.config;
-    for (let sub = 0; sub < SUB; sub++) {
-      this.now = this.tick * SUB + sub;
-      for (const msg of this.net.due(this.now)) this.deliver(msg);
-      this.scheduledCrashes();
-      for (const m of this.members.values()) {
-        if (m.up && m.pending !== undefined && m.pending.at <= this.now) this.complete(m);
-      }
-      for (const m of this.members.values()) {
-        if (!m.up || m.phase !== sub) continue;
-        // Clock drift: a member's tick is sometimes late (skipped) or doubled.
-        let n = 1;
-        if (!this.liveness && this.prng.chance(c.driftRate)) n = this.prng.pick([0, 2]);
-        for (let i = 0; i < n; i++) {
-          m.rn!.tick();
-          this.check(m);
-        }
-      }
-      this.scheduledCrashes();
-      for (const m of this.members.values()) {
-        if (!m.up || m.pending !== undefined) continue;
-        if (m.rn!.hasReady() && (this.liveness || this.prng.chance(c.takeRate))) this.take(m);
-      }
+  /** Runs every timer due in this tick (one at a time, its microtasks drained), then the tick's faults and workload. */
+  private async runTick(): Promise<void> {
+    const end = (this.tick + 1) * TICK_MS;
+    for (;;) {
+      const ran = this.time.runNext(end);
+      if (ran === undefined) break;
+      this.steps++;
+      await drain();
+      this.raise();
+      const m = ran.owner !== undefined ? this.byOwner.get(ran.owner) : ran.note !== undefined ? this.members.get(ran.note) : undefined;
+      if (m !== undefined) this.check(m);
     }
+    this.time.advanceTo(end);
+    for (const m of this.members.values()) if (m.up && m.stopAt >= 0 && m.stopAt <= this.tick) this.crash(m, true);
     for (const m of this.members.values()) {
-      if (m.up && m.stopAt >= 0 && m.stopAt <= this.tick) this.crash(m, true);
+      if (m.up || m.removed || m.restartAt < 0 || m.restartAt > this.tick) continue;
+      if (m.stopAt >= 0) m.removed = true; // removed while it was down: it stays stopped
+      else await this.start(m);
     }
     if (!this.liveness) {
-      for (const m of this.members.values()) {
-        if (m.up || m.removed || m.restartAt < 0 || m.restartAt > this.tick) continue;
-        if (m.stopAt >= 0) m.removed = true; // removed while it was down: it stays stopped
-        else this.start(m);
-      }
-      this.actions();
+      await this.actions();
+      this.steps++;
     }
+    await drain();
+    this.raise();
+    for (const m of this.members.values()) this.check(m);
   }
 
-  private scheduledCrashes(): void {
-    if (this.liveness) return;
-    for (const m of this.members.values()) if (m.up && m.crashAt >= 0 && m.crashAt <= this.now) this.crash(m, false);
+  private raise(): void {
+    if (this.failure !== undefined) throw this.failure instanceof SafetyViolation || this.failure instanceof AssertionFailure ? this.failure : new SafetyViolation(this.failure.stack ?? this.failure.message);
+  }
+
+  /** Members that ended at the same applied zxid hold the same tree and session table. */
+  private finalCheck(): void {
+    const ms = this.upMembers().map((m) => ({ id: m.id, zxid: m.member.appliedZxid, digest: m.member.tree.digest(), sessions: m.member.sessions }));
+    this.memberChecker.sameState(ms);
   }
 
   traceLines(): string[] {
@@ -764,6 +686,6 @@ export class Simulation {
   }
 }
 
-export function runSeed(opts: SimOptions): SimResult {
+export function runSeed(opts: SimOptions): Promise<SimResult> {
   return new Simulation(opts.seed, opts).run();
 }

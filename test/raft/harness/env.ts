@@ -2,13 +2,13 @@
  * The interaction-test environment (after etcd-io/raft's rafttest.InteractionEnv): a few
  * RawNodes, a message queue between them, and a command language whose output tells the
  * story (Readys, messages, log lines). The environment plays the runtime: it persists a
- * Ready (MemoryStorage is the durable state here), sends its messages through util/codec
+ * Ready (MemoryLogStorage is the durable state here), sends its messages through util/codec
  * (so every message must survive msgpack), applies committed entries, then advances.
  */
 import { decode, encode } from '../../../src/util/codec.js';
 import {
   RawNode,
-  MemoryStorage,
+  MemoryLogStorage,
   describeMessage,
   describeReady,
   describeEntry,
@@ -34,7 +34,7 @@ type NodeOptions = Required<
 interface Node {
   id: number;
   rn: RawNode;
-  storage: MemoryStorage;
+  storage: MemoryLogStorage;
   opts: NodeOptions;
   /** The application: applied index and the membership after each applied conf change. */
   appliedIndex: number;
@@ -212,7 +212,7 @@ export class InteractionEnv {
     };
     for (let k = 0; k < count; k++) {
       const id = this.nodes.size + 1;
-      const storage = index > 0 || voters.length === 0 ? new MemoryStorage() : MemoryStorage.bootstrap(voters);
+      const storage = index > 0 || voters.length === 0 ? new MemoryLogStorage() : MemoryLogStorage.bootstrap(voters);
       if (index > 0) {
         storage.applySnapshot({ meta: { index, term: 1, confState: { voters } }, data: bytes(`snap@${index}`) });
         storage.setHardState({ term: 1, vote: 0, commit: index });
@@ -238,7 +238,7 @@ export class InteractionEnv {
   }
 
   private restart(n: Node): void {
-    // Only what was persisted survives: MemoryStorage is the durable state here.
+    // Only what was persisted survives: MemoryLogStorage is the durable state here.
     this.start(n);
   }
 

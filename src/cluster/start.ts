@@ -32,7 +32,7 @@ export interface ClusterMemberOptions {
   onFatal(e: Error): void;
 }
 
-export async function openClusterLog(o: ClusterMemberOptions): Promise<{ raftLog: RaftNode; transport: TcpTransport; identity: Identity | undefined }> {
+export async function openClusterLog(o: ClusterMemberOptions): Promise<{ raftNode: RaftNode; transport: TcpTransport; identity: Identity | undefined }> {
   const own = o.peers.get(o.id);
   if (own === undefined) throw new ZgateError('BadArguments', `--id ${o.id} is not in --peers (${formatPeers(o.peers)}): list this member's own address there too`);
   const listen = parseHostPort(own, `member ${o.id}'s --peers address`);
@@ -75,7 +75,7 @@ export async function openClusterLog(o: ClusterMemberOptions): Promise<{ raftLog
     },
   });
   const state = { hardState: r.hardState, entries: r.entries, ...(r.snapshot ? { snapshot: r.snapshot } : {}) };
-  const raftLog = await RaftNode.create(
+  const raftNode = await RaftNode.create(
     {
       id: o.id,
       storage: o.storage,
@@ -92,6 +92,6 @@ export async function openClusterLog(o: ClusterMemberOptions): Promise<{ raftLog
     state,
     bootstrap,
   );
-  ref.log = raftLog;
-  return { raftLog, transport, identity };
+  ref.log = raftNode;
+  return { raftNode, transport, identity };
 }

@@ -119,10 +119,10 @@ export async function startMember(config: ServeConfig, o: StartOptions): Promise
   });
   parts.start();
   const stop = async (): Promise<void> => {
-    const raftLog = replication?.attached;
-    if (raftLog !== undefined) {
+    const raftNode = replication?.attached;
+    if (raftNode !== undefined) {
       // A leader hands over first, so that the cluster does not wait an election timeout.
-      const to = await raftLog.transferLeadership(2000).catch(() => 0);
+      const to = await raftNode.transferLeadership(2000).catch(() => 0);
       if (to !== 0) logger.info({ newLeader: to }, 'leadership transferred');
     }
     await app.close();
@@ -196,7 +196,7 @@ async function startClusterLog(
   onFatal: (e: Error) => void,
 ): Promise<void> {
   const { member, sessions } = parts;
-  const { raftLog } = await openClusterLog({
+  const { raftNode } = await openClusterLog({
     id: config.id,
     peers,
     ...(config.peerPort !== undefined ? { peerPort: config.peerPort } : {}),
@@ -212,16 +212,16 @@ async function startClusterLog(
     log: logger,
     onFatal,
   });
-  raftLog.setSnapshotInstaller((index, data) => member.installSnapshot(index, data));
-  lateLog.attach(raftLog);
-  replication.attach(raftLog);
+  raftNode.setSnapshotInstaller((index, data) => member.installSnapshot(index, data));
+  lateLog.attach(raftNode);
+  replication.attach(raftNode);
   // Session keepalives taken here go to the leader's expiry clock in batches.
-  sessions.setForwarder({ forward: (ids) => raftLog.forwardKeepalives(ids) });
-  raftLog.setKeepaliveReceiver((ids) => sessions.receiveKeepalives(ids));
+  sessions.setForwarder({ forward: (ids) => raftNode.forwardKeepalives(ids) });
+  raftNode.setKeepaliveReceiver((ids) => sessions.receiveKeepalives(ids));
   const state: RecoveredState = { entries: [] };
   if (recovered.snapshot) state.snapshot = { index: recovered.snapshot.meta.index, data: recovered.snapshot.data };
   await member.recover(state);
-  await raftLog.start();
+  await raftNode.start();
   logger.info(
     { id: config.id, peers: config.peers, snapshotIndex: recovered.snapshot?.meta.index ?? 0, entries: recovered.entries.length, commit: recovered.hardState.commit },
     'zgate cluster member started: the log after the snapshot is applied as it is confirmed committed; /readyz answers 200 once there is a leader and this member caught up',

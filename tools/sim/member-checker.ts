@@ -5,7 +5,9 @@
  * - Same entries: every member applies the same entry bytes at each zxid.
  * - Same sessions: the session tables agree at equal applied zxids.
  * - Same watch events: the events a member's apply emits (Member.onApply, what the watch
- *   registry hears) are identical on every member, for every zxid both applied.
+ *   registry hears) are identical on every member, for every zxid both applied; and what each
+ *   member's real WatchHub delivers to a recursive watch on '/' (watch-recorder.ts) is exactly
+ *   those events, in zxid order, so the watch streams are identical on every member.
  * - Same trees: members that end at the same applied zxid have equal tree digests.
  */
 import type { ApplyOutcome, TreeEvent } from '../../src/core/types.js';
@@ -48,6 +50,8 @@ interface AtZxid {
   entry?: number;
   sessions?: number;
   apply?: number;
+  /** The zxid's events as a recursive watch on '/' gets them (type@path, no NodeChildrenChanged). */
+  events?: number;
 }
 
 export class MemberChecker {
@@ -79,7 +83,16 @@ export class MemberChecker {
   /** Member `id` applied `zxid` (Member.onApply): its events and its session table as of it. */
   applied(id: number, zxid: number, events: TreeEvent[], outcome: ApplyOutcome, sessions: SessionTable): void {
     this.agree(id, zxid, 'apply', hashText(applyText(events, outcome)));
+    // What a recursive watch on '/' must receive: every event but NodeChildrenChanged, as
+    // ZooKeeper's PERSISTENT_RECURSIVE watches do (stated here, not taken from watch/kinds.ts).
+    const watched = events.filter((e) => e.type !== 'NodeChildrenChanged');
+    if (watched.length > 0) this.agree(id, zxid, 'events', hashText(watched.map((e) => `${e.type}@${e.path}`).join(',')));
     this.agree(id, zxid, 'sessions', hashText(sessionsText(sessions)));
+  }
+
+  /** Member `id`'s watch hub delivered these events (type@path, in order) to its recursive watch on '/'. */
+  delivered(id: number, zxid: number, events: string): void {
+    this.agree(id, zxid, 'events', hashText(events));
   }
 
   /** At the end: members at the same applied zxid hold equal trees and session tables. */

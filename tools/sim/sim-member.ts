@@ -16,6 +16,7 @@ import type { Entry, RawNode } from '../../src/raft/index.js';
 import { MemoryStorage, type MemoryState } from '../../src/storage/memory.js';
 import type { Prng } from '../../src/util/prng.js';
 import { TimerOwner, type VirtualTime } from './virtual-clock.js';
+import { WatchRecorder } from './watch-recorder.js';
 
 /** What the simulation hears from a member process (its checkers' inputs). */
 export interface MemberProbe {
@@ -24,6 +25,9 @@ export interface MemberProbe {
   applied(m: SimMember, e: Entry): void;
   handed(m: SimMember, e: CommittedEntry): void;
   onApply(m: SimMember): ApplyListener;
+  /** What the process's watch hub delivered to its recursive watch on '/'. */
+  delivered(m: SimMember, zxid: number, events: string): void;
+  violation(m: SimMember, message: string): void;
   installed(m: SimMember, index: number): void;
   fatal(m: SimMember, e: Error): void;
   /** The process is built over its disk and about to start (nothing applied yet). */
@@ -48,6 +52,7 @@ interface Process {
   transport: MemoryTransport;
   node: RaftNode;
   member: Member;
+  watcher: WatchRecorder;
 }
 
 export class SimMember {
@@ -88,6 +93,10 @@ export class SimMember {
 
   get member(): Member {
     return this.proc!.member;
+  }
+
+  get watcher(): WatchRecorder {
+    return this.proc!.watcher;
   }
 
   get core(): RawNode {
@@ -140,7 +149,9 @@ export class SimMember {
       probe.installed(this, index);
     });
     await member.recover(s.snapshot ? { snapshot: { index: s.snapshot.meta.index, data: s.snapshot.data }, entries: [] } : { entries: [] });
-    this.proc = { owner, storage, transport, node, member };
+    // After the probe's onApply listener: a delivery is compared with the events just applied.
+    const watcher = new WatchRecorder(member, clock, (zxid, events) => probe.delivered(this, zxid, events), (msg) => probe.violation(this, msg));
+    this.proc = { owner, storage, transport, node, member, watcher };
     probe.starting(this);
     await node.start();
   }
@@ -177,6 +188,7 @@ export class SimMember {
     const p = this.proc!;
     this.proc = undefined;
     time.kill(p.owner);
+    p.watcher.close();
     let torn = false;
     this.disk = p.storage.crash((n) => {
       torn = true;

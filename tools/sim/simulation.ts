@@ -99,6 +99,8 @@ export interface SimStats {
   writesAnswered: number;
   writesUnavailable: number;
   sessionsOpened: number;
+  /** Deliveries of the members' watch hubs to their recursive watches, each checked against the applied events. */
+  watchDeliveries: number;
 }
 
 export interface SimResult {
@@ -120,7 +122,7 @@ export interface SimResult {
 }
 
 export function emptyStats(): SimStats {
-  return { leaderTerms: 0, snapshotsInstalled: 0, confChangesApplied: 0, readsAnswered: 0, transfers: 0, tornWrites: 0, termFixups: 0, writesAnswered: 0, writesUnavailable: 0, sessionsOpened: 0 };
+  return { leaderTerms: 0, snapshotsInstalled: 0, confChangesApplied: 0, readsAnswered: 0, transfers: 0, tornWrites: 0, termFixups: 0, writesAnswered: 0, writesUnavailable: 0, sessionsOpened: 0, watchDeliveries: 0 };
 }
 
 export function addStats(a: SimStats, b: SimStats): SimStats {
@@ -273,6 +275,11 @@ export class Simulation {
       applied: (m, e) => this.entryApplied(m, e),
       handed: (m, e) => this.memberChecker.entry(m.id, e.index, e.data),
       onApply: (m) => (zxid, events, outcome) => this.memberChecker.applied(m.id, zxid, events, outcome, m.member.sessions),
+      delivered: (m, zxid, events) => {
+        this.stats.watchDeliveries++;
+        this.memberChecker.delivered(m.id, zxid, events);
+      },
+      violation: (m, message) => this.fail(new SafetyViolation(`member ${m.id}: ${message}`)),
       installed: (m, index) => {
         const h = this.checker.appliedDigest(index);
         if (h === undefined) this.fail(new SafetyViolation(`member ${m.id} installed a snapshot at ${index}, which no member applied`));

@@ -89,6 +89,8 @@ export interface NodeLoopConfig {
   clock: Clock;
   logger: ClusterLogger;
   random: RandomSource;
+  /** Where this run's ids of forwarded requests start: far from any other run's (random in production). */
+  requestIdBase: number;
   timing: LoopTiming;
   onFatal(e: Error): void;
   observer?: LoopObserver;
@@ -181,7 +183,10 @@ export class NodeLoop {
     };
     const t = c.timing;
     this.core = new RawNode({ ...c.tuning, id: c.id, storage: core, random: c.random, electionTick: t.electionTicks, heartbeatTick: t.heartbeatTicks, applied: snapIndex, logger: raftLogger });
-    this.nextRid = this.clock.nowMs() * 1000;
+    // Forwarded requests are matched to answers by id, and an answer to a request of this
+    // member's previous run may still arrive: each run starts far from the others (not from
+    // the wall clock, which can step back).
+    this.nextRid = c.requestIdBase;
     this._applied = snapIndex;
     this.startCommit = Math.max(state.hardState.commit, snapIndex);
     this.savedHs = { ...state.hardState };

@@ -55,6 +55,8 @@ export interface RaftNodeOptions {
   forwardAckMs?: number;
   /** The core's randomness (election timeouts). Default: seeded from the system's. */
   random?: RandomSource;
+  /** Where this run's forwarded-request ids start. Default: random, so two runs of a member never share ids. */
+  requestIdBase?: number;
   /** Timers and clocks. Default: the system's. */
   clock?: Clock;
   /** Tooling's view into the loop (the simulator's checkers). */
@@ -90,6 +92,7 @@ export class RaftNode implements ReplicatedLog {
         clock: opts.clock ?? systemClock,
         logger: opts.logger,
         random: opts.random ?? new Prng(randomInt(2 ** 47)),
+        requestIdBase: opts.requestIdBase ?? randomInt(1, 2 ** 47) * 32,
         timing: {
           tickMs: opts.tickMs ?? 100,
           electionTicks: opts.electionTicks ?? 10,

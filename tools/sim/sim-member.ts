@@ -136,6 +136,8 @@ export class SimMember {
         readTimeoutMs: 1000,
         forwardAckMs: 500,
         random: prng.split(),
+        // Unique per process without a draw from the seed's stream (which would change every seed's run).
+        requestIdBase: (this.id * 4096 + this.incarnation) * 2 ** 32,
         clock,
         coreTuning: cfg.core,
         observer: { ready: () => probe.ready(this), persisted: (ents) => probe.persisted(this, ents), applied: (e) => probe.applied(this, e) },

@@ -72,7 +72,7 @@ export default tseslint.config(
   // The node loop takes its time from the injected Clock (util/clock.ts), so that the simulator
   // (tools/sim) runs it on virtual time: no timer or clock of its own.
   {
-    files: ['src/cluster/{node-loop,raft-node,forwarding,read-index,admin,cluster-view,peer-directory,transport-memory}.ts'],
+    files: ['src/cluster/{node-loop,raft-node,forwarding,read-index,admin,cluster-view,peer-directory,pending-replies,transport-memory}.ts'],
     rules: {
       'no-restricted-globals': ['error',
         ...['Date', 'setTimeout', 'setInterval', 'setImmediate', 'performance', 'queueMicrotask'].map((name) => ({ name, message: 'node loop: time comes from the injected Clock' })),

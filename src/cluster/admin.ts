@@ -6,18 +6,12 @@
  * caught-up reachable follower (before a stop).
  */
 import { ZgateError, type ZkCode } from '../core/errors.js';
+import { PendingReplies } from './pending-replies.js';
 import { NONE, type NodeId } from '../raft/index.js';
-import type { TimerHandle } from '../util/clock.js';
 import { encodeRecord } from './entries.js';
 import { unavailable, type NodeLoop } from './node-loop.js';
 import { parseHostPort } from './peers.js';
 import type { AdminFrame, AdminRespFrame } from './wire.js';
-
-interface PendingAdmin {
-  resolve(v: AdminRespFrame): void;
-  to: NodeId;
-  timer: TimerHandle;
-}
 
 interface IndexWaiter {
   term: number;
@@ -26,11 +20,13 @@ interface IndexWaiter {
 }
 
 export class MembershipAdmin {
-  private readonly pending = new Map<number, PendingAdmin>();
+  private readonly pending: PendingReplies<AdminRespFrame>;
   private readonly indexWaiters = new Map<number, IndexWaiter[]>();
   private busy = false;
 
-  constructor(private readonly loop: NodeLoop) {}
+  constructor(private readonly loop: NodeLoop) {
+    this.pending = new PendingReplies(loop.clock);
+  }
 
   /** Adds a voter (its addresses replicated first); on a follower, asks the leader. Resolves once applied here. */
   async addMember(id: NodeId, peer: string, http: string): Promise<{ index: number }> {
@@ -68,19 +64,12 @@ export class MembershipAdmin {
     const loop = this.loop;
     const rid = loop.nextRequestId();
     const wait = Math.max(1, deadline - loop.clock.monoMs());
-    return new Promise<AdminRespFrame>((resolve) => {
-      const timer = loop.clock.setTimeout(() => {
-        this.pending.delete(rid);
-        // Not retried: the leader may be making it.
-        resolve({ t: 'adminResp', rid, ok: false, code: 'Unavailable', message: `leader ${to} did not answer the membership change within ${wait} ms; it may or may not have been made`, index: 0, retry: false });
-      }, wait);
-      this.pending.set(rid, { resolve, to, timer });
-      if (!loop.transport.sendControl(to, { ...req, rid })) {
-        timer.cancel();
-        this.pending.delete(rid);
-        resolve({ t: 'adminResp', rid, ok: false, code: 'Unavailable', message: `leader ${to} not connected`, index: 0, retry: true });
-      }
-    });
+    // Not retried after a timeout: the leader may be making it.
+    const answer = this.pending.wait(rid, to, wait, () => ({ t: 'adminResp', rid, ok: false, code: 'Unavailable', message: `leader ${to} did not answer the membership change within ${wait} ms; it may or may not have been made`, index: 0, retry: false }));
+    if (!loop.transport.sendControl(to, { ...req, rid })) {
+      this.pending.fail(rid, { t: 'adminResp', rid, ok: false, code: 'Unavailable', message: `leader ${to} not connected`, index: 0, retry: true });
+    }
+    return answer;
   }
 
   /** On the leader: a follower's admin request. */
@@ -94,11 +83,7 @@ export class MembershipAdmin {
   }
 
   onAdminResponse(from: NodeId, f: AdminRespFrame): void {
-    const p = this.pending.get(f.rid);
-    if (p === undefined || p.to !== from) return;
-    p.timer.cancel();
-    this.pending.delete(f.rid);
-    p.resolve(f);
+    this.pending.answer(from, f.rid, f);
   }
 
   /** On the leader: one change at a time; an add replicates the new member's addresses first. */
@@ -212,11 +197,7 @@ export class MembershipAdmin {
   }
 
   stopped(err: Error): void {
-    for (const p of this.pending.values()) {
-      p.timer.cancel();
-      p.resolve({ t: 'adminResp', rid: 0, ok: false, code: 'Unavailable', message: err.message, index: 0, retry: false });
-    }
-    this.pending.clear();
+    this.pending.failAll(() => ({ t: 'adminResp', rid: 0, ok: false, code: 'Unavailable', message: err.message, index: 0, retry: false }));
     for (const ws of this.indexWaiters.values()) for (const w of ws) w.reject(err);
     this.indexWaiters.clear();
   }

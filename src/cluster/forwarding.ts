@@ -10,24 +10,19 @@
  * Session keepalives take the same road: a follower's batch goes to the leader's receiver.
  */
 import { NONE, type NodeId } from '../raft/index.js';
-import type { TimerHandle } from '../util/clock.js';
+import { PendingReplies } from './pending-replies.js';
 import { isMemberPayload } from './entries.js';
 import { unavailable, type NodeLoop } from './node-loop.js';
 import { MAX_KEEPALIVE_IDS, type FwdFrame, type FwdRespFrame, type KeepaliveFrame } from './wire.js';
 
-interface PendingForward {
-  resolve(v: FwdRespFrame): void;
-  reject(e: Error): void;
-  to: NodeId;
-  timer: TimerHandle;
-}
-
 export class WriteForwarder {
-  private readonly pending = new Map<number, PendingForward>();
+  private readonly pending: PendingReplies<FwdRespFrame>;
   private keepaliveReceiver: ((ids: bigint[]) => void) | undefined;
   private _forwarded = 0;
 
-  constructor(private readonly loop: NodeLoop) {}
+  constructor(private readonly loop: NodeLoop) {
+    this.pending = new PendingReplies(loop.clock);
+  }
 
   /** Writes forwarded to a leader (a metric). */
   get forwarded(): number {
@@ -73,20 +68,9 @@ export class WriteForwarder {
     const rid = loop.nextRequestId();
     const f: FwdFrame = { t: 'fwd', rid, data };
     const wait = Math.max(1, Math.min(loop.timing.forwardAckMs, deadline - loop.clock.monoMs()));
-    const answer = new Promise<FwdRespFrame>((resolve, reject) => {
-      const timer = loop.clock.setTimeout(() => {
-        this.pending.delete(rid);
-        reject(unavailable(`forwarded the write to leader ${to}, which did not answer within ${wait} ms; it may or may not apply`));
-      }, wait);
-      this.pending.set(rid, { resolve, reject, to, timer });
-    });
+    const answer = this.pending.wait(rid, to, wait, () => unavailable(`forwarded the write to leader ${to}, which did not answer within ${wait} ms; it may or may not apply`));
     if (!loop.transport.sendControl(to, f)) {
-      const p = this.pending.get(rid);
-      if (p !== undefined) {
-        p.timer.cancel();
-        this.pending.delete(rid);
-        p.resolve({ t: 'fwdResp', rid, ok: false, reason: `leader ${to} not connected`, leader: NONE });
-      }
+      this.pending.fail(rid, { t: 'fwdResp', rid, ok: false, reason: `leader ${to} not connected`, leader: NONE });
     } else {
       this._forwarded++;
     }
@@ -113,21 +97,12 @@ export class WriteForwarder {
   }
 
   onForwardResponse(from: NodeId, f: FwdRespFrame): void {
-    const p = this.pending.get(f.rid);
-    if (p === undefined || p.to !== from) return;
-    p.timer.cancel();
-    this.pending.delete(f.rid);
-    p.resolve(f);
+    this.pending.answer(from, f.rid, f);
   }
 
   /** Forwards to `to` that left and can no longer be answered: "may or may not apply", at once. */
   failForwards(to: NodeId, why: string): void {
-    for (const [rid, p] of this.pending) {
-      if (p.to !== to) continue;
-      p.timer.cancel();
-      this.pending.delete(rid);
-      p.reject(unavailable(`${why} before it answered a forwarded write; the write may or may not apply`));
-    }
+    this.pending.failAll(() => unavailable(`${why} before it answered a forwarded write; the write may or may not apply`), to);
   }
 
   leaderChanged(prev: NodeId): void {
@@ -135,11 +110,7 @@ export class WriteForwarder {
   }
 
   stopped(err: Error): void {
-    for (const p of this.pending.values()) {
-      p.timer.cancel();
-      p.reject(err);
-    }
-    this.pending.clear();
+    this.pending.failAll(() => err);
   }
 
   // ---- session keepalives ---------------------------------------------------------------

@@ -6,7 +6,6 @@
  * failure, which makes a multi atomic without copying the tree and without a second,
  * "prepare" implementation of every rule that could disagree with this one.
  */
-import { MultiOpError, ZgateError, type ZkCode } from '../core/errors.js';
 import {
   isEphemeral,
   isSequential,
@@ -17,7 +16,6 @@ import {
   type CreateResult,
   type DeleteResult,
   type DeleteTreeResult,
-  type MultiOpResultCode,
   type MultiResult,
   type Op,
   type OpFailure,
@@ -37,6 +35,7 @@ import { childPath, ROOT } from './path.js';
 import { readSnapshot } from './snapshot/reader.js';
 import { CowSnapshot, DEFAULT_TUNING, type SnapshotOptions, type SnapshotWriter } from './snapshot/writer.js';
 import {
+  checkOp as checkStatically,
   checkStaticFailure,
   createStaticFailure,
   deleteStaticFailure,
@@ -46,15 +45,17 @@ import {
   formatSequence,
   isFailure,
   isRecord,
+  multiFailure,
   multiStaticFailure,
   pathFailure,
   reapStaticFailure,
   resolveOptions,
   setStaticFailure,
-  subOpStaticFailure,
   type DataTreeOptions,
   type Unchecked,
+  validateOp as validateStatically,
 } from './validate.js';
+import { KindIndex } from './kind-index.js';
 import { EMPTY_DATA, NodeKind, ZNode } from './znode.js';
 
 export type { DataTreeOptions } from './validate.js';
@@ -99,13 +100,6 @@ function copyData(data: Uint8Array): Uint8Array {
   return data.length === 0 ? EMPTY_DATA : new Uint8Array(data);
 }
 
-function multiResults(ops: Unchecked[], failedAt: number, code: ZkCode): MultiOpResultCode[] {
-  return ops.map((o, j) => ({
-    op: o.op as SubOp['op'],
-    code: j < failedAt ? 'Ok' : j === failedAt ? code : 'RuntimeInconsistency',
-  }));
-}
-
 function kindOf(mode: CreateMode): NodeKind {
   if (isEphemeral(mode)) return NodeKind.Ephemeral;
   if (isTtlMode(mode)) return NodeKind.Ttl;
@@ -123,9 +117,7 @@ export class DataTree {
   private _lastZxid: Zxid = 0;
   private _nodeCount = 0;
   private _dataBytes = 0;
-  private readonly ephemerals = new Map<SessionId, Set<string>>();
-  private readonly containers = new Map<string, ZNode>();
-  private readonly ttls = new Map<string, ZNode>();
+  private readonly byKind = new KindIndex();
   /** Non-null while an op runs: what to undo should it fail. */
   private undo: Undo[] | null = null;
   /** Set for the duration of apply(): the sessions an ephemeral create may name. */
@@ -198,32 +190,24 @@ export class DataTree {
 
   /** Ephemeral znodes in the tree, all sessions together. */
   get ephemeralCount(): number {
-    let n = 0;
-    for (const set of this.ephemerals.values()) n += set.size;
-    return n;
+    return this.byKind.ephemeralCount;
   }
 
   ephemeralsOf(owner: SessionId): string[] {
-    const set = this.ephemerals.get(owner);
-    return set === undefined ? [] : [...set].sort();
+    return this.byKind.ephemeralsOf(owner);
   }
 
   /** Every session that owns at least one ephemeral znode, ascending. */
   ephemeralOwners(): SessionId[] {
-    return [...this.ephemerals.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return this.byKind.ephemeralOwners();
   }
 
   containerCandidates(): string[] {
-    const due: string[] = [];
-    // ZooKeeper's ContainerManager: a container is due once it has had a child and has none now.
-    for (const [path, node] of this.containers) if (node.cversion > 0 && node.children === null) due.push(path);
-    return due.sort();
+    return this.byKind.containerCandidates();
   }
 
   ttlCandidates(nowMs: number): string[] {
-    const due: string[] = [];
-    for (const [path, node] of this.ttls) if (node.children === null && nowMs - node.mtime > node.ttl) due.push(path);
-    return due.sort();
+    return this.byKind.ttlCandidates(nowMs);
   }
 
   /** The node at `path`; undefined for a missing node or any string that is not a valid path. */
@@ -244,54 +228,14 @@ export class DataTree {
 
   // ---------------------------------------------------------------- validation
 
-  /**
-   * The first failure among the checks that need no tree state, in the shape apply() reports
-   * (opIndex and results for a multi); undefined if none. Stricter than apply() on one point:
-   * it validates every path in full up front, where apply(), as ZooKeeper, reports a missing
-   * parent of a create before a malformed path ('/missing//x' is NoNode there).
-   */
+  /** The first failure among the checks that need no tree state (validate.ts: checkOp). */
   static checkOp(op: Op, opts?: Partial<DataTreeOptions>): OpFailure | undefined {
-    const o = resolveOptions(opts);
-    const u: unknown = op;
-    if (!isRecord(u)) return fail('BadArguments', 'an op must be an object');
-    switch (u.op) {
-      case 'noop':
-        return undefined;
-      case 'create':
-      case 'set':
-      case 'delete':
-      case 'check':
-        return subOpStaticFailure(u, o) ?? undefined;
-      case 'deleteTree':
-        return deleteTreeStaticFailure(u) ?? undefined;
-      case 'reap':
-        return reapStaticFailure(u) ?? undefined;
-      case 'multi': {
-        const m = multiStaticFailure(u, o);
-        if (m) return m;
-        const ops = u.ops as Unchecked[];
-        for (let i = 0; i < ops.length; i++) {
-          const f = subOpStaticFailure(ops[i]!, o);
-          if (f) return { ...f, message: `op ${i} (${String(ops[i]!.op)}): ${f.message}`, opIndex: i, results: multiResults(ops, i, f.code) };
-        }
-        return undefined;
-      }
-      default:
-        return fail('BadArguments', `unknown op ${describe(u.op)}`);
-    }
+    return checkStatically(op, opts);
   }
 
-  /**
-   * Throws the ZgateError apply() would fail with for a reason that needs no tree state
-   * (a MultiOpError for a sub-op of a multi). Paths are checked in full on every op.
-   */
+  /** Throws what apply() would fail with for a reason that needs no tree state (validate.ts: validateOp). */
   static validateOp(op: Op, opts?: Partial<DataTreeOptions>): void {
-    const f = DataTree.checkOp(op, opts);
-    if (f === undefined) return;
-    if (f.opIndex !== undefined && f.results !== undefined) {
-      throw new MultiOpError(f.code, f.message, f.path, f.opIndex, f.results);
-    }
-    throw new ZgateError(f.code, f.message, f.path);
+    validateStatically(op, opts);
   }
 
   /**
@@ -311,10 +255,7 @@ export class DataTree {
       for (let i = 0; i < f.opIndex; i++) {
         const r = this.subOp(ops[i]!, this._lastZxid + 1, 0, []);
         if (isFailure(r)) {
-          const failure: OpFailure = { code: r.code, message: `op ${i} (${String(ops[i]!.op)}): ${r.message}`, opIndex: i, results: multiResults(ops, i, r.code) };
-          const path = r.path ?? (typeof ops[i]!.path === 'string' ? (ops[i]!.path as string) : undefined);
-          if (path !== undefined) failure.path = path;
-          return failure;
+          return multiFailure(ops, i, r);
         }
       }
       return f;
@@ -630,10 +571,7 @@ export class DataTree {
       for (let i = 0; i < ops.length; i++) {
         const r = this.subOp(ops[i]!, zxid, time, events);
         if (isFailure(r)) {
-          const path = r.path ?? (typeof ops[i]!.path === 'string' ? (ops[i]!.path as string) : undefined);
-          const failure: OpFailure = { code: r.code, message: `op ${i} (${String(ops[i]!.op)}): ${r.message}`, opIndex: i, results: multiResults(ops, i, r.code) };
-          if (path !== undefined) failure.path = path;
-          return failure;
+          return multiFailure(ops, i, r);
         }
         results.push(r);
       }
@@ -744,46 +682,13 @@ export class DataTree {
   private index(path: string, node: ZNode): void {
     this._nodeCount++;
     this._dataBytes += node.data.length;
-    switch (node.kind) {
-      case NodeKind.Ephemeral: {
-        let set = this.ephemerals.get(node.owner);
-        if (set === undefined) {
-          set = new Set();
-          this.ephemerals.set(node.owner, set);
-        }
-        set.add(path);
-        break;
-      }
-      case NodeKind.Container:
-        this.containers.set(path, node);
-        break;
-      case NodeKind.Ttl:
-        this.ttls.set(path, node);
-        break;
-      case NodeKind.Persistent:
-        break;
-    }
+    this.byKind.add(path, node);
   }
 
   private unindex(path: string, node: ZNode): void {
     this._nodeCount--;
     this._dataBytes -= node.data.length;
-    switch (node.kind) {
-      case NodeKind.Ephemeral: {
-        const set = this.ephemerals.get(node.owner);
-        assert(set !== undefined && set.delete(path), () => `ephemeral ${path} missing from its owner's index`);
-        if (set.size === 0) this.ephemerals.delete(node.owner);
-        break;
-      }
-      case NodeKind.Container:
-        assert(this.containers.delete(path), () => `container ${path} missing from the index`);
-        break;
-      case NodeKind.Ttl:
-        assert(this.ttls.delete(path), () => `ttl node ${path} missing from the index`);
-        break;
-      case NodeKind.Persistent:
-        break;
-    }
+    this.byKind.remove(path, node);
   }
 
   // ---------------------------------------------------------------- snapshot, restore, digest
@@ -823,11 +728,9 @@ export class DataTree {
   }
 
   private snapshotWriter(detach: ((w: CowSnapshot) => void) | null, opts: SnapshotOptions): CowSnapshot {
-    let owners = 0;
-    for (const set of this.ephemerals.values()) owners += set.size;
     const { prefix, ...tuning } = opts;
     return new CowSnapshot(
-      { root: this.root, zxid: this._lastZxid, nodes: this._nodeCount, dataBytes: this._dataBytes, owners, ttls: this.ttls.size },
+      { root: this.root, zxid: this._lastZxid, nodes: this._nodeCount, dataBytes: this._dataBytes, owners: this.byKind.ephemeralCount, ttls: this.byKind.ttlCount },
       { ...DEFAULT_TUNING, nameBytesPerNode: Math.ceil(this.nameBytesHint * 1.05) + 1, ...tuning },
       detach,
       prefix,

@@ -6,13 +6,15 @@
  * Everything here treats its input as untrusted: an Op may come from a decoded log entry
  * whose shape TypeScript never saw.
  */
-import { ZgateError, type ZkCode } from '../core/errors.js';
+import { MultiOpError, ZgateError, type ZkCode } from '../core/errors.js';
 import {
   CREATE_MODES,
   isEphemeral,
   isSequential,
   isTtlMode,
   type CreateMode,
+  type MultiOpResultCode,
+  type Op,
   type OpFailure,
   type SubOp,
 } from '../core/types.js';
@@ -244,4 +246,70 @@ export function subOpStaticFailure(sub: Unchecked, opts: DataTreeOptions): OpFai
     default:
       return fail('BadArguments', `unknown op ${describe(sub.op)}`);
   }
+}
+
+/** Every sub-op's code in a failed multi, as ZooKeeper's ErrorResult reports them. */
+export function multiResults(ops: Unchecked[], failedAt: number, code: ZkCode): MultiOpResultCode[] {
+  return ops.map((o, j) => ({
+    op: o.op as SubOp['op'],
+    code: j < failedAt ? 'Ok' : j === failedAt ? code : 'RuntimeInconsistency',
+  }));
+}
+
+/** The failure of a multi whose sub-op `i` failed with `r`: opIndex, per-op results, the sub-op's path. */
+export function multiFailure(ops: Unchecked[], i: number, r: OpFailure): OpFailure {
+  const failure: OpFailure = { code: r.code, message: `op ${i} (${String(ops[i]!.op)}): ${r.message}`, opIndex: i, results: multiResults(ops, i, r.code) };
+  const path = r.path ?? (typeof ops[i]!.path === 'string' ? (ops[i]!.path as string) : undefined);
+  if (path !== undefined) failure.path = path;
+  return failure;
+}
+
+/**
+ * The first failure among the checks that need no tree state, in the shape apply() reports
+ * (opIndex and results for a multi); undefined if none. Stricter than apply() on one point:
+ * it validates every path in full up front, where apply(), as ZooKeeper, reports a missing
+ * parent of a create before a malformed path ('/missing//x' is NoNode there).
+ */
+export function checkOp(op: Op, opts?: Partial<DataTreeOptions>): OpFailure | undefined {
+  const o = resolveOptions(opts);
+  const u: unknown = op;
+  if (!isRecord(u)) return fail('BadArguments', 'an op must be an object');
+  switch (u.op) {
+    case 'noop':
+      return undefined;
+    case 'create':
+    case 'set':
+    case 'delete':
+    case 'check':
+      return subOpStaticFailure(u, o) ?? undefined;
+    case 'deleteTree':
+      return deleteTreeStaticFailure(u) ?? undefined;
+    case 'reap':
+      return reapStaticFailure(u) ?? undefined;
+    case 'multi': {
+      const m = multiStaticFailure(u, o);
+      if (m) return m;
+      const ops = u.ops as Unchecked[];
+      for (let i = 0; i < ops.length; i++) {
+        const f = subOpStaticFailure(ops[i]!, o);
+        if (f) return { ...f, message: `op ${i} (${String(ops[i]!.op)}): ${f.message}`, opIndex: i, results: multiResults(ops, i, f.code) };
+      }
+      return undefined;
+    }
+    default:
+      return fail('BadArguments', `unknown op ${describe(u.op)}`);
+  }
+}
+
+/**
+ * Throws the ZgateError apply() would fail with for a reason that needs no tree state
+ * (a MultiOpError for a sub-op of a multi). Paths are checked in full on every op.
+ */
+export function validateOp(op: Op, opts?: Partial<DataTreeOptions>): void {
+  const f = checkOp(op, opts);
+  if (f === undefined) return;
+  if (f.opIndex !== undefined && f.results !== undefined) {
+    throw new MultiOpError(f.code, f.message, f.path, f.opIndex, f.results);
+  }
+  throw new ZgateError(f.code, f.message, f.path);
 }

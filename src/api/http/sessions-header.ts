@@ -1,5 +1,4 @@
 /** The Zgate-Session header that ephemeral creates carry. */
-import { ZgateError } from '../../core/errors.js';
 import type { SessionId } from '../../core/types.js';
 
 export const sessionHeaderSchema = {
@@ -16,8 +15,4 @@ export function parseSessionHeader(header: string | string[] | undefined): Sessi
   if (!/^[1-9][0-9]{0,19}$/.test(value.trim())) return null;
   const id = BigInt(value.trim());
   return id > MAX_SESSION_ID ? null : id;
-}
-
-export function malformedSession(header: unknown): ZgateError {
-  return new ZgateError('BadArguments', `Zgate-Session must be a session id (decimal, 1..2^64-1), got '${String(header)}'`);
 }

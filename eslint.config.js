@@ -20,9 +20,10 @@ const pureImports = { group: ['node:*', 'fs', 'net', 'http', 'os', 'child_proces
 // The layers (docs/architecture.md): each folder of src/ imports only the folders below it.
 // A face reaches the member only through the coordination interface; the product never
 // imports the tooling.
-const folders = ['api', 'wire', 'cli', 'client', 'cluster', 'coordination', 'core', 'log', 'node', 'raft', 'server', 'session', 'storage', 'tree', 'util', 'watch', 'zk'];
+const folders = ['api', 'auth', 'wire', 'cli', 'client', 'cluster', 'coordination', 'core', 'log', 'node', 'raft', 'server', 'session', 'storage', 'tree', 'util', 'watch', 'zk'];
 const mayImport = {
   core: [],
+  auth: ['core', 'util'],
   util: [],
   raft: ['util'],
   tree: ['core', 'util'],
@@ -33,11 +34,11 @@ const mayImport = {
   zk: ['core', 'util'],
   cluster: ['core', 'log', 'raft', 'storage', 'util'],
   coordination: ['core', 'watch'],
-  node: ['coordination', 'core', 'log', 'session', 'tree', 'util', 'watch'],
-  api: ['coordination', 'core', 'util', 'watch'],
+  node: ['auth', 'coordination', 'core', 'log', 'session', 'tree', 'util', 'watch'],
+  api: ['auth', 'coordination', 'core', 'util', 'watch'],
   client: ['core', 'tree', 'wire'],
-  server: ['api', 'cluster', 'coordination', 'core', 'log', 'node', 'storage', 'util', 'watch'],
-  cli: ['api', 'core', 'server'],
+  server: ['api', 'auth', 'cluster', 'coordination', 'core', 'log', 'node', 'storage', 'util', 'watch'],
+  cli: ['api', 'auth', 'core', 'server'],
 };
 function layerRule(folder, pure) {
   const allowed = new Set([...mayImport[folder], folder, 'wire']);

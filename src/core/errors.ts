@@ -22,7 +22,10 @@ export const ZK_CODES = {
   NodeExists: -110,
   NotEmpty: -111,
   SessionExpired: -112,
+  InvalidACL: -114,
   AuthFailed: -115,
+  QuotaExceeded: -125,
+  Throttled: -127,
   // zgate's own, with no ZooKeeper number: HTTP-level failures of api.md.
   PayloadTooLarge: -1001,
   Unavailable: -1002,

@@ -6,6 +6,7 @@
  * session ids and ephemeral owners are 64-bit and so bigint. Both travel as decimal
  * strings in JSON.
  */
+import type { Acl } from './acl.js';
 import type { ZkCode } from './errors.js';
 
 export type Zxid = number;
@@ -60,8 +61,10 @@ export interface CreateOp {
   ttl?: number;
   /** The owning session, required for ephemeral modes. */
   owner?: SessionId;
-  /** Create missing ancestors as persistent znodes (mkdir -p). */
+  /** Create missing ancestors as persistent znodes (mkdir -p), with the same ACL. */
   parents?: boolean;
+  /** The znode's ACL, already fixed up by the proposer (no `auth` entry); absent: world:anyone:cdrwa. */
+  acl?: Acl[];
 }
 export interface SetOp {
   op: 'set';
@@ -77,6 +80,13 @@ export interface DeleteOp {
 export interface CheckOp {
   op: 'check';
   path: string;
+  version: number;
+}
+/** ZooKeeper's setACL: `version` is compared with the aversion; fires no watch. Not a multi op. */
+export interface SetAclOp {
+  op: 'setAcl';
+  path: string;
+  acl: Acl[];
   version: number;
 }
 /** Delete a znode and its whole subtree as one transaction; `version` applies to the top znode. */
@@ -123,7 +133,7 @@ export interface ReapOp {
   version?: number;
 }
 export type SessionOp = CreateSessionOp | CloseSessionOp;
-export type Op = SubOp | DeleteTreeOp | MultiOp | NoopOp | SessionOp | ReapOp;
+export type Op = SubOp | DeleteTreeOp | MultiOp | NoopOp | SessionOp | ReapOp | SetAclOp;
 
 export interface CreateResult { op: 'create'; path: string; stat: Stat }
 export interface SetResult { op: 'set'; path: string; stat: Stat }
@@ -137,7 +147,8 @@ export interface CreateSessionResult { op: 'createSession'; id: SessionId; timeo
 /** `deleted`: the session's ephemerals, deleted by the same entry, in path order. */
 export interface CloseSessionResult { op: 'closeSession'; id: SessionId; reason: 'closed' | 'expired'; deleted: string[] }
 export interface ReapResult { op: 'reap'; path: string; kind: 'container' | 'ttl' }
-export type OpResult = SubResult | DeleteTreeResult | MultiResult | NoopResult | CreateSessionResult | CloseSessionResult | ReapResult;
+export interface SetAclResult { op: 'setAcl'; path: string; stat: Stat }
+export type OpResult = SubResult | DeleteTreeResult | MultiResult | NoopResult | CreateSessionResult | CloseSessionResult | ReapResult | SetAclResult;
 
 /** One sub-op's code in a failed multi, as ZooKeeper's ErrorResult reports it. */
 export interface MultiOpResultCode {
@@ -170,4 +181,10 @@ export type TreeEventType = 'NodeCreated' | 'NodeDeleted' | 'NodeDataChanged' | 
 export interface TreeEvent {
   type: TreeEventType;
   path: string;
+  /**
+   * The ACL that decides who may see the event, as of its zxid: the znode's own, the parent's
+   * for NodeChildrenChanged (ZooKeeper's fix for CVE-2024-23944). The tree always sets it;
+   * absent only on events made elsewhere (tests), which count as world-readable.
+   */
+  acl?: readonly Acl[];
 }

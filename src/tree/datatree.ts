@@ -22,6 +22,7 @@ import {
   type OpResult,
   type ReapResult,
   type SessionId,
+  type SetAclResult,
   type SetResult,
   type Stat,
   type SubOp,
@@ -29,8 +30,11 @@ import {
   type TreeEvent,
   type Zxid,
 } from '../core/types.js';
+import { permits, Perms, READ_ACL_UNSAFE, type Access, type Acl } from '../core/acl.js';
 import { assert } from '../util/assert.js';
+import { AclCache, type AclRef } from './acl-cache.js';
 import { Fnv64 } from './fnv.js';
+import { encode } from '../util/codec.js';
 import { childPath, ROOT } from './path.js';
 import { readSnapshot } from './snapshot/reader.js';
 import { CowSnapshot, DEFAULT_TUNING, type SnapshotOptions, type SnapshotWriter } from './snapshot/writer.js';
@@ -50,6 +54,7 @@ import {
   pathFailure,
   reapStaticFailure,
   resolveOptions,
+  setAclStaticFailure,
   setStaticFailure,
   type DataTreeOptions,
   type Unchecked,
@@ -70,8 +75,6 @@ export type { SnapshotOptions, SnapshotTuning, SnapshotWriter } from './snapshot
 export interface OpenSessions {
   isOpen(id: SessionId): boolean;
 }
-
-const CONFIG_PATH = '/zookeeper/config';
 
 const UndoKind = { Create: 0, Delete: 1, Set: 2 } as const;
 type UndoKind = (typeof UndoKind)[keyof typeof UndoKind];
@@ -118,6 +121,13 @@ export class DataTree {
   private _nodeCount = 0;
   private _dataBytes = 0;
   private readonly byKind = new KindIndex();
+  private acls = new AclCache();
+  /**
+   * Set for the duration of apply(): who the entry's writer is, whose permissions every check
+   * of the op is decided with; null for the member's own entries (expiry, reaping), which no
+   * ACL restricts, as in ZooKeeper.
+   */
+  private access: Access | null = null;
   /** Non-null while an op runs: what to undo should it fail. */
   private undo: Undo[] | null = null;
   /** Set for the duration of apply(): the sessions an ephemeral create may name. */
@@ -129,20 +139,24 @@ export class DataTree {
 
   constructor(opts?: Partial<DataTreeOptions>) {
     this.opts = resolveOptions(opts);
-    this.root = DataTree.freshNode();
+    this.root = this.freshNode(this.acls.open);
     // ZooKeeper's fresh tree: children added without counting as creates, so every stored
-    // cversion is 0 and '/' reports cversion -1 (0*2 - 1 child).
-    const zookeeper = DataTree.freshNode();
+    // cversion is 0 and '/' reports cversion -1 (0*2 - 1 child). /zookeeper/config is
+    // world-readable only, with ACL version -1, and nothing can write it.
+    const zookeeper = this.freshNode(this.acls.open);
+    const config = this.freshNode(this.acls.intern(READ_ACL_UNSAFE));
+    config.aversion = -1;
     zookeeper.children = new Map([
-      ['quota', DataTree.freshNode()],
-      ['config', DataTree.freshNode()],
+      ['quota', this.freshNode(this.acls.open)],
+      ['config', config],
     ]);
     this.root.children = new Map([['zookeeper', zookeeper]]);
     this._nodeCount = 4;
   }
 
-  private static freshNode(): ZNode {
-    return new ZNode(EMPTY_DATA, 0, 0, 0, 0, 0, NodeKind.Persistent, 0n, 0);
+  private freshNode(acl: AclRef): ZNode {
+    this.acls.hold(acl);
+    return new ZNode(EMPTY_DATA, 0, 0, 0, 0, 0, NodeKind.Persistent, 0n, 0, acl);
   }
 
   // ---------------------------------------------------------------- reads
@@ -161,22 +175,22 @@ export class DataTree {
 
   get(path: string): { data: Uint8Array; stat: Stat } | undefined {
     const node = this.lookup(path);
-    return node === undefined ? undefined : { data: node.data, stat: DataTree.statOf(path, node) };
+    return node === undefined ? undefined : { data: node.data, stat: node.stat() };
   }
 
   stat(path: string): Stat | undefined {
-    const node = this.lookup(path);
-    return node === undefined ? undefined : DataTree.statOf(path, node);
+    return this.lookup(path)?.stat();
   }
 
-  /**
-   * ZooKeeper creates /zookeeper/config with ACL version -1 and nothing can write it, so its
-   * aversion reads -1 forever; every other znode's is 0 (zgate has no setACL yet).
-   */
-  private static statOf(path: string, node: ZNode): Stat {
-    const stat = node.stat();
-    if (path === CONFIG_PATH) stat.aversion = -1;
-    return stat;
+  /** getACL: the znode's ACL (interned: never modify it) and its stat. */
+  aclOf(path: string): { acl: readonly Acl[]; stat: Stat } | undefined {
+    const node = this.lookup(path);
+    return node === undefined ? undefined : { acl: node.acl.list, stat: node.stat() };
+  }
+
+  /** Distinct ACL lists held by the tree's znodes (the open list counts always). */
+  get aclLists(): number {
+    return this.acls.size;
   }
 
   has(path: string): boolean {
@@ -245,12 +259,14 @@ export class DataTree {
    * answer rather than a later op's bad argument: the ops before the bad one run here against
    * the undo log and are always rolled back.
    */
-  precheck(op: Op): OpFailure | undefined {
+  precheck(op: Op, access?: Access): OpFailure | undefined {
     const f = DataTree.checkOp(op, this.opts);
     if (f === undefined || f.opIndex === undefined || op.op !== 'multi') return f;
     assert(this.undo === null, 'precheck re-entered');
+    this.access = access ?? null;
     const ops = op.ops as unknown as Unchecked[];
     this.undo = [];
+    const aclIds = this.acls.nextId;
     try {
       for (let i = 0; i < f.opIndex; i++) {
         const r = this.subOp(ops[i]!, this._lastZxid + 1, 0, []);
@@ -262,6 +278,8 @@ export class DataTree {
     } finally {
       this.rollback();
       this.undo = null;
+      this.access = null;
+      this.acls.nextId = aclIds;
     }
   }
 
@@ -269,20 +287,24 @@ export class DataTree {
 
   /**
    * Applies `op` as the entry at `zxid`, stamped `timeMs` by its proposer. With `sessions`,
-   * an ephemeral create naming a session that is not open fails with SessionExpired.
+   * an ephemeral create naming a session that is not open fails with SessionExpired. With
+   * `access`, every check ZooKeeper makes is made with the writer's ids and scope (NoAuth);
+   * without, none (the member's own entries).
    */
-  apply(op: Op, zxid: Zxid, timeMs: number, sessions?: OpenSessions): ApplyOutcome {
+  apply(op: Op, zxid: Zxid, timeMs: number, sessions?: OpenSessions, access?: Access): ApplyOutcome {
     assert(Number.isSafeInteger(zxid) && zxid > this._lastZxid, () => `apply at zxid ${zxid} after zxid ${this._lastZxid}`);
     assert(Number.isSafeInteger(timeMs), () => `apply with time ${timeMs}`);
     assert(this.undo === null, 'apply re-entered');
     this._lastZxid = zxid;
     const events: TreeEvent[] = [];
     this.openSessions = sessions ?? null;
+    this.access = access ?? null;
     let r: OpResult | OpFailure;
     try {
       r = this.applyUnchecked(op, zxid, timeMs, events);
     } finally {
       this.openSessions = null;
+      this.access = null;
     }
     return isFailure(r) ? { ok: false, failure: r, events: [] } : { ok: true, result: r, events };
   }
@@ -301,6 +323,8 @@ export class DataTree {
         return this.deleteTree(op, zxid, events);
       case 'reap':
         return this.atomically(() => this.reap(op, zxid, time, events));
+      case 'setAcl':
+        return this.setAcl(op);
       case 'multi':
         return this.multi(op, zxid, time, events);
       default:
@@ -349,14 +373,17 @@ export class DataTree {
       return fail('SessionExpired', `session ${String(op.owner)} is unknown, closed or expired`, path);
     }
     const sequential = isSequential(mode);
+    const acl = op.acl === undefined || op.acl === null ? this.acls.open : this.acls.intern(op.acl as Acl[]);
     if (op.parents === true) {
       // Without a NoNode to report first, the path can be checked before any ancestor is made.
-      const p = pathFailure(path, sequential) ?? this.createAncestors(path, zxid, time, events);
+      const p = pathFailure(path, sequential) ?? this.createAncestors(path, acl, zxid, time, events);
       if (p) return p;
     }
     const { parentPath, name: requestedName } = splitParent(path);
     const parent = this.lookup(parentPath);
     if (parent === undefined) return fail('NoNode', `parent ${JSON.stringify(parentPath)} does not exist`, path);
+    const denied = this.denied(parent, Perms.CREATE, path, parentPath);
+    if (denied) return denied;
     const suffix = sequential ? formatSequence(parent.cversion) : '';
     const finalPath = path + suffix;
     const p = pathFailure(finalPath);
@@ -379,13 +406,26 @@ export class DataTree {
       kind,
       kind === NodeKind.Ephemeral ? (op.owner as bigint) : 0n,
       kind === NodeKind.Ttl ? (op.ttl as number) : 0,
+      acl,
     );
     this.insert(parent, parentPath, name, finalPath, node, zxid, events);
     return { op: 'create', path: finalPath, stat: node.stat() };
   }
 
-  /** mkdir -p: each missing ancestor is a real persistent create with its own events. */
-  private createAncestors(path: string, zxid: Zxid, time: number, events: TreeEvent[]): OpFailure | null {
+  /**
+   * NoAuth unless the entry's writer may `perm` on `node` (at `aclPath`); the token scope is
+   * decided on `path`, the znode the op is about (a create's new path, a delete's victim).
+   */
+  private denied(node: ZNode, perm: number, path: string, aclPath: string): OpFailure | null {
+    const a = this.access;
+    if (a === null || permits(node.acl.list, perm, a, path)) return null;
+    const what = perm === Perms.CREATE ? 'create children of' : perm === Perms.DELETE ? 'delete children of' : perm === Perms.WRITE ? 'write' : perm === Perms.ADMIN ? 'change the ACL of' : 'read';
+    const scoped = a.readOnly === true || a.prefix !== undefined ? ' (by its ACL or by the token\'s scope)' : '';
+    return fail('NoAuth', `not allowed to ${what} ${JSON.stringify(aclPath)}${scoped}`, path);
+  }
+
+  /** mkdir -p: each missing ancestor is a real persistent create with its own events, its parent's CREATE checked, and `acl`. */
+  private createAncestors(path: string, acl: AclRef, zxid: Zxid, time: number, events: TreeEvent[]): OpFailure | null {
     const lastSlash = path.lastIndexOf('/');
     let node = this.root;
     let nodePath = ROOT;
@@ -398,10 +438,12 @@ export class DataTree {
       if (next !== undefined) {
         node = next;
       } else {
+        const denied = this.denied(node, Perms.CREATE, nextPath, nodePath);
+        if (denied) return denied;
         if (node.kind === NodeKind.Ephemeral) {
           return fail('NoChildrenForEphemerals', `${JSON.stringify(nodePath)} is ephemeral and cannot have children`, path);
         }
-        const created = new ZNode(EMPTY_DATA, zxid, zxid, zxid, time, time, NodeKind.Persistent, 0n, 0);
+        const created = new ZNode(EMPTY_DATA, zxid, zxid, zxid, time, time, NodeKind.Persistent, 0n, 0, acl);
         this.insert(node, nodePath, name, nextPath, created, zxid, events);
         node = created;
       }
@@ -417,7 +459,7 @@ export class DataTree {
     const path = op.path as string;
     const node = this.lookup(path);
     if (node === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
-    const v = this.versionMismatch(node, op.version as number, path);
+    const v = this.denied(node, Perms.WRITE, path, path) ?? this.versionMismatch(node, op.version as number, path);
     if (v) return v;
     this.setData(node, path, op.data as Uint8Array, zxid, time, events);
     return { op: 'set', path, stat: node.stat() };
@@ -429,8 +471,12 @@ export class DataTree {
     const path = op.path as string;
     const { parentPath, name } = splitParent(path);
     const parent = this.lookup(parentPath);
-    const node = parent?.children?.get(name);
-    if (parent === undefined || node === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
+    if (parent === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
+    // DELETE on the parent before the node's own existence, so a denied caller learns nothing of it.
+    const denied = this.denied(parent, Perms.DELETE, path, parentPath);
+    if (denied) return denied;
+    const node = parent.children?.get(name);
+    if (node === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
     // ZooKeeper checks the version before emptiness.
     const v = this.versionMismatch(node, op.version as number, path);
     if (v) return v;
@@ -447,7 +493,7 @@ export class DataTree {
     const path = op.path as string;
     const node = this.lookup(path);
     if (node === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
-    return this.versionMismatch(node, op.version as number, path) ?? { op: 'check', path };
+    return this.denied(node, Perms.READ, path, path) ?? this.versionMismatch(node, op.version as number, path) ?? { op: 'check', path };
   }
 
   private versionMismatch(node: ZNode, version: number, path: string): OpFailure | null {
@@ -466,8 +512,11 @@ export class DataTree {
     const maxNodes = op.maxNodes as number;
     const { parentPath, name } = splitParent(path);
     const parent = this.lookup(parentPath);
-    const top = parent?.children?.get(name);
-    if (parent === undefined || top === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
+    if (parent === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
+    const denied = this.denied(parent, Perms.DELETE, path, parentPath);
+    if (denied) return denied;
+    const top = parent.children?.get(name);
+    if (top === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
     const v = this.versionMismatch(top, op.version as number, path);
     if (v) return v;
     const count = DataTree.countSubtree(top);
@@ -478,6 +527,8 @@ export class DataTree {
         path,
       );
     }
+    const subtreeDenied = this.subtreeDenied(top, path);
+    if (subtreeDenied) return subtreeDenied;
     const nodes: ZNode[] = [top];
     const paths: string[] = [path];
     const parents: ZNode[] = [parent];
@@ -543,12 +594,63 @@ export class DataTree {
     return { op: 'reap', path, kind };
   }
 
+  /**
+   * ZooKeeper's setACL: path, InvalidACL (both stateless), NoNode, NoAuth (ADMIN), BadVersion
+   * against the aversion; the ACL and aversion change, nothing else, and no watch fires.
+   */
+  private setAcl(op: Unchecked): SetAclResult | OpFailure {
+    const s = setAclStaticFailure(op);
+    if (s) return s;
+    const path = op.path as string;
+    const node = this.lookup(path);
+    if (node === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
+    const denied = this.denied(node, Perms.ADMIN, path, path);
+    if (denied) return denied;
+    const version = op.version as number;
+    if (version !== -1 && version !== node.aversion) {
+      return fail('BadVersion', `ACL version ${version} does not match the current ACL version ${node.aversion} of ${JSON.stringify(path)}`, path);
+    }
+    const acl = this.acls.intern(op.acl as Acl[]);
+    if (this.snap !== null) this.snap.beforeSet(node);
+    // Hold the new list before releasing the old: they may be the same.
+    this.acls.hold(acl);
+    this.acls.release(node.acl);
+    node.acl = acl;
+    node.aversion = (node.aversion + 1) | 0;
+    return { op: 'setAcl', path, stat: node.stat() };
+  }
+
   /** A node's child names, descending, and its cache dropped: it is about to be emptied. */
   private static takeSortedNames(node: ZNode): string[] {
     if (node.children === null) return [];
     const names = node.sortedChildren().slice().reverse();
     node.sorted = null;
     return names;
+  }
+
+  /**
+   * A recursive delete deletes nothing unless its writer may READ every znode of the subtree
+   * and DELETE the children of each (what reading the subtree, then deleting it bottom-up with
+   * plain deletes, would need).
+   */
+  private subtreeDenied(top: ZNode, topPath: string): OpFailure | null {
+    const a = this.access;
+    if (a === null || (a.super && a.readOnly !== true && a.prefix === undefined)) return null;
+    const stack: [ZNode, string][] = [[top, topPath]];
+    while (stack.length > 0) {
+      const [node, path] = stack.pop()!;
+      const d = this.denied(node, Perms.READ, path, path);
+      if (d) return d;
+      // In name order, so that every member names the same znode in the refusal.
+      const names = node.sortedChildren();
+      for (let i = names.length - 1; i >= 0; i--) {
+        const p = childPath(path, names[i]!);
+        const dc = this.denied(node, Perms.DELETE, p, path);
+        if (dc) return dc;
+        stack.push([node.children!.get(names[i]!)!, p]);
+      }
+    }
+    return null;
   }
 
   private static countSubtree(top: ZNode): number {
@@ -598,7 +700,7 @@ export class DataTree {
     parent.cversion = (parent.cversion + 1) | 0;
     parent.pzxid = zxid;
     this.index(path, node);
-    events.push({ type: 'NodeCreated', path }, { type: 'NodeChildrenChanged', path: parentPath });
+    events.push({ type: 'NodeCreated', path, acl: node.acl.list }, { type: 'NodeChildrenChanged', path: parentPath, acl: parent.acl.list });
   }
 
   private remove(parent: ZNode, parentPath: string, name: string, path: string, node: ZNode, zxid: Zxid, events: TreeEvent[]): void {
@@ -622,7 +724,7 @@ export class DataTree {
     // The stored cversion counts creates only; pzxid never moves backwards.
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.unindex(path, node);
-    events.push({ type: 'NodeDeleted', path }, { type: 'NodeChildrenChanged', path: parentPath });
+    events.push({ type: 'NodeDeleted', path, acl: node.acl.list }, { type: 'NodeChildrenChanged', path: parentPath, acl: parent.acl.list });
   }
 
   private setData(node: ZNode, path: string, data: Uint8Array, zxid: Zxid, time: number, events: TreeEvent[]): void {
@@ -636,7 +738,7 @@ export class DataTree {
     node.version = (node.version + 1) | 0;
     node.mzxid = zxid;
     node.mtime = time;
-    events.push({ type: 'NodeDataChanged', path });
+    events.push({ type: 'NodeDataChanged', path, acl: node.acl.list });
   }
 
   private rollback(): void {
@@ -679,16 +781,19 @@ export class DataTree {
     log.length = 0;
   }
 
+  /** A node enters the tree (a create, an undone delete): counted, indexed, its ACL held. */
   private index(path: string, node: ZNode): void {
     this._nodeCount++;
     this._dataBytes += node.data.length;
     this.byKind.add(path, node);
+    this.acls.hold(node.acl);
   }
 
   private unindex(path: string, node: ZNode): void {
     this._nodeCount--;
     this._dataBytes -= node.data.length;
     this.byKind.remove(path, node);
+    this.acls.release(node.acl);
   }
 
   // ---------------------------------------------------------------- snapshot, restore, digest
@@ -730,7 +835,15 @@ export class DataTree {
   private snapshotWriter(detach: ((w: CowSnapshot) => void) | null, opts: SnapshotOptions): CowSnapshot {
     const { prefix, ...tuning } = opts;
     return new CowSnapshot(
-      { root: this.root, zxid: this._lastZxid, nodes: this._nodeCount, dataBytes: this._dataBytes, owners: this.byKind.ephemeralCount, ttls: this.byKind.ttlCount },
+      {
+        root: this.root,
+        zxid: this._lastZxid,
+        nodes: this._nodeCount,
+        dataBytes: this._dataBytes,
+        owners: this.byKind.ephemeralCount,
+        ttls: this.byKind.ttlCount,
+        acls: encode(this.acls.toSnapshot()),
+      },
       { ...DEFAULT_TUNING, nameBytesPerNode: Math.ceil(this.nameBytesHint * 1.05) + 1, ...tuning },
       detach,
       prefix,
@@ -759,7 +872,13 @@ export class DataTree {
     const tree = new DataTree(opts);
     tree._nodeCount = 0;
     tree._dataBytes = 0;
-    const read = readSnapshot(bytes, (path, node) => tree.index(path, node));
+    // The reader holds each znode's ACL in the snapshot's own cache, which replaces the fresh one.
+    const read = readSnapshot(bytes, (path, node) => {
+      tree._nodeCount++;
+      tree._dataBytes += node.data.length;
+      tree.byKind.add(path, node);
+    });
+    tree.acls = read.acls;
     tree.root = read.root;
     tree._nodeCount += read.leaves;
     tree._dataBytes += read.leafBytes;
@@ -787,6 +906,9 @@ export class DataTree {
       h.number(node.mtime);
       h.uint32(node.version);
       h.uint32(node.cversion);
+      h.uint32(node.aversion);
+      // The list itself, not its id: ids are bookkeeping, what a replica must agree on is who may do what.
+      h.string(node.acl.key);
       h.uint32(node.kind);
       if (node.kind === NodeKind.Ephemeral) h.bigint(node.owner);
       if (node.kind === NodeKind.Ttl) h.number(node.ttl);

@@ -18,6 +18,7 @@ import {
   type OpFailure,
   type SubOp,
 } from '../core/types.js';
+import { isStoredAcl } from '../core/acl.js';
 import { isReserved, validatePath } from './path.js';
 
 export interface DataTreeOptions {
@@ -150,7 +151,20 @@ export function createStaticFailure(op: Unchecked, opts: DataTreeOptions): OpFai
     const p = pathFailure(path, isSequential(mode));
     if (p) return p;
   }
-  return reservedFailure(path, 'create', isSequential(mode));
+  return reservedFailure(path, 'create', isSequential(mode)) ?? (absent(op.acl) ? null : aclFailure(op.acl, path));
+}
+
+/** An ACL in an entry: the proposer fixed it up, so anything else is a malformed entry. */
+function aclFailure(acl: unknown, path: string): OpFailure | null {
+  return isStoredAcl(acl) ? null : fail('InvalidACL', `the ACL of ${JSON.stringify(path)} is not a valid list of {perms, scheme, id}`, path);
+}
+
+/** ZooKeeper's setACL order: path, InvalidACL; then (with state) NoNode, NoAuth, BadVersion against the aversion. */
+export function setAclStaticFailure(op: Unchecked): OpFailure | null {
+  const f = pathFieldFailure(op);
+  if (f) return f;
+  const path = op.path as string;
+  return versionFailure(op.version, path) ?? pathFailure(path) ?? reservedFailure(path, 'setACL') ?? aclFailure(op.acl, path);
 }
 
 export function setStaticFailure(op: Unchecked, opts: DataTreeOptions): OpFailure | null {
@@ -286,6 +300,8 @@ export function checkOp(op: Op, opts?: Partial<DataTreeOptions>): OpFailure | un
       return deleteTreeStaticFailure(u) ?? undefined;
     case 'reap':
       return reapStaticFailure(u) ?? undefined;
+    case 'setAcl':
+      return setAclStaticFailure(u) ?? undefined;
     case 'multi': {
       const m = multiStaticFailure(u, o);
       if (m) return m;

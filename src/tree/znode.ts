@@ -4,6 +4,7 @@
  * the tree must hold a million of these.
  */
 import type { Stat } from '../core/types.js';
+import type { AclRef } from './acl-cache.js';
 
 /** What ZooKeeper encodes in ephemeralOwner; zgate keeps it apart so clients see 0 for the last two. */
 export const NodeKind = {
@@ -20,6 +21,8 @@ export class ZNode {
   /** Stored child-create counter (a Java int): the sequential suffix; reported cversion derives from it. */
   cversion = 0;
   version = 0;
+  /** setACL's counter (a Java int). */
+  aversion = 0;
   children: Map<string, ZNode> | null = null;
   /** Sorted child names, rebuilt lazily after any change to `children`. */
   sorted: string[] | null = null;
@@ -36,6 +39,8 @@ export class ZNode {
     public owner: bigint,
     /** The ttl of a TTL node in ms, 0 for every other kind. */
     public ttl: number,
+    /** Its ACL, interned (acl-cache.ts) and held by the tree while the node is in it. */
+    public acl: AclRef,
   ) {}
 
   get numChildren(): number {
@@ -59,7 +64,7 @@ export class ZNode {
       version: this.version,
       // ZooKeeper's copyStat: creates*2 - live children = creates + deletes, in Java int arithmetic.
       cversion: (this.cversion * 2 - numChildren) | 0,
-      aversion: 0,
+      aversion: this.aversion,
       ephemeralOwner: this.kind === NodeKind.Ephemeral ? this.owner : 0n,
       dataLength: this.data.length,
       numChildren,

@@ -385,7 +385,7 @@ function resolve(m: Model, a: AOp): Op | 'restore' {
 // ------------------------------------------------------------------ comparison
 
 function comparable(o: ApplyOutcome): MOutcome {
-  if (o.ok) return { ok: true, result: o.result, events: o.events };
+  if (o.ok) return { ok: true, result: o.result, events: o.events.map(({ type, path }) => ({ type, path })) };
   const f: MFailure = { code: o.failure.code };
   if (o.failure.path !== undefined) f.path = o.failure.path;
   if (o.failure.opIndex !== undefined) f.opIndex = o.failure.opIndex;

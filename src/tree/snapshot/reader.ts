@@ -6,6 +6,7 @@
  * (any but a persistent leaf), the root first; the persistent leaves, most znodes, are only
  * counted, so that no path string is built for them.
  */
+import { READ_ACL_UNSAFE } from '../../core/acl.js';
 import { ZgateError } from '../../core/errors.js';
 import type { Zxid } from '../../core/types.js';
 import { decode } from '../../util/codec.js';
@@ -13,7 +14,8 @@ import { bytesFloat64, bytesInt32 } from './columns.js';
 import { childPath, isValidName, ROOT } from '../path.js';
 import { describe, isBytes, isRecord, MAX_OWNER, MAX_TTL_MS, MIN_OWNER } from '../validate.js';
 import { EMPTY_DATA, NodeKind, ZNode } from '../znode.js';
-import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './format.js';
+import { AclCache } from '../acl-cache.js';
+import { INTS_PER_NODE, SNAPSHOT_FORMAT } from './format.js';
 
 /** Called for each znode that is not a persistent leaf, with its path. */
 export type IndexNode = (path: string, node: ZNode) => void;
@@ -25,6 +27,8 @@ export interface ReadTree {
   /** The persistent leaves (not handed to IndexNode) and their data bytes. */
   leaves: number;
   leafBytes: number;
+  /** The ACL lists, each held once per znode that has it. */
+  acls: AclCache;
 }
 
 /** Decodes `bytes` and rebuilds the tree they hold; `index` sees every znode but the persistent leaves. */
@@ -52,6 +56,9 @@ class NodeReader {
   readonly lastZxid: Zxid;
   readonly names: unknown[];
   readonly ints: Int32Array;
+  /** Int32 fields per node: 5 before ACLs (v1), 7 since. */
+  readonly stride: number;
+  readonly acls: AclCache;
   private readonly zxids: Float64Array;
   private readonly times: Float64Array;
   private readonly owners: unknown[];
@@ -63,7 +70,8 @@ class NodeReader {
 
   constructor(s: unknown) {
     if (!isRecord(s) || s.format !== SNAPSHOT_FORMAT) throw bad('not a zgate tree snapshot');
-    if (s.v !== SNAPSHOT_VERSION) throw bad(`unsupported version ${describe(s.v)}`);
+    const stride = typeof s.v === 'number' ? INTS_PER_NODE[s.v] : undefined;
+    if (stride === undefined) throw bad(`unsupported version ${describe(s.v)}`);
     const lastZxid = s.lastZxid;
     if (typeof lastZxid !== 'number' || !Number.isSafeInteger(lastZxid) || lastZxid < 0) throw bad('bad lastZxid');
     const names = s.names;
@@ -71,12 +79,16 @@ class NodeReader {
     const n = names.length;
     const zxids = bytesFloat64(s.zxids, 3 * n);
     const times = bytesFloat64(s.times, 2 * n);
-    const ints = bytesInt32(s.ints, 5 * n);
+    const ints = bytesInt32(s.ints, stride * n);
     if (zxids === undefined || times === undefined || ints === undefined) throw bad('a stat column is missing or of the wrong size');
     const owners = s.owners;
     const ttls = s.ttls;
     const blob = s.data;
     if (!Array.isArray(owners) || !Array.isArray(ttls) || !isBytes(blob)) throw bad('owners, ttls or data missing');
+    const acls = stride === 5 ? new AclCache() : AclCache.fromSnapshot(s.acls);
+    if (acls === undefined) throw bad('the ACL lists are malformed');
+    this.acls = acls;
+    this.stride = stride;
     this.lastZxid = lastZxid;
     this.names = names;
     this.zxids = zxids;
@@ -92,7 +104,7 @@ class NodeReader {
 
   /** Node `i`, the next one (nodes are read in order: data, owners and ttls are consumed). */
   node(i: number): ZNode {
-    const { zxids, times, ints, lastZxid } = this;
+    const { zxids, times, ints, lastZxid, stride } = this;
     const cz = zxids[3 * i]!;
     const mz = zxids[3 * i + 1]!;
     const pz = zxids[3 * i + 2]!;
@@ -102,9 +114,9 @@ class NodeReader {
     const ct = times[2 * i]!;
     const mt = times[2 * i + 1]!;
     check(Number.isSafeInteger(ct) && Number.isSafeInteger(mt), i, 'time');
-    const k = ints[5 * i + 3]!;
+    const k = ints[stride * i + 3]!;
     check(k >= 0 && k <= 3, i, 'kind');
-    const len = ints[5 * i + 4]!;
+    const len = ints[stride * i + 4]!;
     const offset = this.offset;
     check(len >= 0 && len <= this.all.length - offset, i, 'data length');
     let owner = 0n;
@@ -118,10 +130,14 @@ class NodeReader {
       check(typeof t === 'number' && Number.isSafeInteger(t) && t >= 1 && t <= MAX_TTL_MS, i, 'ttl');
       ttl = t as number;
     }
-    const node = new ZNode(len === 0 ? EMPTY_DATA : this.all.subarray(offset, offset + len), cz, mz, pz, ct, mt, k as NodeKind, owner, ttl);
+    const acl = stride === 5 ? this.acls.open : this.acls.byIdOf(ints[stride * i + 6]!);
+    check(acl !== undefined, i, 'ACL id');
+    this.acls.hold(acl!);
+    const node = new ZNode(len === 0 ? EMPTY_DATA : this.all.subarray(offset, offset + len), cz, mz, pz, ct, mt, k as NodeKind, owner, ttl, acl!);
     this.offset = offset + len;
-    node.version = ints[5 * i + 1]!;
-    node.cversion = ints[5 * i + 2]!;
+    node.version = ints[stride * i + 1]!;
+    node.cversion = ints[stride * i + 2]!;
+    if (stride > 5) node.aversion = ints[stride * i + 5]!;
     return node;
   }
 
@@ -134,7 +150,7 @@ class NodeReader {
 
 /** Links the nodes into a tree: each under the nearest open ancestor that still expects children. */
 function buildTree(r: NodeReader, index: IndexNode): ReadTree {
-  const { names, ints } = r;
+  const { names, ints, stride } = r;
   const n = names.length;
   if (names[0] !== '') throw bad('the first node is not the root');
   const root = r.node(0);
@@ -147,7 +163,7 @@ function buildTree(r: NodeReader, index: IndexNode): ReadTree {
   const stackLeft: number[] = [];
   const stackLast: string[] = [];
   const open = (node: ZNode, path: string, i: number): void => {
-    const kids = ints[5 * i]!;
+    const kids = ints[stride * i]!;
     check(kids >= 0 && kids < n, i, 'child count');
     if (kids === 0) return;
     if (node.kind === NodeKind.Ephemeral) throw bad(`ephemeral ${path} has children`);
@@ -176,7 +192,7 @@ function buildTree(r: NodeReader, index: IndexNode): ReadTree {
     const node = r.node(i);
     if (parent.children === null) parent.children = new Map();
     parent.children.set(name, node);
-    if (node.kind === NodeKind.Persistent && ints[5 * i] === 0) {
+    if (node.kind === NodeKind.Persistent && ints[stride * i] === 0) {
       // Most znodes: no index entry and no children, so no need to build the path string.
       leaves++;
       leafBytes += node.data.length;
@@ -191,7 +207,17 @@ function buildTree(r: NodeReader, index: IndexNode): ReadTree {
   for (const p of ['zookeeper', 'zookeeper/quota', 'zookeeper/config']) {
     if (childAt(root, p) === undefined) throw bad(`/${p} is missing`);
   }
-  return { root, lastZxid: r.lastZxid, leaves, leafBytes };
+  if (stride === 5) {
+    // Before ACLs, /zookeeper/config was already world-readable only, at ACL version -1.
+    const config = childAt(root, 'zookeeper/config')!;
+    const readOnly = r.acls.intern(READ_ACL_UNSAFE);
+    r.acls.hold(readOnly);
+    r.acls.release(config.acl);
+    config.acl = readOnly;
+    config.aversion = -1;
+  }
+  r.acls.dropUnheld();
+  return { root, lastZxid: r.lastZxid, leaves, leafBytes, acls: r.acls };
 }
 
 /** The node at `rel` (names joined by '/') under `top`. */

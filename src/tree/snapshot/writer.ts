@@ -16,7 +16,8 @@
  *   in the output (every section but the names has a size known at Z).
  * - Nodes created after Z are recognised by czxid > Z (zxids only grow) and skipped: no
  *   bookkeeping at all for creates, beyond the parent's pre-image below.
- * - The first change after Z to a node that existed at Z (data/version/mzxid/mtime by a set;
+ * - The first change after Z to a node that existed at Z (data/version/mzxid/mtime by a set; ACL
+ *   and aversion by a setACL;
  *   cversion/pzxid/child count by a create or delete under it) saves a pre-image of its mutable
  *   fields; the node's own record is later written from it. Immutable fields (czxid, ctime, kind,
  *   owner, ttl) are read from the node; data arrays are never written in place, so a pre-image
@@ -114,6 +115,8 @@ class PreImage {
   readonly cversion: number;
   readonly pzxid: number;
   readonly numChildren: number;
+  readonly aversion: number;
+  readonly aclId: number;
   constructor(node: ZNode) {
     this.data = node.data;
     this.version = node.version;
@@ -122,6 +125,8 @@ class PreImage {
     this.cversion = node.cversion;
     this.pzxid = node.pzxid;
     this.numChildren = node.numChildren;
+    this.aversion = node.aversion;
+    this.aclId = node.acl.id;
   }
 }
 
@@ -207,7 +212,7 @@ export class CowSnapshot implements SnapshotWriter {
 
   // ---------------------------------------------------------------- hooks (the tree calls these while attached)
 
-  /** Before a set on `node`. */
+  /** Before a set or a setACL on `node`. */
   beforeSet(node: ZNode): void {
     if (node.czxid <= this.zxid && !this.pre.has(node)) this.pre.set(node, new PreImage(node));
   }
@@ -341,12 +346,14 @@ export class CowSnapshot implements SnapshotWriter {
     v.setFloat64(at + 8, p === undefined ? node.mtime : p.mtime, true);
     const data = p === undefined ? node.data : p.data;
     const kids = p === undefined ? node.numChildren : p.numChildren;
-    at = this.intsAt + 20 * i;
+    at = this.intsAt + 28 * i;
     v.setInt32(at, kids, true);
     v.setInt32(at + 4, p === undefined ? node.version : p.version, true);
     v.setInt32(at + 8, p === undefined ? node.cversion : p.cversion, true);
     v.setInt32(at + 12, node.kind, true);
     v.setInt32(at + 16, data.length, true);
+    v.setInt32(at + 20, p === undefined ? node.aversion : p.aversion, true);
+    v.setInt32(at + 24, p === undefined ? node.acl.id : p.aclId, true);
     if (node.kind === NodeKind.Ephemeral) {
       assert(this.owners < this.ownerCount, 'more ephemeral znodes than counted at the snapshot');
       out.int64(this.ownersAt + 9 * this.owners++, node.owner);

@@ -10,7 +10,8 @@
  * the log); a ZooKeeper failure of an applied write is an answer (`ok: false`), not a throw,
  * because it has a zxid.
  */
-import type { CreateMode, OpFailure, SessionId, Stat, SubOp, Zxid } from '../core/types.js';
+import type { Access, Acl, Id } from '../core/acl.js';
+import type { CreateMode, CreateOp, OpFailure, SessionId, Stat, SubOp, Zxid } from '../core/types.js';
 import type { Subscriber, Watching, WatchKind } from '../watch/index.js';
 
 /** How fresh a read must be: at least `minZxid` applied here, and/or linearizable (read index). */
@@ -42,6 +43,28 @@ export interface ReadRequest extends Freshness {
   path: string;
   /** Also a page of the sorted child names. */
   children?: ChildrenQuery;
+  /** Who reads: READ on the znode, if it exists (absent: anonymous, no ids). */
+  access?: Access;
+}
+
+export interface AclRequest extends Freshness {
+  path: string;
+  access?: Access;
+}
+
+export interface AclAnswer {
+  zxid: Zxid;
+  /** Digest ids read `user:x` unless the caller has ADMIN. */
+  acl: Acl[];
+  stat: Stat;
+}
+
+export interface SetAclRequest {
+  path: string;
+  /** As given: entries {perms (letters or 0..31), scheme, id}; `auth` expands to the caller's ids. */
+  acl: unknown;
+  /** Compared with the aversion; -1: any. */
+  version: number;
 }
 
 export interface ReadAnswer {
@@ -62,8 +85,10 @@ export interface Caller {
   sessionHint?: string;
   /** The caller presented a session that can't be read: the message an ephemeral create is refused with. */
   sessionError?: string;
-  /** The client's Idempotency-Key: a retry with the same key replays the first answer. */
+  /** The client's Idempotency-Key: a retry with the same key (from the same identity) replays the first answer. */
   idempotencyKey?: string;
+  /** Who writes: every check is made with these ids and scope when the entry applies (absent: anonymous). */
+  access?: Access;
 }
 
 export interface CreateRequest {
@@ -72,6 +97,43 @@ export interface CreateRequest {
   mode: CreateMode;
   ttl?: number;
   parents?: boolean;
+  /** As given (see SetAclRequest.acl); absent: the service's default ACL. */
+  acl?: unknown;
+}
+
+/** A txn's op: a create's ACL as given, fixed up by the service like a create's. */
+export type TxnOp = Exclude<SubOp, CreateOp> | (Omit<CreateOp, 'acl'> & { acl?: unknown });
+
+/** What a caller presents; the service turns it into ids (authenticate). */
+export interface Credentials {
+  /** The remote address (after --trust-proxy), as an ip id. */
+  ip: string;
+  /** From `Authorization: Basic` or an in-band digest auth. */
+  basic?: { user: string; password: string };
+  /** A bearer token `zgt_...` (the header or the cookie). */
+  token?: string;
+  /** The subject DN of a verified client certificate. */
+  x509?: string;
+}
+
+/** The token a caller authenticated with, as whoami shows it (never its secret). */
+export interface TokenSummary {
+  id: string;
+  readOnly: boolean;
+  prefix: string | null;
+  expiresAt: number;
+}
+
+export interface Identity {
+  access: Access;
+  /** Some id is proven by a credential (digest, x509, a token): what --auth-required asks for. */
+  authenticated: boolean;
+  token: TokenSummary | null;
+}
+
+/** whoami's ids: a digest shows its user, never its hash. */
+export function displayIds(ids: readonly Id[]): Id[] {
+  return ids.map((i) => (i.scheme === 'digest' ? { scheme: 'digest', id: i.id.replace(/:.*/s, '') } : { scheme: i.scheme, id: i.id }));
 }
 
 export interface SetRequest {
@@ -235,22 +297,32 @@ export interface CoordinationService {
   upsert(req: UpsertRequest, caller: Caller): Promise<Written<CreatedZnode & { created: boolean }>>;
   delete(req: DeleteRequest, caller: Caller): Promise<Written<{ path: string; deleted?: number }>>;
   /** ZooKeeper's multi: all or nothing, one zxid. */
-  txn(ops: SubOp[], caller: Caller): Promise<Written<TxnResult[]>>;
+  txn(ops: TxnOp[], caller: Caller): Promise<Written<TxnResult[]>>;
+  /** getACL: needs READ or ADMIN. */
+  getAcl(req: AclRequest): Promise<AclAnswer>;
+  /** setACL: needs ADMIN; fires no watch. */
+  setAcl(req: SetAclRequest, caller: Caller): Promise<Written<{ path: string; stat: Stat }>>;
+
+  // ---------------------------------------------------------------- identity
+  /** The ids a caller's credentials prove; AuthFailed for a bad token or an unlisted digest, or none under --auth-required. */
+  authenticate(creds: Credentials): Identity;
   /** ZooKeeper's sync: resolves with a zxid that later reads may ask for as minZxid. */
   sync(): Promise<Zxid>;
 
   // ---------------------------------------------------------------- sessions
-  openSession(timeoutMs: number | undefined): Promise<SessionGrant & { zxid: Zxid }>;
-  keepalive(id: SessionId): Promise<SessionGrant>;
-  getSession(id: SessionId): Promise<SessionView>;
-  listSessions(): Promise<SessionGrant[]>;
-  closeSession(id: SessionId): Promise<{ zxid: Zxid; deleted: string[] }>;
+  /** A session created by an authenticated caller belongs to its ids: using it needs one of them (or super), else NoAuth. */
+  openSession(timeoutMs: number | undefined, access?: Access): Promise<SessionGrant & { zxid: Zxid }>;
+  keepalive(id: SessionId, access?: Access): Promise<SessionGrant>;
+  getSession(id: SessionId, access?: Access): Promise<SessionView>;
+  /** The sessions the caller may use (super: all). */
+  listSessions(access?: Access): Promise<SessionGrant[]>;
+  closeSession(id: SessionId, access?: Access): Promise<{ zxid: Zxid; deleted: string[] }>;
   /**
    * Binds a session (a given one, or a new one) to a connection that keeps it alive until
    * release(). `onLeaderLost`: this member has known no leader long enough that the
    * connection should move to another member.
    */
-  holdSession(id: SessionId | undefined, timeoutMs: number | undefined, onLeaderLost?: () => void): Promise<HeldSession>;
+  holdSession(id: SessionId | undefined, timeoutMs: number | undefined, onLeaderLost?: () => void, access?: Access): Promise<HeldSession>;
 
   // ---------------------------------------------------------------- watches
   readonly watches: WatchStreams;

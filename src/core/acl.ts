@@ -149,8 +149,8 @@ function parseIpAcl(id: string): { addr: Uint8Array; bits: number } | undefined 
   return bits <= addr.length * 8 ? { addr, bits } : undefined;
 }
 
-/** IPAuthenticationProvider.matches: both masked to the ACL's bits; v4 never matches v6. */
-function ipMatches(callerId: string, aclId: string): boolean {
+/** IPAuthenticationProvider.matches: both masked to the ACL's bits; v4 never matches v6 (also --trust-proxy's ranges). */
+export function ipMatches(callerId: string, aclId: string): boolean {
   const acl = parseIpAcl(aclId);
   const caller = parseIp(callerId);
   if (acl === undefined || caller === undefined || caller.length !== acl.addr.length) return false;
@@ -313,4 +313,20 @@ export interface AclJson {
 }
 export function aclToJson(acl: readonly Acl[]): AclJson[] {
   return acl.map((e) => ({ perms: formatPerms(e.perms), scheme: e.scheme, id: e.id }));
+}
+
+/**
+ * zkCli's ACL text, as flags take it: comma-separated `scheme:id:perms` (the id may hold ':',
+ * as digest and IPv6 ids do; `auth::cdrwa` has an empty id). The entries as given: fixupAcl
+ * decides them. Undefined when an entry lacks its two colons.
+ */
+export function parseAclText(text: string): { perms: string; scheme: string; id: string }[] | undefined {
+  const out: { perms: string; scheme: string; id: string }[] = [];
+  for (const part of text.split(',')) {
+    const first = part.indexOf(':');
+    const last = part.lastIndexOf(':');
+    if (first < 0 || last === first) return undefined;
+    out.push({ scheme: part.slice(0, first).trim(), id: part.slice(first + 1, last).trim(), perms: part.slice(last + 1).trim() });
+  }
+  return out;
 }

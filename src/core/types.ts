@@ -6,7 +6,7 @@
  * session ids and ephemeral owners are 64-bit and so bigint. Both travel as decimal
  * strings in JSON.
  */
-import type { Acl } from './acl.js';
+import type { Acl, Id } from './acl.js';
 import type { ZkCode } from './errors.js';
 
 export type Zxid = number;
@@ -115,6 +115,8 @@ export interface CreateSessionOp {
   id: SessionId;
   /** The granted timeout, already clamped by the proposer. */
   timeoutMs: number;
+  /** The creator's authenticated ids (session/table.ts sessionOwnerOf); absent: anonymous. */
+  owner?: Id[];
 }
 /** Closes a session and deletes its ephemeral znodes in the same entry. */
 export interface CloseSessionOp {

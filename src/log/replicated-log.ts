@@ -4,6 +4,7 @@
  * member and the faces never learn which. The payload of an entry is owned here too: every log
  * carries the same EntryPayload bytes, and the cluster's wire forwards them unchanged.
  */
+import type { Access } from '../core/acl.js';
 import type { Op } from '../core/types.js';
 
 /** What a log entry carries: the Op, the proposer's time, and who is waiting for it. */
@@ -16,8 +17,10 @@ export interface EntryPayload {
   run?: number;
   /** Unique within one run of the proposer. */
   reqId: number;
-  /** The client's Idempotency-Key: applied at most once per key. */
+  /** The client's Idempotency-Key: applied at most once per key and identity. */
   idem?: string;
+  /** The writer's ids and scope, resolved by the proposer (never a secret); absent: the member's own entry. */
+  access?: Access;
 }
 
 export interface CommittedEntry {

@@ -5,9 +5,16 @@
  * bounded retries, the recursive delete's bound, the watch's wait for a zxid.
  */
 import { ZgateError } from '../core/errors.js';
-import { ANY_VERSION, isEphemeral, type CreateMode, type Op, type OpResult, type SessionId, type SubOp, type Zxid } from '../core/types.js';
+import { fixupAcl, maskDigests, permits, Perms, type Access, type Acl } from '../core/acl.js';
+import { ANY_VERSION, isEphemeral, type CreateMode, type Op, type OpResult, type SessionId, type Stat, type SubOp, type Zxid } from '../core/types.js';
 import type {
+  AclAnswer,
+  AclRequest,
   Caller,
+  Credentials,
+  Identity,
+  SetAclRequest,
+  TxnOp,
   ChildrenPage,
   ClusterView,
   CoordinationService,
@@ -34,6 +41,8 @@ import type { Subscriber, WatchHub, Watching } from '../watch/index.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../core/idempotency.js';
 import type { Member, WriteAnswer } from './member.js';
 import type { SessionService } from './session-service.js';
+import type { Authenticator } from './authenticator.js';
+import { mayUseSession, sessionOwnerOf } from '../session/index.js';
 
 /** What a replicated log offers the service (cluster/'s runtime); absent on a member running alone. */
 export interface ReplicationControl {
@@ -51,6 +60,20 @@ export interface MemberServiceOptions extends ServiceLimits {
   isReady(): boolean;
   /** The replicated log's controls; absent: a member running alone. */
   replication?: ReplicationControl;
+  /** The ACL of a create that gives none, as given (`auth` entries expand to the creator's ids). */
+  defaultAcl: unknown;
+  authenticator: Authenticator;
+}
+
+/** Who a caller is when its face said nothing: no ids at all, so only world:anyone grants. */
+const ANONYMOUS: Access = Object.freeze({ ids: Object.freeze([]), super: false }) as Access;
+
+function accessOf(a: Access | undefined): Access {
+  return a ?? ANONYMOUS;
+}
+
+function noAuth(message: string, path?: string): ZgateError {
+  return new ZgateError('NoAuth', message, path);
 }
 
 /** Attempts of an upsert racing with concurrent creates and deletes. */
@@ -123,9 +146,53 @@ export class MemberService implements CoordinationService {
     const zxid = this.member.appliedZxid;
     const node = this.member.read(req.path);
     if (node === undefined) return { zxid, znode: undefined };
+    this.assertMay(req.path, Perms.READ, accessOf(req.access));
     if (req.children === undefined) return { zxid, znode: { data: node.data, stat: node.stat } };
     const page = childrenPage(this.member.tree.children(req.path) ?? [], req.children.after, req.children.limit);
     return { zxid, znode: { data: node.data, stat: node.stat, page } };
+  }
+
+  /** NoAuth unless `access` may `perm` on the znode at `path` as this member has applied it. */
+  private assertMay(path: string, perm: number, access: Access): void {
+    const acl = this.member.tree.aclAt(path);
+    if (acl !== undefined && !permits(acl, perm, access, path)) {
+      throw noAuth(`not allowed to ${perm === Perms.READ ? 'read' : 'change'} ${JSON.stringify(path)}${access.readOnly === true || access.prefix !== undefined ? ' (by its ACL or by the token\'s scope)' : ''}`, path);
+    }
+  }
+
+  /** An ACL as given, fixed up with the caller's ids as ZooKeeper's fixupACL does; InvalidACL otherwise. */
+  private fixAcl(input: unknown, access: Access, path: string): Acl[] {
+    const r = fixupAcl(input, access.ids);
+    if (!r.ok) throw new ZgateError('InvalidACL', r.message, path);
+    return r.acl;
+  }
+
+  async getAcl(req: AclRequest): Promise<AclAnswer> {
+    validatePath(req.path);
+    await this.awaitFresh(req);
+    const zxid = this.member.appliedZxid;
+    const found = this.member.tree.aclOf(req.path);
+    if (found === undefined) throw new ZgateError('NoNode', `${JSON.stringify(req.path)} does not exist`, req.path);
+    const access = accessOf(req.access);
+    // ZooKeeper: READ or ADMIN; without ADMIN a digest id reads user:x (CVE-2019-0201).
+    const admin = permits(found.acl, Perms.ADMIN, access, req.path);
+    if (!admin && !permits(found.acl, Perms.READ, access, req.path)) throw noAuth(`not allowed to read the ACL of ${JSON.stringify(req.path)}`, req.path);
+    return { zxid, acl: admin ? found.acl.map((e) => ({ ...e })) : maskDigests(found.acl), stat: found.stat };
+  }
+
+  async setAcl(req: SetAclRequest, caller: Caller): Promise<Written<{ path: string; stat: Stat }>> {
+    const key = this.checkKey(caller);
+    validatePath(req.path);
+    const access = accessOf(caller.access);
+    const acl = this.fixAcl(req.acl, access, req.path);
+    return written(await this.member.write({ op: 'setAcl', path: req.path, acl, version: req.version }, key, access), (r) => {
+      if (r.op !== 'setAcl') unexpected(r, 'setAcl');
+      return { path: r.path, stat: r.stat };
+    });
+  }
+
+  authenticate(creds: Credentials): Identity {
+    return this.opts.authenticator.authenticate(creds);
   }
 
   /** Readiness first, then the waits a read asked for, bounded by readWaitMs. */
@@ -166,23 +233,26 @@ export class MemberService implements CoordinationService {
     if (!isEphemeral(mode)) return undefined;
     if (caller.sessionError !== undefined) throw new ZgateError('BadArguments', caller.sessionError);
     if (caller.session === undefined) throw new ZgateError('BadArguments', `mode ${mode} needs a session: ${caller.sessionHint ?? 'open one first'}`);
-    return this.sessions.ownerFor(caller.session);
+    return (await this.usable(caller.session, caller.access)).id;
   }
 
   async create(req: CreateRequest, caller: Caller): Promise<Written<CreatedZnode>> {
     const key = this.checkKey(caller);
-    const op: SubOp = { op: 'create', path: req.path, data: this.checkData(req.data, req.path), mode: req.mode, parents: req.parents === true };
+    const access = accessOf(caller.access);
+    const data = this.checkData(req.data, req.path);
+    const acl = this.fixAcl(req.acl ?? this.opts.defaultAcl, access, req.path);
+    const op: SubOp = { op: 'create', path: req.path, data, mode: req.mode, parents: req.parents === true, acl };
     if (req.ttl !== undefined) op.ttl = req.ttl;
     const owner = await this.ownerFor(req.mode, caller);
     if (owner !== undefined) op.owner = owner;
-    return written(await this.member.write(op, key), created);
+    return written(await this.member.write(op, key, access), created);
   }
 
   async set(req: SetRequest, caller: Caller): Promise<Written<CreatedZnode>> {
     const key = this.checkKey(caller);
     validatePath(req.path);
     const op: Op = { op: 'set', path: req.path, data: this.checkData(req.data, req.path), version: req.version };
-    return written(await this.member.write(op, key), created);
+    return written(await this.member.write(op, key, accessOf(caller.access)), created);
   }
 
   /**
@@ -195,13 +265,15 @@ export class MemberService implements CoordinationService {
     const key = this.checkKey(caller);
     validatePath(req.path);
     const data = this.checkData(req.data, req.path);
+    const access = accessOf(caller.access);
+    const acl = this.fixAcl(this.opts.defaultAcl, access, req.path);
     let tryCreate = key !== undefined || this.member.read(req.path) === undefined;
     let last: Written<CreatedZnode & { created: boolean }> | undefined;
     for (let attempt = 0; attempt < UPSERT_ATTEMPTS; attempt++, tryCreate = !tryCreate) {
       const k = key === undefined ? undefined : `${key}#${attempt}`;
-      const op: Op = tryCreate ? { op: 'create', path: req.path, data, mode: 'persistent', parents: req.parents === true } : { op: 'set', path: req.path, data, version: ANY_VERSION };
+      const op: Op = tryCreate ? { op: 'create', path: req.path, data, mode: 'persistent', parents: req.parents === true, acl } : { op: 'set', path: req.path, data, version: ANY_VERSION };
       const createdNow = tryCreate;
-      last = written(await this.member.write(op, k), (r) => ({ ...created(r), created: createdNow }));
+      last = written(await this.member.write(op, k, access), (r) => ({ ...created(r), created: createdNow }));
       if (last.ok || last.failure.code !== (tryCreate ? 'NodeExists' : 'NoNode')) return last;
     }
     throw new ZgateError('Unavailable', `upsert of ${req.path} kept racing with concurrent creates and deletes; retry`, req.path);
@@ -210,24 +282,28 @@ export class MemberService implements CoordinationService {
   async delete(req: DeleteRequest, caller: Caller): Promise<Written<{ path: string; deleted?: number }>> {
     const key = this.checkKey(caller);
     const op: Op = req.recursive === true ? { op: 'deleteTree', path: req.path, version: req.version, maxNodes: this.limits.maxDeleteNodes } : { op: 'delete', path: req.path, version: req.version };
-    return written(await this.member.write(op, key), (r) => {
+    return written(await this.member.write(op, key, accessOf(caller.access)), (r) => {
       if (r.op === 'deleteTree') return { path: req.path, deleted: r.deleted };
       if (r.op !== 'delete') unexpected(r, 'delete');
       return { path: req.path };
     });
   }
 
-  async txn(ops: SubOp[], caller: Caller): Promise<Written<TxnResult[]>> {
+  async txn(ops: TxnOp[], caller: Caller): Promise<Written<TxnResult[]>> {
     const key = this.checkKey(caller);
+    const access = accessOf(caller.access);
     const ephemeral = ops.find((o) => o.op === 'create' && isEphemeral(o.mode));
     const owner = ephemeral?.op === 'create' ? await this.ownerFor(ephemeral.mode, caller) : undefined;
     let total = 0;
-    const withOwner = ops.map((o): SubOp => {
+    const fixed = ops.map((o): SubOp => {
       if (o.op === 'create' || o.op === 'set') total += o.data.byteLength;
-      return o.op === 'create' && owner !== undefined && isEphemeral(o.mode) ? { ...o, owner } : o;
+      if (o.op !== 'create') return o;
+      const c: SubOp = { ...o, acl: this.fixAcl(o.acl ?? this.opts.defaultAcl, access, o.path) };
+      if (owner !== undefined && isEphemeral(o.mode)) c.owner = owner;
+      return c;
     });
     if (total > this.limits.maxDataBytes) throw new ZgateError('PayloadTooLarge', `the txn carries ${total} bytes of data, over the limit of ${this.limits.maxDataBytes}`);
-    return written(await this.member.write({ op: 'multi', ops: withOwner }, key), (r) => {
+    return written(await this.member.write({ op: 'multi', ops: fixed }, key, access), (r) => {
       if (r.op !== 'multi') unexpected(r, 'multi');
       return r.results.map((s): TxnResult => (s.op === 'create' || s.op === 'set' ? { op: s.op, path: s.path, stat: s.stat } : { op: s.op, path: s.path }));
     });
@@ -235,48 +311,55 @@ export class MemberService implements CoordinationService {
 
   // ---------------------------------------------------------------- sessions
 
-  async openSession(timeoutMs: number | undefined): Promise<SessionGrant & { zxid: Zxid }> {
+  async openSession(timeoutMs: number | undefined, access?: Access): Promise<SessionGrant & { zxid: Zxid }> {
     this.member.assertReadable();
-    const s = await this.sessions.create(timeoutMs);
+    const s = await this.sessions.create(timeoutMs, sessionOwnerOf(accessOf(access)));
     return { sessionId: s.id, timeoutMs: s.timeoutMs, zxid: s.zxid };
   }
 
-  async keepalive(id: SessionId): Promise<SessionGrant> {
+  /** The session, open, and usable by `access` (NoAuth when it belongs to another identity). */
+  private async usable(id: SessionId, access: Access | undefined): Promise<{ id: SessionId; timeoutMs: number }> {
+    const info = await this.sessions.lookup(id);
+    if (!mayUseSession(info.owner, accessOf(access))) throw noAuth(`session ${id} belongs to another identity`);
+    return info;
+  }
+
+  async keepalive(id: SessionId, access?: Access): Promise<SessionGrant> {
+    await this.usable(id, access);
     const info = await this.sessions.keepalive(id);
     return { sessionId: info.id, timeoutMs: info.timeoutMs };
   }
 
-  async getSession(id: SessionId): Promise<SessionView> {
-    const info = await this.sessions.lookup(id);
+  async getSession(id: SessionId, access?: Access): Promise<SessionView> {
+    const info = await this.usable(id, access);
     return { sessionId: info.id, timeoutMs: info.timeoutMs, ephemerals: this.member.tree.ephemeralsOf(info.id) };
   }
 
-  async listSessions(): Promise<SessionGrant[]> {
+  async listSessions(access?: Access): Promise<SessionGrant[]> {
     this.member.assertReadable();
-    return this.member.sessions.list().map((s) => ({ sessionId: s.id, timeoutMs: s.timeoutMs }));
+    const a = accessOf(access);
+    return this.member.sessions
+      .list()
+      .filter((s) => mayUseSession(s.owner, a))
+      .map((s) => ({ sessionId: s.id, timeoutMs: s.timeoutMs }));
   }
 
-  async closeSession(id: SessionId): Promise<{ zxid: Zxid; deleted: string[] }> {
-    await this.sessions.lookup(id);
-    const answer = await this.sessions.close(id);
+  async closeSession(id: SessionId, access?: Access): Promise<{ zxid: Zxid; deleted: string[] }> {
+    await this.usable(id, access);
+    const answer = await this.sessions.close(id, accessOf(access));
     return { zxid: answer.zxid, deleted: answer.deleted };
   }
 
-  async holdSession(id: SessionId | undefined, timeoutMs: number | undefined, onLeaderLost?: () => void): Promise<HeldSession> {
+  async holdSession(id: SessionId | undefined, timeoutMs: number | undefined, onLeaderLost?: () => void, access?: Access): Promise<HeldSession> {
     let grant: SessionGrant;
-    if (id === undefined) grant = await this.openSession(timeoutMs);
+    if (id === undefined) grant = await this.openSession(timeoutMs, access);
     else {
       if (id > MAX_U64 || id < 1n) throw new ZgateError('BadArguments', `a session id is a decimal 64-bit id (1..2^64-1), got '${id}'`);
-      grant = await this.openGrant(id);
+      const info = await this.usable(id, access);
+      grant = { sessionId: info.id, timeoutMs: info.timeoutMs };
     }
     const release = this.sessions.hold({ id: grant.sessionId, timeoutMs: grant.timeoutMs }, onLeaderLost);
     return { ...grant, release };
-  }
-
-  /** The session if it is open, without moving its clock (hold() does). */
-  private async openGrant(id: SessionId): Promise<SessionGrant> {
-    const info = await this.sessions.lookup(id);
-    return { sessionId: info.id, timeoutMs: info.timeoutMs };
   }
 
   // ---------------------------------------------------------------- watches
@@ -287,11 +370,15 @@ export class MemberService implements CoordinationService {
     // minZxid, as on reads: a fresh watch (after Compacted, say) on a member that is behind
     // what the client has already seen would show it an older state, then events it has had.
     const waitFor = Math.max(req.fromZxid ?? 0, req.minZxid ?? 0);
-    if (waitFor <= this.hub.appliedZxid) return this.hub.watch(sub, registration, hooks.onWatching);
+    if (waitFor <= this.hub.appliedZxid) {
+      this.assertMay(req.path, Perms.READ, sub.access);
+      return this.hub.watch(sub, registration, hooks.onWatching);
+    }
     if (hooks.admitWait !== undefined && !hooks.admitWait()) return Promise.resolve(undefined);
     return this.awaitResumable(waitFor).then(() => {
       if (hooks.abandoned?.() === true) return undefined;
       this.member.assertReadable();
+      this.assertMay(req.path, Perms.READ, sub.access);
       return this.hub.watch(sub, registration, hooks.onWatching);
     });
   }

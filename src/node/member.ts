@@ -6,7 +6,8 @@
 import { MultiOpError, ZgateError } from '../core/errors.js';
 import type { ApplyOutcome, Op, OpFailure, Stat, TreeEvent, Zxid } from '../core/types.js';
 import { DataTree, type DataTreeOptions } from '../tree/datatree.js';
-import { applyOp, beginSnapshot, precheck, restoreSnapshot as restoreState, SessionTable, type MemberSnapshotWriter } from '../session/index.js';
+import { applyOp, beginSnapshot, isIdList, precheck, restoreSnapshot as restoreState, sessionOwnerOf, SessionTable, type MemberSnapshotWriter } from '../session/index.js';
+import type { Access } from '../core/acl.js';
 import { assert } from '../util/assert.js';
 import { randomInt } from 'node:crypto';
 import { decode, encode } from '../util/codec.js';
@@ -66,6 +67,25 @@ interface ZxidWaiter {
   resolve(): void;
   reject(e: Error): void;
   timer: TimerHandle;
+}
+
+/** The access an entry carries, trusting nothing of its shape (a malformed one grants nothing). */
+function entryAccess(a: unknown): Access | undefined {
+  if (a === undefined || a === null) return undefined;
+  const r = a as Partial<Access>;
+  const ids = isIdList(r.ids) ? r.ids : [];
+  const access: Access = { ids, super: r.super === true };
+  if (r.readOnly === true) access.readOnly = true;
+  if (typeof r.prefix === 'string') access.prefix = r.prefix;
+  if (typeof r.token === 'string') access.token = r.token;
+  return access;
+}
+
+/** The namespace of an identity's Idempotency-Keys: its authenticated ids (anonymous callers share one). */
+function idempotencyScope(access: Access | undefined): string {
+  if (access === undefined) return '';
+  const owner = sessionOwnerOf(access);
+  return owner.length === 0 ? '' : `${owner.map((o) => `${o.scheme}:${o.id}`).join('\u0001')}\u0000`;
 }
 
 function failureError(f: OpFailure): ZgateError {
@@ -230,8 +250,8 @@ export class Member {
    * (no capacity, shutting down, timed out: then the write may or may not apply later).
    * Bad input is refused here, before it reaches the log.
    */
-  async write(op: Op, idempotencyKey?: string): Promise<WriteAnswer> {
-    const refused = precheck(this._tree, op);
+  async write(op: Op, idempotencyKey?: string, access?: Access): Promise<WriteAnswer> {
+    const refused = precheck(this._tree, op, access);
     if (refused) throw failureError(refused);
     if (this.closed) throw new ZgateError('Unavailable', 'the member is shutting down');
     if (!this._ready) throw new ZgateError('Unavailable', 'the member is still recovering its state');
@@ -241,6 +261,7 @@ export class Member {
     const reqId = this.nextReqId++;
     const payload: EntryPayload = { op, timeMs: this.clock.nowMs(), origin: this.opts.id, run: this.opts.runId, reqId };
     if (idempotencyKey !== undefined) payload.idem = idempotencyKey;
+    if (access !== undefined) payload.access = access;
     const answer = new Promise<WriteAnswer>((resolve, reject) => {
       const timer = this.clock.setTimeout(() => {
         this.waiters.delete(reqId);
@@ -293,16 +314,19 @@ export class Member {
    */
   private applyEntry(p: EntryPayload, index: number): { outcome: ApplyOutcome; answer: WriteAnswer } {
     const key = p.idem;
+    const access = entryAccess(p.access);
     if (typeof key !== 'string') {
-      const outcome = applyOp(this._tree, this._sessions, p.op, index, p.timeMs);
+      const outcome = applyOp(this._tree, this._sessions, p.op, index, p.timeMs, access);
       return { outcome, answer: { zxid: index, outcome } };
     }
     this._idem.expire(p.timeMs);
     const fp = opFingerprint(p.op);
-    const found = this._idem.lookup(key, fp);
+    // Keys are scoped to the writer's identity: another identity's same key is another request.
+    const scoped = idempotencyScope(access) + key;
+    const found = this._idem.lookup(scoped, fp);
     if (found.kind === 'new') {
-      const outcome = applyOp(this._tree, this._sessions, p.op, index, p.timeMs);
-      this._idem.store(key, fp, index, p.timeMs, outcome);
+      const outcome = applyOp(this._tree, this._sessions, p.op, index, p.timeMs, access);
+      this._idem.store(scoped, fp, index, p.timeMs, outcome);
       return { outcome, answer: { zxid: index, outcome } };
     }
     this._tree.apply({ op: 'noop' }, index, p.timeMs);

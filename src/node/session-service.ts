@@ -25,6 +25,7 @@
  *   rules become conditional `reap` entries, at most the per-sweep share of
  *   `reaperMaxPerMinute` (znode.container.maxPerMinute); orphan ephemerals are closed too.
  */
+import type { Access, Id } from '../core/acl.js';
 import { randomBytes } from 'node:crypto';
 import { ZgateError } from '../core/errors.js';
 import type { Op, SessionId, Zxid } from '../core/types.js';
@@ -208,11 +209,11 @@ export class SessionService {
   // ---------------------------------------------------------------- the API's requests
 
   /** Opens a session with the timeout clamped to the bounds; answers once it applied here. */
-  async create(timeoutMs?: number): Promise<{ id: SessionId; timeoutMs: number; zxid: Zxid }> {
+  async create(timeoutMs?: number, owner: Id[] = []): Promise<{ id: SessionId; timeoutMs: number; zxid: Zxid }> {
     const granted = this.clamp(timeoutMs);
     for (let attempt = 0; attempt < this.opts.idAttempts; attempt++) {
       const id = randomSessionId();
-      const answer = await this.member.write({ op: 'createSession', id, timeoutMs: granted });
+      const answer = await this.member.write(owner.length === 0 ? { op: 'createSession', id, timeoutMs: granted } : { op: 'createSession', id, timeoutMs: granted, owner });
       if (answer.outcome.ok) return { id, timeoutMs: granted, zxid: answer.zxid };
       if (answer.outcome.failure.code !== 'NodeExists') throw new ZgateError(answer.outcome.failure.code, answer.outcome.failure.message);
     }
@@ -243,8 +244,8 @@ export class SessionService {
   }
 
   /** Closes the session; its ephemerals go in the same entry. SessionExpired if it is not open. */
-  async close(id: SessionId): Promise<WriteAnswer & { deleted: string[] }> {
-    const answer = await this.member.write({ op: 'closeSession', id, reason: 'closed' });
+  async close(id: SessionId, access?: Access): Promise<WriteAnswer & { deleted: string[] }> {
+    const answer = await this.member.write({ op: 'closeSession', id, reason: 'closed' }, undefined, access);
     if (!answer.outcome.ok) throw new ZgateError(answer.outcome.failure.code, answer.outcome.failure.message);
     const r = answer.outcome.result;
     return { ...answer, deleted: r.op === 'closeSession' ? r.deleted : [] };

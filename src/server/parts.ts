@@ -3,6 +3,9 @@
  * the CoordinationService the faces call. The composition root (server/start.ts) assembles
  * them for `zgate serve`; tests assemble them around an in-memory log the same way.
  */
+import { fixupAcl, parseAclText } from '../core/acl.js';
+import { ZgateError } from '../core/errors.js';
+import { Authenticator } from '../node/authenticator.js';
 import { MemberService, type ReplicationControl } from '../node/member-service.js';
 import type { Member } from '../node/member.js';
 import { SessionService, type SessionServiceOptions } from '../node/session-service.js';
@@ -22,6 +25,14 @@ export interface MemberPartsConfig {
   watchHistoryBytes: number;
   /** Heartbeat interval of WebSocket and SSE watchers, ms (0: none). */
   heartbeatMs: number;
+  /** The ACL of a create that gives none, as zkCli writes ACLs (`world:anyone:cdrwa`). */
+  defaultAcl: string;
+  /** Every request needs a digest, x509 or token identity; the default ACL becomes `auth::cdrwa`. */
+  authRequired: boolean;
+  /** `user:base64(sha1(user:password))` of the super user, if any. */
+  superDigest: string | undefined;
+  /** A client certificate DN that is super, if any. */
+  x509SuperUser: string | undefined;
 }
 
 export const defaultPartsConfig: MemberPartsConfig = {
@@ -31,7 +42,22 @@ export const defaultPartsConfig: MemberPartsConfig = {
   watchHistoryEntries: 10_000,
   watchHistoryBytes: 64 * 1024 * 1024,
   heartbeatMs: 10_000,
+  defaultAcl: 'world:anyone:cdrwa',
+  authRequired: false,
+  superDigest: undefined,
+  x509SuperUser: undefined,
 };
+
+/** The default ACL as the service takes it: --default-acl, or `auth::cdrwa` under --auth-required (unless set). */
+export function defaultAclOf(config: Pick<MemberPartsConfig, 'defaultAcl' | 'authRequired'>, explicit: boolean): unknown {
+  const text = config.authRequired && !explicit ? 'auth::cdrwa' : config.defaultAcl;
+  const parsed = parseAclText(text);
+  const fixed = parsed === undefined ? undefined : fixupAcl(parsed, [{ scheme: 'digest', id: 'probe:probe' }]);
+  if (parsed === undefined || fixed?.ok !== true) {
+    throw new ZgateError('BadArguments', `--default-acl ${JSON.stringify(text)}: ${fixed?.ok === false ? fixed.message : 'entries are scheme:id:perms, comma-separated'}`);
+  }
+  return parsed;
+}
 
 export interface MemberPartsOptions {
   config?: Partial<MemberPartsConfig>;
@@ -43,6 +69,10 @@ export interface MemberPartsOptions {
   /** A session service made by the caller (wired to the cluster); absent: one is made with `sessionOptions`. */
   sessions?: SessionService;
   sessionOptions?: Partial<SessionServiceOptions>;
+  /** With --digest-users: the digests that may authenticate. */
+  digestUsers?: { has(digestId: string): boolean };
+  /** Whether --default-acl was given (else --auth-required makes it `auth::cdrwa`). */
+  defaultAclGiven?: boolean;
   clock?: Clock;
   /** Errors of background duties (session timers, watch dispatch). */
   onError?: (err: unknown, what: string) => void;
@@ -78,6 +108,14 @@ export function assembleMember(member: Member, o: MemberPartsOptions = {}): Memb
     advertisedHttp: o.advertisedHttp ?? '',
     isReady: o.isReady ?? (() => member.ready),
     ...(o.replication !== undefined ? { replication: o.replication } : {}),
+    defaultAcl: defaultAclOf(config, o.defaultAclGiven === true),
+    authenticator: new Authenticator({
+      authRequired: config.authRequired,
+      ...(config.superDigest !== undefined ? { superDigest: config.superDigest } : {}),
+      ...(config.x509SuperUser !== undefined ? { x509SuperUser: config.x509SuperUser } : {}),
+      ...(o.digestUsers !== undefined ? { digestUsers: o.digestUsers } : {}),
+      verifyToken: () => undefined,
+    }),
   };
   const service = new MemberService(member, sessions, hub, serviceOptions);
   return {

@@ -19,7 +19,8 @@ import { ZgateError } from '../core/errors.js';
 import { DataTree, type DataTreeOptions, type SnapshotTuning } from '../tree/datatree.js';
 import { assert } from '../util/assert.js';
 import { decode, encode } from '../util/codec.js';
-import { isSessionId, isTimeout, SessionTable } from './table.js';
+import type { Access } from '../core/acl.js';
+import { isIdList, isSessionId, isTimeout, SessionTable, type SessionInfo } from './table.js';
 
 export function isSessionOp(op: Op): op is CreateSessionOp | CloseSessionOp {
   return op.op === 'createSession' || op.op === 'closeSession';
@@ -35,6 +36,7 @@ export function sessionOpFailure(op: unknown): OpFailure | undefined {
   if (!isSessionId(o.id)) return fail('BadArguments', `${String(o.op)}: the session id must be 1 .. 2^63-1`);
   if (o.op === 'createSession') {
     if (!isTimeout(o.timeoutMs)) return fail('BadArguments', `createSession: timeoutMs must be 1 .. 2^31-1, got ${String(o.timeoutMs)}`);
+    if (o.owner !== undefined && !isIdList(o.owner)) return fail('BadArguments', 'createSession: owner must be a list of ids');
   } else if (o.reason !== 'closed' && o.reason !== 'expired') {
     return fail('BadArguments', `closeSession: reason must be closed or expired, got ${String(o.reason)}`);
   }
@@ -42,14 +44,17 @@ export function sessionOpFailure(op: unknown): OpFailure | undefined {
 }
 
 /** What apply() would refuse without looking at state, or, for a multi, its first failure in op order. */
-export function precheck(tree: DataTree, op: Op): OpFailure | undefined {
-  return isSessionOp(op) ? sessionOpFailure(op) : tree.precheck(op);
+export function precheck(tree: DataTree, op: Op, access?: Access): OpFailure | undefined {
+  return isSessionOp(op) ? sessionOpFailure(op) : tree.precheck(op, access);
 }
 
-/** Applies the entry at `zxid` (proposer's time `timeMs`) to the tree and the table. */
-export function applyOp(tree: DataTree, sessions: SessionTable, op: Op, zxid: Zxid, timeMs: number): ApplyOutcome {
+/**
+ * Applies the entry at `zxid` (proposer's time `timeMs`) to the tree and the table, as its
+ * writer `access` (absent: the member's own entry, which no ACL restricts).
+ */
+export function applyOp(tree: DataTree, sessions: SessionTable, op: Op, zxid: Zxid, timeMs: number, access?: Access): ApplyOutcome {
   const kind = (op as { op?: unknown } | null)?.op;
-  if (kind !== 'createSession' && kind !== 'closeSession') return tree.apply(op, zxid, timeMs, sessions);
+  if (kind !== 'createSession' && kind !== 'closeSession') return tree.apply(op, zxid, timeMs, sessions, access);
   const refused = sessionOpFailure(op);
   if (refused) {
     tree.apply({ op: 'noop' }, zxid, timeMs);
@@ -61,7 +66,9 @@ export function applyOp(tree: DataTree, sessions: SessionTable, op: Op, zxid: Zx
     if (why !== undefined) {
       return { ok: false, failure: fail('NodeExists', `session id ${op.id} is ${why === 'open' ? 'in use' : 'recently closed'}; propose another`), events: [] };
     }
-    sessions.create({ id: op.id, timeoutMs: op.timeoutMs, czxid: zxid, ctime: timeMs });
+    const info: SessionInfo = { id: op.id, timeoutMs: op.timeoutMs, czxid: zxid, ctime: timeMs };
+    if (op.owner !== undefined && op.owner.length > 0) info.owner = op.owner.map((o) => ({ scheme: o.scheme, id: o.id }));
+    sessions.create(info);
     return { ok: true, result: { op: 'createSession', id: op.id, timeoutMs: op.timeoutMs }, events: [] };
   }
   const closeOp = op as CloseSessionOp;
@@ -70,6 +77,10 @@ export function applyOp(tree: DataTree, sessions: SessionTable, op: Op, zxid: Zx
   if (!open && paths.length === 0) {
     tree.apply({ op: 'noop' }, zxid, timeMs);
     return { ok: false, failure: fail('SessionExpired', `session ${closeOp.id} is unknown, closed or expired`), events: [] };
+  }
+  if (access !== undefined && !sessions.mayUse(closeOp.id, access)) {
+    tree.apply({ op: 'noop' }, zxid, timeMs);
+    return { ok: false, failure: fail('NoAuth', `session ${closeOp.id} belongs to another identity`), events: [] };
   }
   // Ephemerals have no children, so these deletes cannot fail; an orphan's (an owner that is
   // not open, from before sessions were replicated) go the same way.

@@ -13,6 +13,7 @@
  * is expired can't be handed out again while that client may still be retrying it.
  */
 import { ZgateError } from '../core/errors.js';
+import { isAuthenticatedScheme, type Access, type Id } from '../core/acl.js';
 import type { SessionId, Zxid } from '../core/types.js';
 import { assert } from '../util/assert.js';
 
@@ -34,6 +35,34 @@ export interface SessionInfo {
   czxid: Zxid;
   /** The proposer's time stamped in that entry, ms since the epoch. */
   ctime: number;
+  /**
+   * The authenticated ids of its creator: only a caller with one of them (or super) may use
+   * it. Empty: created anonymously, anyone may, as in ZooKeeper.
+   */
+  owner?: Id[];
+}
+
+/** Whether `access` may use a session owned by `owner` (renew, read, close, bind, create ephemerals in it). */
+export function mayUseSession(owner: readonly Id[] | undefined, access: Access): boolean {
+  if (owner === undefined || owner.length === 0 || access.super) return true;
+  return owner.some((o) => access.ids.some((c) => c.scheme === o.scheme && c.id === o.id));
+}
+
+/** The ids a new session belongs to: the creator's authenticated ones, sorted and distinct. */
+export function sessionOwnerOf(access: Access): Id[] {
+  const seen = new Set<string>();
+  const out: Id[] = [];
+  for (const c of access.ids) {
+    const k = `${c.scheme}:${c.id}`;
+    if (!isAuthenticatedScheme(c.scheme) || seen.has(k)) continue;
+    seen.add(k);
+    out.push({ scheme: c.scheme, id: c.id });
+  }
+  return out.sort((a, b) => (a.scheme < b.scheme ? -1 : a.scheme > b.scheme ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+export function isIdList(x: unknown): x is Id[] {
+  return Array.isArray(x) && x.length <= 16 && x.every((e: unknown) => typeof e === 'object' && e !== null && typeof (e as Id).scheme === 'string' && typeof (e as Id).id === 'string');
 }
 
 export interface SessionCounters {
@@ -70,6 +99,14 @@ export class SessionTable {
 
   isOpen(id: SessionId): boolean {
     return this.open.has(id);
+  }
+
+  ownerOf(id: SessionId): readonly Id[] | undefined {
+    return this.open.get(id)?.owner;
+  }
+
+  mayUse(id: SessionId, access: Access): boolean {
+    return mayUseSession(this.open.get(id)?.owner, access);
   }
 
   get(id: SessionId): SessionInfo | undefined {
@@ -130,6 +167,7 @@ export class SessionTable {
       timeouts: open.map((s) => s.timeoutMs),
       czxids: open.map((s) => s.czxid),
       ctimes: open.map((s) => s.ctime),
+      owners: open.map((s) => s.owner ?? []),
       closed: this.closedRing.slice(),
       created: this.counters.created,
       closedCount: this.counters.closed,
@@ -162,7 +200,12 @@ export class SessionTable {
       if (!isTimeout(timeoutMs)) throw bad(`session ${i}: bad timeout`);
       if (!count(czxid) || czxid < 1 || czxid > lastZxid) throw bad(`session ${i}: bad czxid`);
       if (typeof ctime !== 'number' || !Number.isSafeInteger(ctime)) throw bad(`session ${i}: bad ctime`);
-      t.open.set(id, { id, timeoutMs, czxid, ctime });
+      // Tables written before sessions had owners carry none: anonymous.
+      const owner: unknown = Array.isArray(r.owners) ? r.owners[i] : [];
+      if (!isIdList(owner)) throw bad(`session ${i}: bad owner`);
+      const info: SessionInfo = { id, timeoutMs, czxid, ctime };
+      if (owner.length > 0) info.owner = owner.map((o) => ({ scheme: o.scheme, id: o.id }));
+      t.open.set(id, info);
       prev = id;
     }
     for (const id of closed as unknown[]) {

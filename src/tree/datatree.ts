@@ -74,6 +74,8 @@ export type { SnapshotOptions, SnapshotTuning, SnapshotWriter } from './snapshot
  */
 export interface OpenSessions {
   isOpen(id: SessionId): boolean;
+  /** Whether the entry's writer may create ephemerals in this session (it belongs to one of its ids). */
+  mayUse?(id: SessionId, access: Access): boolean;
 }
 
 const UndoKind = { Create: 0, Delete: 1, Set: 2 } as const;
@@ -186,6 +188,11 @@ export class DataTree {
   aclOf(path: string): { acl: readonly Acl[]; stat: Stat } | undefined {
     const node = this.lookup(path);
     return node === undefined ? undefined : { acl: node.acl.list, stat: node.stat() };
+  }
+
+  /** The znode's ACL (interned: never modify it); undefined when there is no znode. */
+  aclAt(path: string): readonly Acl[] | undefined {
+    return this.lookup(path)?.acl.list;
   }
 
   /** Distinct ACL lists held by the tree's znodes (the open list counts always). */
@@ -369,8 +376,11 @@ export class DataTree {
     const path = op.path as string;
     const mode = op.mode as CreateMode;
     // ZooKeeper checks the session before anything about the znode.
-    if (isEphemeral(mode) && this.openSessions !== null && !this.openSessions.isOpen(op.owner as bigint)) {
-      return fail('SessionExpired', `session ${String(op.owner)} is unknown, closed or expired`, path);
+    if (isEphemeral(mode) && this.openSessions !== null) {
+      if (!this.openSessions.isOpen(op.owner as bigint)) return fail('SessionExpired', `session ${String(op.owner)} is unknown, closed or expired`, path);
+      if (this.access !== null && this.openSessions.mayUse?.(op.owner as bigint, this.access) === false) {
+        return fail('NoAuth', `session ${String(op.owner)} belongs to another identity`, path);
+      }
     }
     const sequential = isSequential(mode);
     const acl = op.acl === undefined || op.acl === null ? this.acls.open : this.acls.intern(op.acl as Acl[]);

@@ -8,6 +8,7 @@
  * newest entry is always kept, however large, so that live dispatch and a resume from the
  * zxid before it stay exact.
  */
+import { permits, Perms, type Access, type Acl } from '../core/acl.js';
 import type { Stat, TreeEventType, Zxid } from '../core/types.js';
 import { assert } from '../util/assert.js';
 
@@ -23,6 +24,13 @@ export interface EventRecord {
   readonly path: string;
   /** The znode at the event's path once its zxid applied; undefined when gone, and for NodeDeleted. */
   readonly node: NodeSnapshot | undefined;
+  /** Who may see it: READ on this ACL as of the event's zxid (TreeEvent.acl); absent: anyone. */
+  readonly acl?: readonly Acl[];
+}
+
+/** Whether a watcher acting as `access` may see the event (ZooKeeper's CVE-2024-23944 fix). */
+export function maySee(access: Access, ev: EventRecord): boolean {
+  return ev.acl === undefined || permits(ev.acl, Perms.READ, access, ev.path);
 }
 
 export interface HistoryEntry {

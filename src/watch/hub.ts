@@ -11,7 +11,7 @@ import { ZgateError } from '../core/errors.js';
 import type { Stat, TreeEvent, Zxid } from '../core/types.js';
 import { validatePath } from '../tree/path.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
-import { EventHistory, type EventRecord, type HistoryBounds, type NodeSnapshot } from './history.js';
+import { EventHistory, maySee, type EventRecord, type HistoryBounds, type NodeSnapshot } from './history.js';
 import { fires, isOneShot, type WatchKind } from './kinds.js';
 import { Subscriber, WatchRegistry, type Delivery, type Watch } from './registry.js';
 
@@ -161,12 +161,19 @@ export class WatchHub {
     const watches: Watch[] = [];
     const indices: number[] = [];
     for (const entry of this.history.since(from)) {
+      let spent = false;
       for (let i = 0; i < entry.events.length; i++) {
-        if (!fires(req.kind, req.path, entry.events[i]!)) continue;
-        watches.push(watch);
-        indices.push(i);
+        const ev = entry.events[i]!;
+        if (!fires(req.kind, req.path, ev)) continue;
+        // As live: an event the watcher may not read is not delivered, and still spends a one-shot watch.
+        if (oneShot) spent = true;
+        if (maySee(sub.access, ev)) {
+          watches.push(watch);
+          indices.push(i);
+        }
         if (oneShot) break;
       }
+      if (spent && indices.length === 0) return watching;
       if (indices.length === 0) continue;
       sub.deliver({ zxid: entry.zxid, events: entry.events, cache: [], frames: [] }, watches, indices);
       // A one-shot watch fired during the replay is done: it is never registered.
@@ -259,7 +266,8 @@ export class WatchHub {
           else seen.set(path, (node = tree.get(path)));
         }
       }
-      records[i] = { type, path, node };
+      const acl = events[i]!.acl;
+      records[i] = acl === undefined ? { type, path, node } : { type, path, node, acl };
     }
     return records;
   }
@@ -267,8 +275,11 @@ export class WatchHub {
   private dispatch(delivery: Delivery): void {
     const seq = ++this.dispatchSeq;
     const touched = this.touched;
-    this.registry.collect(delivery.events, (w, i) => {
+    const events = delivery.events;
+    this.registry.collect(events, (w, i) => {
       const sub = w.owner;
+      // Filtered after collect(), which already spent a one-shot watch: ZooKeeper's rule.
+      if (!maySee(sub.access, events[i]!)) return;
       if (sub.mark !== seq) {
         sub.mark = seq;
         sub.hitWatches.length = 0;

@@ -17,6 +17,7 @@ import { sessionRoutes } from './sessions.js';
 import { sharedSchemas } from './schemas.js';
 import { txnBodySchema, txnRoutes } from './txn.js';
 import { znodeRoutes } from './znodes.js';
+import { authRoutes, installIdentity } from './auth.js';
 import { watchRoutes, type WatchPluginOptions } from '../ws/plugin.js';
 
 export const VERSION = '0.1.0';
@@ -63,6 +64,7 @@ await app.register(swagger, {
       { name: 'znodes', description: 'the data tree' },
       { name: 'sessions', description: 'sessions and their ephemeral znodes' },
       { name: 'cluster', description: 'membership and leadership' },
+      { name: 'auth', description: 'identity and tokens' },
       { name: 'operations', description: 'health, readiness, metrics' },
     ],
   },
@@ -135,6 +137,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     });
   }
 
+  installIdentity(app, ctx);
   app.setErrorHandler(handleError);
   // Unimplemented (ZooKeeper's code for an operation it does not have): not a bad argument of a route that exists.
   app.setNotFoundHandler((request, reply) => sendError(reply, 'Unimplemented', `no route ${request.method} ${request.url.split('?')[0]}`).code(404));
@@ -145,6 +148,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
 
   const registry = installMetrics(app, service, opts.processMetrics ?? false);
   await app.register(async (scope) => znodeRoutes(scope, ctx));
+  await app.register(async (scope) => authRoutes(scope));
   await app.register(async (scope) => txnRoutes(scope, ctx));
   await app.register(async (scope) => operationRoutes(scope, ctx, registry));
   await app.register(async (scope) => clusterRoutes(scope, ctx, registry));

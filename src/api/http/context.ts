@@ -1,4 +1,5 @@
 /** What the faces (HTTP, WebSocket, SSE) are given: the coordination service and their own settings. */
+import type { TLSSocket } from 'node:tls';
 import type { CoordinationService } from '../../coordination/service.js';
 
 export interface ApiConfig {
@@ -8,17 +9,27 @@ export interface ApiConfig {
   heartbeatMs: number;
   /** Send queue bound of one WebSocket or SSE stream, bytes; past it the reader is too slow (4008). */
   watchQueueBytes: number;
+  /** Peers (addresses or CIDR ranges) whose X-Forwarded-For is believed. */
+  trustProxy: string[];
+  /** Failed authentications per second and address before 429 Throttled. */
+  authRate: number;
+  /** The DN of a verified client certificate, if TLS asks for them. */
+  clientCertificateDn?: (socket: TLSSocket) => string | undefined;
 }
 
 export const defaultApiConfig: ApiConfig = {
   corsOrigins: [],
   heartbeatMs: 10_000,
   watchQueueBytes: 4 * 1024 * 1024,
+  trustProxy: [],
+  authRate: 10,
 };
 
 export interface ApiContext {
   service: CoordinationService;
   config: ApiConfig;
+  /** Failed authentications per address (429 past the rate); absent: none counted. */
+  throttle?: { failed(addr: string): void; retryAfterMs(addr: string): number };
 }
 
 /** Where an HTTP client takes the session an ephemeral create needs. */

@@ -23,7 +23,12 @@ const PRECONDITION_CODES: ReadonlySet<ZkCode> = new Set(['NodeExists', 'NotEmpty
 export function statusOf(code: ZkCode, fromPrecondition = false): number {
   switch (code) {
     case 'BadArguments':
+    case 'InvalidACL':
       return 400;
+    case 'QuotaExceeded':
+      return 409;
+    case 'Throttled':
+      return 429;
     case 'AuthFailed':
       return 401;
     case 'NoAuth':
@@ -55,9 +60,16 @@ export function errorBody(code: string, message: string, path?: string): ErrorBo
   return path === undefined ? { error: { code, message } } : { error: { code, message, path } };
 }
 
+/** The headers a status comes with: when to retry, how to authenticate; every error body is JSON and not to be sniffed. */
+function statusHeaders(reply: FastifyReply, status: number): void {
+  if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  if (status === 401) reply.header('www-authenticate', 'Basic realm="zgate", Bearer realm="zgate"');
+  reply.header('x-content-type-options', 'nosniff');
+}
+
 export function sendError(reply: FastifyReply, code: ZkCode, message: string, path?: string, fromPrecondition = false): FastifyReply {
   const status = statusOf(code, fromPrecondition);
-  if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  statusHeaders(reply, status);
   return reply.code(status).type('application/json; charset=utf-8').send(errorBody(code, message, path));
 }
 
@@ -67,7 +79,7 @@ export function sendFailure(reply: FastifyReply, failure: OpFailure, fromPrecond
   if (failure.opIndex !== undefined) body.error.opIndex = failure.opIndex;
   if (failure.results) body.results = failure.results;
   const status = statusOf(failure.code, fromPrecondition);
-  if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  statusHeaders(reply, status);
   return reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 

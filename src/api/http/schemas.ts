@@ -75,7 +75,9 @@ export const errorRef = { $ref: 'Error#' } as const;
 
 /** Standard error answers every znode route may give. */
 export const errorResponses = {
-  400: { description: 'BadArguments: bad path, mode, version, ttl or JSON', ...errorRef },
+  400: { description: 'BadArguments: bad path, mode, version, ttl or JSON; InvalidACL', ...errorRef },
+  401: { description: 'AuthFailed: bad or missing credentials (WWW-Authenticate says how)', ...errorRef },
+  403: { description: 'NoAuth: the znode\'s ACL (or the token\'s scope) does not grant it', ...errorRef },
   404: { description: 'NoNode', ...errorRef },
   409: { description: 'NodeExists, NotEmpty, NoChildrenForEphemerals, BadVersion', ...errorRef },
   413: { description: 'PayloadTooLarge', ...errorRef },

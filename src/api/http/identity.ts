@@ -1,0 +1,129 @@
+/**
+ * Who an HTTP request (or a WebSocket upgrade, or an SSE stream) is: its credentials read the
+ * one way every face reads them, then turned into ids by the service (authenticate). The
+ * remote address is always an id (X-Forwarded-For only from --trust-proxy peers); the
+ * `Authorization` header carries Basic or Bearer; a browser's `zgate_token` cookie carries a
+ * token under the Origin rules; a verified client certificate gives the x509 id. A credential
+ * in the URL is refused and never honoured.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { ipIdOf, ipMatches } from '../../core/acl.js';
+import { ZgateError } from '../../core/errors.js';
+import type { Credentials, Identity } from '../../coordination/service.js';
+
+/** The query parameters that look like credentials: refused, so that none ever sits in a URL (logs, history, Referer). */
+export const URL_CREDENTIAL_PARAMS = ['token', 'access_token', 'auth', 'password'] as const;
+
+export const TOKEN_COOKIE = 'zgate_token';
+
+export interface IdentityConfig {
+  /** Peers (addresses or CIDR ranges) whose X-Forwarded-For is believed. */
+  trustProxy: string[];
+  /** Origins allowed by CORS: a cookie request from one of them is not cross-site. */
+  corsOrigins: string[];
+  /** The DN of a verified client certificate (TLS with client certificates), if any. */
+  clientCertificateDn?: (socket: TLSSocket) => string | undefined;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const h = req.headers[name];
+  return Array.isArray(h) ? h.join(',') : h;
+}
+
+/** The client's address: the socket's peer, or, from a trusted proxy, the nearest untrusted X-Forwarded-For hop. */
+export function clientAddress(req: IncomingMessage, trustProxy: readonly string[]): string {
+  let addr = ipIdOf(req.socket.remoteAddress ?? '');
+  const trusted = (a: string): boolean => trustProxy.some((range) => ipMatches(a, range));
+  if (trustProxy.length === 0 || !trusted(addr)) return addr;
+  const hops = (header(req, 'x-forwarded-for') ?? '').split(',').map((s) => ipIdOf(s.trim())).filter((s) => s !== '');
+  for (let i = hops.length - 1; i >= 0; i--) {
+    addr = hops[i]!;
+    if (!trusted(addr)) return addr;
+  }
+  return addr;
+}
+
+/** The value of cookie `name`, if the request carries it. */
+export function cookieOf(req: IncomingMessage, name: string): string | undefined {
+  const raw = header(req, 'cookie');
+  if (raw === undefined) return undefined;
+  for (const part of raw.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function authFailed(message: string): ZgateError {
+  return new ZgateError('AuthFailed', message);
+}
+
+/** RFC 7617: base64 of `user:password` (the password may hold ':'). */
+export function parseBasic(value: string): { user: string; password: string } {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value)) throw authFailed('Basic credentials must be base64 of user:password');
+  const text = Buffer.from(value, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon < 0) throw authFailed('Basic credentials must be base64 of user:password');
+  return { user: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+/**
+ * The cookie is a browser's ambient credential: honoured only when the request is not
+ * cross-site (CSRF, cross-site WebSocket hijacking). `Origin` must be the server's own or a
+ * listed one; `Sec-Fetch-Site: cross-site` is refused; an unsafe method or an upgrade must
+ * send an Origin at all.
+ */
+function checkCookieOrigin(req: IncomingMessage, config: IdentityConfig): void {
+  if (header(req, 'sec-fetch-site') === 'cross-site') throw new ZgateError('NoAuth', 'a cross-site request may not use the zgate_token cookie');
+  const origin = header(req, 'origin');
+  const method = req.method ?? 'GET';
+  const upgrade = header(req, 'upgrade') !== undefined;
+  if (origin === undefined) {
+    if (upgrade || !['GET', 'HEAD', 'OPTIONS'].includes(method)) throw new ZgateError('NoAuth', 'a request authenticated by the zgate_token cookie must send Origin');
+    return;
+  }
+  const host = header(req, 'host');
+  const own = host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+  if (!own && !config.corsOrigins.includes(origin)) throw new ZgateError('NoAuth', `origin ${origin} may not use the zgate_token cookie`);
+}
+
+/** The credentials a request presents; AuthFailed for a malformed Authorization header. */
+export function credentialsOf(req: IncomingMessage, config: IdentityConfig): Credentials & { viaCookie: boolean } {
+  const creds: Credentials & { viaCookie: boolean } = { ip: clientAddress(req, config.trustProxy), viaCookie: false };
+  const auth = header(req, 'authorization');
+  if (auth !== undefined) {
+    const m = /^(\S+)\s+(\S+)\s*$/.exec(auth);
+    const scheme = m?.[1]?.toLowerCase();
+    if (m === null || (scheme !== 'basic' && scheme !== 'bearer')) throw authFailed('Authorization must be "Basic <base64 user:password>" or "Bearer zgt_..."');
+    if (scheme === 'basic') creds.basic = parseBasic(m[2]!);
+    else creds.token = m[2]!;
+  } else {
+    const cookie = cookieOf(req, TOKEN_COOKIE);
+    if (cookie !== undefined && cookie !== '') {
+      checkCookieOrigin(req, config);
+      creds.token = cookie;
+      creds.viaCookie = true;
+    }
+  }
+  const socket = req.socket as TLSSocket;
+  if (socket.encrypted === true && socket.authorized === true && config.clientCertificateDn !== undefined) {
+    const dn = config.clientCertificateDn(socket);
+    if (dn !== undefined) creds.x509 = dn;
+  }
+  return creds;
+}
+
+/** Refuses a credential-like query parameter (its value is never logged nor used). */
+export function refuseUrlCredentials(url: string): void {
+  const q = url.indexOf('?');
+  if (q < 0) return;
+  const params = new URLSearchParams(url.slice(q + 1));
+  for (const name of URL_CREDENTIAL_PARAMS) {
+    if (params.has(name)) throw new ZgateError('BadArguments', `credentials are never taken from a URL: remove the ${name} parameter and send an Authorization header`);
+  }
+}
+
+export interface RequestIdentity extends Identity {
+  credentials: Credentials;
+}

@@ -7,6 +7,7 @@
  * strings in JSON.
  */
 import type { Acl, Id } from './acl.js';
+import type { TokenOp, TokenOpResult } from './token-ops.js';
 import type { ZkCode } from './errors.js';
 
 export type Zxid = number;
@@ -135,7 +136,7 @@ export interface ReapOp {
   version?: number;
 }
 export type SessionOp = CreateSessionOp | CloseSessionOp;
-export type Op = SubOp | DeleteTreeOp | MultiOp | NoopOp | SessionOp | ReapOp | SetAclOp;
+export type Op = SubOp | DeleteTreeOp | MultiOp | NoopOp | SessionOp | ReapOp | SetAclOp | TokenOp;
 
 export interface CreateResult { op: 'create'; path: string; stat: Stat }
 export interface SetResult { op: 'set'; path: string; stat: Stat }
@@ -150,7 +151,7 @@ export interface CreateSessionResult { op: 'createSession'; id: SessionId; timeo
 export interface CloseSessionResult { op: 'closeSession'; id: SessionId; reason: 'closed' | 'expired'; deleted: string[] }
 export interface ReapResult { op: 'reap'; path: string; kind: 'container' | 'ttl' }
 export interface SetAclResult { op: 'setAcl'; path: string; stat: Stat }
-export type OpResult = SubResult | DeleteTreeResult | MultiResult | NoopResult | CreateSessionResult | CloseSessionResult | ReapResult | SetAclResult;
+export type OpResult = SubResult | DeleteTreeResult | MultiResult | NoopResult | CreateSessionResult | CloseSessionResult | ReapResult | SetAclResult | TokenOpResult;
 
 /** One sub-op's code in a failed multi, as ZooKeeper's ErrorResult reports it. */
 export interface MultiOpResultCode {

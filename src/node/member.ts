@@ -8,6 +8,8 @@ import type { ApplyOutcome, Op, OpFailure, Stat, TreeEvent, Zxid } from '../core
 import { DataTree, type DataTreeOptions } from '../tree/datatree.js';
 import { applyOp, beginSnapshot, isIdList, precheck, restoreSnapshot as restoreState, sessionOwnerOf, SessionTable, type MemberSnapshotWriter } from '../session/index.js';
 import type { Access } from '../core/acl.js';
+import { DEFAULT_TOKEN_BOUNDS, TokenTable, type TokenBounds } from '../session/token-table.js';
+import type { ReplicatedTables } from '../session/state.js';
 import { assert } from '../util/assert.js';
 import { randomInt } from 'node:crypto';
 import { decode, encode } from '../util/codec.js';
@@ -33,6 +35,8 @@ export interface MemberOptions {
    * a simulation passes one from its seed.
    */
   runId: number;
+  /** Live tokens per identity and in all (replicated: every member must be given the same). */
+  tokenBounds: TokenBounds;
 }
 
 /** What storage recovered: the state to restore before serving. */
@@ -101,6 +105,8 @@ export class Member {
   private _sessions = new SessionTable();
   /** Idempotency-Keys applied recently, with their outcomes; replicated like the sessions. */
   private _idem = new IdempotencyTable();
+  /** Bearer tokens (their hashes, ids and scopes); replicated like the sessions. */
+  private _tokens = new TokenTable();
   readonly opts: MemberOptions;
   private appliedIndex = 0;
   /** False while recovering: nothing is served until the state is whole. */
@@ -137,6 +143,7 @@ export class Member {
       snapshotBytes: opts.snapshotBytes ?? 64 * 1024 * 1024,
       // 48 random bits: two runs of one member share an id with odds of 2^-48.
       runId: opts.runId ?? randomInt(0, 2 ** 48 - 1),
+      tokenBounds: opts.tokenBounds ?? DEFAULT_TOKEN_BOUNDS,
     };
     this._tree = new DataTree(this.opts.tree);
     log.onCommit((entries) => this.applyCommitted(entries));
@@ -151,6 +158,15 @@ export class Member {
     return this._sessions;
   }
 
+  /** The tokens as of the applied zxid (read-only for everyone but apply). */
+  get tokens(): TokenTable {
+    return this._tokens;
+  }
+
+  private get tables(): ReplicatedTables {
+    return { sessions: this._sessions, tokens: this._tokens, tokenBounds: this.opts.tokenBounds };
+  }
+
   /**
    * The one place snapshot bytes become state (recovery, and a snapshot installed from the
    * leader): the tree and the session table, both as of `index`.
@@ -161,6 +177,8 @@ export class Member {
     this._tree = tree;
     this._sessions = sessions;
     this._idem = IdempotencyTable.fromSnapshot(extra.idempotency);
+    // A snapshot from before tokens existed has none.
+    this._tokens = extra.tokens === undefined ? new TokenTable() : TokenTable.fromSnapshot(extra.tokens);
   }
 
   get appliedZxid(): Zxid {
@@ -316,7 +334,7 @@ export class Member {
     const key = p.idem;
     const access = entryAccess(p.access);
     if (typeof key !== 'string') {
-      const outcome = applyOp(this._tree, this._sessions, p.op, index, p.timeMs, access);
+      const outcome = applyOp(this._tree, this.tables, p.op, index, p.timeMs, access);
       return { outcome, answer: { zxid: index, outcome } };
     }
     this._idem.expire(p.timeMs);
@@ -325,7 +343,7 @@ export class Member {
     const scoped = idempotencyScope(access) + key;
     const found = this._idem.lookup(scoped, fp);
     if (found.kind === 'new') {
-      const outcome = applyOp(this._tree, this._sessions, p.op, index, p.timeMs, access);
+      const outcome = applyOp(this._tree, this.tables, p.op, index, p.timeMs, access);
       this._idem.store(scoped, fp, index, p.timeMs, outcome);
       return { outcome, answer: { zxid: index, outcome } };
     }
@@ -352,7 +370,7 @@ export class Member {
     const tree = this._tree;
     const index = this.appliedIndex;
     assert(tree.lastZxid === index, () => `snapshot at ${index} of a tree at zxid ${tree.lastZxid}`);
-    const writer = beginSnapshot(tree, this._sessions, {}, { idempotency: this._idem.toSnapshot() });
+    const writer = beginSnapshot(tree, this._sessions, {}, { idempotency: this._idem.toSnapshot(), tokens: this._tokens.toSnapshot() });
     this.bytesSinceSnapshot = 0;
     // writeSnapshot() yields before its first step, so this always settles after the assignment.
     this.snapshotInFlight = this.writeSnapshot(tree, writer, index).finally(() => {

@@ -20,6 +20,8 @@ import { DataTree, type DataTreeOptions, type SnapshotTuning } from '../tree/dat
 import { assert } from '../util/assert.js';
 import { decode, encode } from '../util/codec.js';
 import type { Access } from '../core/acl.js';
+import type { TokenOp } from '../core/token-ops.js';
+import { applyTokenOp, identityKey, tokenOpFailure, TokenTable, type TokenBounds } from './token-table.js';
 import { isIdList, isSessionId, isTimeout, SessionTable, type SessionInfo } from './table.js';
 
 export function isSessionOp(op: Op): op is CreateSessionOp | CloseSessionOp {
@@ -43,17 +45,50 @@ export function sessionOpFailure(op: unknown): OpFailure | undefined {
   return undefined;
 }
 
+export function isTokenOp(op: Op): op is TokenOp {
+  return op.op === 'createToken' || op.op === 'revokeToken' || op.op === 'expireTokens';
+}
+
 /** What apply() would refuse without looking at state, or, for a multi, its first failure in op order. */
 export function precheck(tree: DataTree, op: Op, access?: Access): OpFailure | undefined {
+  if (isTokenOp(op)) return tokenOpFailure(op);
   return isSessionOp(op) ? sessionOpFailure(op) : tree.precheck(op, access);
+}
+
+/** The member's replicated state besides the tree, applied by the same entries. */
+export interface ReplicatedTables {
+  sessions: SessionTable;
+  tokens: TokenTable;
+  tokenBounds?: TokenBounds;
+}
+
+/**
+ * A token entry: create, revoke (by its creator, or super: anyone else is told NoNode, as if
+ * the token did not exist), the leader's reaping. The tree only advances.
+ */
+function applyToken(tree: DataTree, tables: ReplicatedTables, op: TokenOp, zxid: Zxid, timeMs: number, access: Access | undefined): ApplyOutcome {
+  tree.apply({ op: 'noop' }, zxid, timeMs);
+  if (op.op === 'revokeToken' && access !== undefined && !access.super) {
+    const rec = tables.tokens.get(op.accessor);
+    if (rec !== undefined && rec.owner !== identityKey(access.ids)) return { ok: false, failure: fail('NoNode', `no token ${op.accessor}`), events: [] };
+  }
+  const r = applyTokenOp(tables.tokens, op, timeMs, tables.tokenBounds);
+  return r.ok ? { ok: true, result: r.result, events: [] } : { ok: false, failure: fail(r.failure.code, r.failure.message), events: [] };
 }
 
 /**
  * Applies the entry at `zxid` (proposer's time `timeMs`) to the tree and the table, as its
  * writer `access` (absent: the member's own entry, which no ACL restricts).
  */
-export function applyOp(tree: DataTree, sessions: SessionTable, op: Op, zxid: Zxid, timeMs: number, access?: Access): ApplyOutcome {
+export function applyOp(tree: DataTree, tables: ReplicatedTables, op: Op, zxid: Zxid, timeMs: number, access?: Access): ApplyOutcome {
+  const sessions = tables.sessions;
   const kind = (op as { op?: unknown } | null)?.op;
+  // A token stops being an identity at the entry that revoked it, or when the entry time passes its expiry.
+  if (access?.token !== undefined && !tables.tokens.isLive(access.token, timeMs)) {
+    tree.apply({ op: 'noop' }, zxid, timeMs);
+    return { ok: false, failure: fail('AuthFailed', 'the token is unknown, expired or revoked'), events: [] };
+  }
+  if (kind === 'createToken' || kind === 'revokeToken' || kind === 'expireTokens') return applyToken(tree, tables, op as TokenOp, zxid, timeMs, access);
   if (kind !== 'createSession' && kind !== 'closeSession') return tree.apply(op, zxid, timeMs, sessions, access);
   const refused = sessionOpFailure(op);
   if (refused) {

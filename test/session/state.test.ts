@@ -4,6 +4,7 @@
  * creates, also in a multi), the conditional reap op (container and TTL rules with the
  * entry's time), the leader's sweep, and snapshots of tree + table at one zxid.
  */
+import { TokenTable } from '../../src/session/token-table.js';
 import type { ApplyOutcome, Op, OpFailure, OpResult, SessionId, TreeEvent } from '../../src/core/types.js';
 import { DataTree } from '../../src/tree/datatree.js';
 import { applyOp, beginSnapshot, isMemberSnapshot, precheck, restoreSnapshot, snapshot, sweep, SessionTable, MAX_SESSION_ID } from '../../src/session/index.js';
@@ -24,7 +25,7 @@ class Replica {
   zxid = 0;
   run(op: Op, time?: number): ApplyOutcome {
     this.zxid++;
-    return applyOp(this.tree, this.sessions, op, this.zxid, time ?? T0 + this.zxid);
+    return applyOp(this.tree, { sessions: this.sessions, tokens: new TokenTable() }, op, this.zxid, time ?? T0 + this.zxid);
   }
   ok(op: Op, time?: number): { result: OpResult; events: TreeEvent[] } {
     const r = this.run(op, time);
@@ -302,7 +303,7 @@ describe('snapshots of tree + sessions', () => {
     expect(snapshot(back.tree, back.sessions)).toEqual(bytes);
     // Restored state goes on applying exactly like the original.
     const a = r.run({ op: 'closeSession', id: S1, reason: 'closed' });
-    const b = applyOp(back.tree, back.sessions, { op: 'closeSession', id: S1, reason: 'closed' }, r.zxid, T0);
+    const b = applyOp(back.tree, { sessions: back.sessions, tokens: new TokenTable() }, { op: 'closeSession', id: S1, reason: 'closed' }, r.zxid, T0);
     expect(b).toEqual(a);
   });
 

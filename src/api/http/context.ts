@@ -1,6 +1,13 @@
 /** What the faces (HTTP, WebSocket, SSE) are given: the coordination service and their own settings. */
 import type { CoordinationService } from '../../coordination/service.js';
 
+/**
+ * How this member's peer links are protected (/readyz `peerTransport`): `tls` mutual TLS,
+ * `loopback` plain TCP between loopback addresses only, `insecure` plain TCP that other machines
+ * can reach. Absent for a member alone.
+ */
+export type PeerTransport = 'tls' | 'loopback' | 'insecure';
+
 export interface ApiConfig {
   /** Origins allowed by CORS; empty: no CORS headers at all. */
   corsOrigins: string[];
@@ -8,6 +15,7 @@ export interface ApiConfig {
   heartbeatMs: number;
   /** Send queue bound of one WebSocket or SSE stream, bytes; past it the reader is too slow (4008). */
   watchQueueBytes: number;
+  peerTransport?: PeerTransport;
 }
 
 export const defaultApiConfig: ApiConfig = {

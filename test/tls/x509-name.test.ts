@@ -8,9 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { x509NameOf, x509NameOfPeer } from '../../src/auth/x509-name';
-import { children, readTlv } from '../../src/auth/der';
-import { Pki, type KeyPair } from './pki';
+import { x509NameOf, x509NameOfPeer } from '../../src/auth/x509-name.js';
+import { children, readTlv } from '../../src/auth/der.js';
+import { Pki, type KeyPair } from './pki.js';
 
 const JAVA_SOURCE = `
 import java.io.FileInputStream;

@@ -68,3 +68,9 @@ export function formatPeers(peers: ReadonlyMap<number, string>): string {
 export function deriveClusterId(peers: ReadonlyMap<number, string>): string {
   return createHash('sha256').update(`zgate-cluster:${formatPeers(peers)}`).digest('hex').slice(0, 16);
 }
+
+/** A host only this machine reaches: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || /^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/.test(h) || /^::ffff:127\./.test(h);
+}

@@ -3,6 +3,7 @@
  * of a new cluster from --peers (or an empty start with --join), the TCP transport and the
  * RaftNode. The caller (cli/) then restores the member from the snapshot and starts the log.
  */
+import type { SecureContextOptions } from 'node:tls';
 import { ZgateError } from '../core/errors.js';
 import type { Recovered, Storage } from '../storage/index.js';
 import { readIdentity, writeIdentity, type Identity } from './identity.js';
@@ -30,6 +31,8 @@ export interface ClusterMemberOptions {
   readTimeoutMs: number;
   log: ClusterLogger;
   onFatal(e: Error): void;
+  /** Mutual TLS on the peer links (the transport calls `load` at start and on reload). */
+  tls?: { load(): SecureContextOptions };
 }
 
 export async function openClusterLog(o: ClusterMemberOptions): Promise<{ raftNode: RaftNode; transport: TcpTransport; identity: Identity | undefined }> {
@@ -68,6 +71,7 @@ export async function openClusterLog(o: ClusterMemberOptions): Promise<{ raftNod
     advertisedPeer: own,
     http: o.http,
     log: o.log,
+    ...(o.tls !== undefined ? { tls: o.tls } : {}),
     accepts: (id) => (ref.log !== undefined ? ref.log.accepts(id) : o.peers.has(id)),
     adoptClusterId: async (clusterId) => {
       identity = { clusterId, memberId: o.id, mode: 'join' };

@@ -6,9 +6,15 @@
  * `maxQueueBytes`) are dropped and reported, and Raft retries. Inbound connections must say
  * hello first: wrong cluster, wrong addressee or an unknown member is refused with a reason
  * (sent to the caller, and logged on both sides).
+ *
+ * With peer TLS every link is mutual TLS against the peer CA, and a hello claiming member N is
+ * accepted only when the caller's certificate also matches the host of N's address (IP SAN for
+ * an IP, DNS SAN for a name), so a certificate of the cluster's CA speaks only for its own host.
+ * The dialing side checks the listener's certificate against the host it dials.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { checkServerIdentity, connect as connectTls, createServer as createTlsServer, Server as TlsServer, TLSSocket, type SecureContextOptions } from 'node:tls';
 import type { Message, NodeId } from '../raft/index.js';
 import { assert } from '../util/assert.js';
 import { Throttle, type ClusterLogger } from './logger.js';
@@ -32,6 +38,8 @@ export interface TcpTransportOptions {
   /** A joining member learned its cluster id: persist it (resolve when durable). */
   adoptClusterId?(clusterId: string): Promise<void>;
   limits?: Partial<TransportLimits>;
+  /** Mutual TLS on every link: `load` gives the certificate, key and CA (at start, and again on reloadTls). */
+  tls?: { load(): SecureContextOptions };
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
@@ -67,6 +75,7 @@ export class TcpTransport implements Transport {
   private closed = false;
   private pinger: NodeJS.Timeout | undefined;
   private readonly inc = randomBytes(8).toString('hex');
+  private tlsMaterial: SecureContextOptions | undefined;
   readonly throttle = new Throttle(30_000);
 
   constructor(opts: TcpTransportOptions) {
@@ -93,7 +102,8 @@ export class TcpTransport implements Transport {
   async start(handler: TransportHandler): Promise<void> {
     assert(this.handler === undefined, 'transport started twice');
     this.handler = handler;
-    const server = createServer((s) => this.onInbound(s));
+    this.tlsMaterial = this.opts.tls?.load();
+    const server = this.tlsMaterial !== undefined ? this.tlsServer(this.tlsMaterial) : createServer((s) => this.onInbound(s));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -109,6 +119,36 @@ export class TcpTransport implements Transport {
     this.pinger.unref();
     this.log.info({ peerListen: `${this.opts.listen.host}:${this.port}`, clusterId: this.clusterId ?? '(joining: learned from the first member that calls)' }, 'listening for peers');
     for (const l of this.out.values()) l.kick();
+  }
+
+  private tlsServer(material: SecureContextOptions): TlsServer {
+    const server = createTlsServer({ ...material, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HELLO_TIMEOUT_MS }, (s) => this.onInbound(s));
+    server.on('tlsClientError', (err, socket) => {
+      const reason = `TLS handshake failed: ${err.message}`;
+      if (this.throttle.ok(`refuse:${reason}`)) this.log.warn({ remote: socket.remoteAddress }, `refused a peer connection: ${reason}`);
+    });
+    return server;
+  }
+
+  /** The TLS material of new links, as it is now (undefined: plain TCP). */
+  get tls(): SecureContextOptions | undefined {
+    return this.tlsMaterial;
+  }
+
+  /** Loads the peer certificate files again: new links use them; a failed load keeps the old ones. */
+  reloadTls(): void {
+    const tls = this.opts.tls;
+    if (tls === undefined || this.closed) return;
+    let material: SecureContextOptions;
+    try {
+      material = tls.load();
+    } catch (e) {
+      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'peer TLS reload failed: the certificate in use is kept');
+      return;
+    }
+    this.tlsMaterial = material;
+    if (this.server instanceof TlsServer) this.server.setSecureContext(material);
+    this.log.info({}, 'peer TLS certificate reloaded');
   }
 
   get handlerOrThrow(): TransportHandler {
@@ -264,6 +304,8 @@ export class TcpTransport implements Transport {
     }
     if (f.from === this.id) return this.refuse(conn, `a member calls itself member ${this.id}: two members have the same --id`, { from: f.from });
     if (!this.opts.accepts(f.from)) return this.refuse(conn, `member ${f.from} is not a member of this cluster (as member ${this.id} knows it)`, { from: f.from });
+    const forged = this.certificateProblem(conn, f.from);
+    if (forged !== undefined) return this.refuse(conn, forged, { from: f.from });
     if (this.clusterId === undefined) {
       // A joining member adopts the id of the first member of its --peers list that calls it.
       if (this.opts.adoptClusterId === undefined) return this.refuse(conn, 'this member has no cluster id', { from: f.from });
@@ -297,6 +339,20 @@ export class TcpTransport implements Transport {
       );
     }
     this.acceptHello(conn, f);
+  }
+
+  /** Under peer TLS: why the caller's certificate may not speak for member `from` (undefined: it may). */
+  private certificateProblem(conn: Inbound, from: NodeId): string | undefined {
+    if (this.tlsMaterial === undefined) return undefined;
+    const socket = conn.socket;
+    if (!(socket instanceof TLSSocket) || !socket.authorized) return `member ${from} did not present a certificate of the peer CA`;
+    // The configured address, never the one the caller's hello claims.
+    const address = this.out.get(from)?.address;
+    if (address === undefined) return `member ${from} has no known address to check its certificate against`;
+    const host = parseHostPort(address).host;
+    const mismatch = checkServerIdentity(host, socket.getPeerCertificate());
+    if (mismatch === undefined) return undefined;
+    return `member ${from}'s certificate does not match ${host}, the host of its --peers entry (${mismatch.message})`;
   }
 
   private acceptHello(conn: Inbound, f: HelloFrame): void {
@@ -431,14 +487,17 @@ class OutLink {
       return;
     }
     this.connecting = true;
-    const socket = connect({ host: hp.host, port: hp.port });
+    const tls = this.t.tls;
+    // Over TLS the link is up once the handshake verified the listener's certificate for hp.host.
+    const socket = tls !== undefined ? connectTls({ ...tls, host: hp.host, port: hp.port }) : connect({ host: hp.host, port: hp.port });
+    const up = tls !== undefined ? 'secureConnect' : 'connect';
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
       if (!this.connected) socket.destroy(new Error(`connect timed out after ${CONNECT_TIMEOUT_MS} ms`));
     });
     const decoder = new FrameDecoder(MAX_HELLO_BYTES);
-    socket.on('connect', () => {
+    socket.on(up, () => {
       this.connecting = false;
       this.connected = true;
       this.failures = 0;

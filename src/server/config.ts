@@ -1,5 +1,6 @@
 /** The member's configuration: every flag, its environment variable, default and help line. */
 import { ZgateError } from '../core/errors.js';
+import { resolveClientTls, resolvePeerTls, TLS_FLAGS, type ClientTlsConfig, type PeerTlsConfig } from './tls-config.js';
 
 export interface ServeConfig {
   httpHost: string;
@@ -31,6 +32,14 @@ export interface ServeConfig {
   maxSessionTimeoutMs: number;
   reaperIntervalMs: number;
   reaperMaxPerMinute: number;
+  /** HTTPS and WSS on --http; absent: plain HTTP. */
+  tls: ClientTlsConfig | undefined;
+  /** Mutual TLS on every peer link; absent: plain TCP. */
+  peerTls: PeerTlsConfig | undefined;
+  /** Every request, socket and session needs an authenticated identity (ZooKeeper's enforce.auth). */
+  authRequired: boolean;
+  /** Starts with --auth-required although --peers has non-loopback hosts and no peer TLS. */
+  insecurePeers: boolean;
 }
 
 interface FlagSpec {
@@ -70,16 +79,19 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { flag: 'max-session-timeout-ms', env: 'ZGATE_MAX_SESSION_TIMEOUT_MS', default: '60000', help: '... and to at most this' },
   { flag: 'reaper-interval-ms', env: 'ZGATE_REAPER_INTERVAL_MS', default: '60000', help: 'the leader\'s sweep of empty container and expired TTL znodes runs this often' },
   { flag: 'reaper-max-per-minute', env: 'ZGATE_REAPER_MAX_PER_MINUTE', default: '10000', help: 'throttle of that sweep: znodes deleted per minute at most (its share per sweep)' },
+  ...TLS_FLAGS,
+  { kind: 'boolean', flag: 'auth-required', env: 'ZGATE_AUTH_REQUIRED', default: 'false', help: 'true: every request, socket and session needs a digest, x509 or token identity' },
+  { kind: 'boolean', flag: 'insecure-peers', env: 'ZGATE_INSECURE_PEERS', default: 'false', help: 'true: start with --auth-required although non-loopback --peers have no peer TLS (anyone reaching a peer port can join)' },
   { flag: 'log-level', env: 'ZGATE_LOG_LEVEL', default: 'info', help: 'pino log level: fatal, error, warn, info, debug, trace, silent' },
 ];
 
 export function serveHelp(): string {
   const lines = ['Usage: zgate serve [options]', '', 'Runs one zgate member. Every option may also come from its environment variable.', ''];
   for (const f of SERVE_FLAGS) {
-    lines.push(`  --${f.flag.padEnd(20)} ${f.help}`);
-    lines.push(`  ${''.padEnd(22)} env ${f.env}${f.default ? `, default ${f.default}` : ''}`);
+    lines.push(`  --${f.flag.padEnd(24)} ${f.help}`);
+    lines.push(`  ${''.padEnd(26)} env ${f.env}${f.default ? `, default ${f.default}` : ''}`);
   }
-  lines.push(`  --${'help'.padEnd(20)} this text`);
+  lines.push(`  --${'help'.padEnd(24)} this text`);
   return lines.join('\n');
 }
 
@@ -136,6 +148,10 @@ export function resolveServeConfig(flags: Record<string, string | undefined>, en
     ...sessionBounds(integer('min-session-timeout-ms', value('min-session-timeout-ms'), 1, 2 ** 31 - 1), integer('max-session-timeout-ms', value('max-session-timeout-ms'), 1, 2 ** 31 - 1)),
     reaperIntervalMs: integer('reaper-interval-ms', value('reaper-interval-ms'), 1, 86_400_000),
     reaperMaxPerMinute: integer('reaper-max-per-minute', value('reaper-max-per-minute'), 1, 100_000_000),
+    tls: resolveClientTls(value, integer('tls-handshake-timeout-ms', value('tls-handshake-timeout-ms'), 1, 600_000)),
+    peerTls: resolvePeerTls(value),
+    authRequired: boolean('auth-required', value('auth-required')),
+    insecurePeers: boolean('insecure-peers', value('insecure-peers')),
   };
 }
 

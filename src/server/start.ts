@@ -6,12 +6,14 @@
  * Unavailable) while storage opens and the state is recovered.
  */
 import type { FastifyInstance } from 'fastify';
+import { Server as TlsServer } from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { buildApp } from '../api/http/app.js';
 import { IDENTITY_FILE, identityExists } from '../cluster/identity.js';
 import { parsePeers } from '../cluster/peers.js';
 import type { RaftNode } from '../cluster/raft-node.js';
 import { openClusterLog } from '../cluster/start.js';
+import type { TcpTransport } from '../cluster/transport-tcp.js';
 import { ZgateError } from '../core/errors.js';
 import { DurableLocalLog } from '../log/durable-local-log.js';
 import { LateLog } from '../log/local-log.js';
@@ -20,6 +22,8 @@ import { Member, type RecoveredState } from '../node/member.js';
 import { FileStorage, type Recovered, type Storage } from '../storage/index.js';
 import type { ServeConfig } from './config.js';
 import { assembleMember, type MemberParts } from './parts.js';
+import { checkPeerTransport } from './peer-security.js';
+import { httpsOptions, peerTlsMaterial, reloadClientTls } from './tls.js';
 
 export interface RunningMember {
   readonly parts: MemberParts;
@@ -29,6 +33,8 @@ export interface RunningMember {
   readonly started: Promise<void>;
   /** Hands leadership over (a leader), closes the HTTP face, the session duties and the member. */
   stop(): Promise<void>;
+  /** Reads the TLS certificate files again (SIGHUP); a file that does not load is logged and the old one kept. */
+  reloadTls(): void;
 }
 
 export interface StartOptions {
@@ -39,7 +45,7 @@ export interface StartOptions {
 function advertisedUrl(config: ServeConfig): string {
   if (config.advertiseHttp !== '') return config.advertiseHttp;
   const host = config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost;
-  return `http://${host}:${config.httpPort}`;
+  return `${config.tls !== undefined ? 'https' : 'http'}://${host}:${config.httpPort}`;
 }
 
 /** The replicated log's controls before the log exists (storage still opening): Unavailable, zeros. */
@@ -88,6 +94,10 @@ class LateReplication implements ReplicationControl {
 export async function startMember(config: ServeConfig, o: StartOptions): Promise<RunningMember> {
   const logger = pino({ level: config.logLevel });
   const peers = parsePeers(config.peers);
+  const peerTransport = checkPeerTransport(config, peers, logger);
+  // Read now, so that a missing file or a key that does not fit stops the start before anything listens.
+  const https = config.tls !== undefined ? httpsOptions(config.tls) : undefined;
+  if (config.peerTls !== undefined) peerTlsMaterial(config.peerTls);
   const replication = peers.size > 0 ? new LateReplication(config.id) : undefined;
   const lateLog = new LateLog(config.id);
   const member = new Member(lateLog, {
@@ -115,7 +125,8 @@ export async function startMember(config: ServeConfig, o: StartOptions): Promise
     service: parts.service,
     logger,
     processMetrics: true,
-    config: { corsOrigins: config.corsOrigins, heartbeatMs: config.heartbeatMs, watchQueueBytes: config.watchQueueBytes },
+    config: { corsOrigins: config.corsOrigins, heartbeatMs: config.heartbeatMs, watchQueueBytes: config.watchQueueBytes, ...(peerTransport !== undefined ? { peerTransport } : {}) },
+    ...(https !== undefined ? { https } : {}),
   });
   parts.start();
   const stop = async (): Promise<void> => {
@@ -136,16 +147,27 @@ export async function startMember(config: ServeConfig, o: StartOptions): Promise
     logger.fatal({ err: e }, 'the write-ahead log is in an unknown state after a failed write; stopping (a restart recovers every acknowledged write)');
     o.onFatal(e);
   };
+  const peerLinks: PeerLinks = {};
   const started = (async () => {
     const { storage, recovered } = await openStorage(config, logger);
     if (replication === undefined) return startLocalLog(config, member, lateLog, storage, recovered, logger, onFatal);
-    await startClusterLog(config, peers, parts, lateLog, replication, storage, recovered, logger, onFatal).catch(async (e: unknown) => {
+    await startClusterLog(config, peers, parts, lateLog, replication, peerLinks, storage, recovered, logger, onFatal).catch(async (e: unknown) => {
       logger.fatal({ err: e }, `cannot start the cluster member: ${e instanceof Error ? e.message : String(e)}`);
       await storage.close().catch(() => undefined);
       throw e;
     });
   })();
-  return { parts, app, logger, started, stop };
+  const reloadTls = (): void => {
+    if (config.tls !== undefined && app.server instanceof TlsServer) reloadClientTls(app.server, config.tls, logger);
+    peerLinks.transport?.reloadTls();
+    if (config.tls === undefined && config.peerTls === undefined) logger.info('SIGHUP: no TLS certificates to reload');
+  };
+  return { parts, app, logger, started, stop, reloadTls };
+}
+
+/** The peer transport, once the cluster log made it (SIGHUP reloads its certificates). */
+interface PeerLinks {
+  transport?: TcpTransport;
 }
 
 /** Storage first (it takes the data dir's lock), with progress while the log is read. */
@@ -190,13 +212,15 @@ async function startClusterLog(
   parts: MemberParts,
   lateLog: LateLog,
   replication: LateReplication,
+  peerLinks: PeerLinks,
   storage: Storage,
   recovered: Recovered,
   logger: Logger,
   onFatal: (e: Error) => void,
 ): Promise<void> {
   const { member, sessions } = parts;
-  const { raftNode } = await openClusterLog({
+  const peerTls = config.peerTls;
+  const { raftNode, transport } = await openClusterLog({
     id: config.id,
     peers,
     ...(config.peerPort !== undefined ? { peerPort: config.peerPort } : {}),
@@ -211,7 +235,9 @@ async function startClusterLog(
     readTimeoutMs: config.minZxidWaitMs,
     log: logger,
     onFatal,
+    ...(peerTls !== undefined ? { tls: { load: () => peerTlsMaterial(peerTls) } } : {}),
   });
+  peerLinks.transport = transport;
   raftNode.setSnapshotInstaller((index, data) => member.installSnapshot(index, data));
   lateLog.attach(raftNode);
   replication.attach(raftNode);

@@ -6,6 +6,7 @@ import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv, type ErrorObject, type Options as AjvOptions } from 'ajv';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
 import type { CoordinationService } from '../../coordination/service.js';
 import { defaultApiConfig, type ApiConfig, type ApiContext } from './context.js';
@@ -34,6 +35,8 @@ export interface BuildAppOptions {
   processMetrics?: boolean;
   /** Where the example page and the client's browser build live. */
   watch?: WatchPluginOptions;
+  /** Serve HTTPS (and WSS, the upgrade being the same server's) with these options; absent: plain HTTP. */
+  https?: HttpsServerOptions;
 }
 
 function formatAjvErrors(errors: ErrorObject[], dataVar: string): Error {
@@ -88,8 +91,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   const { service } = opts;
   const ctx: ApiContext = { service, config };
   const logging = opts.logger !== undefined ? { loggerInstance: opts.logger } : { logger: opts.logLevel === false || opts.logLevel === undefined ? false : { level: opts.logLevel } };
+  const https = opts.https;
   const app = Fastify({
     ...logging,
+    // An https.Server is an http.Server to fastify (same request events); the socket of each
+    // request is then a TLSSocket, which carries the client certificate.
+    ...(https !== undefined ? { serverFactory: (handler: Parameters<typeof createHttpsServer>[1]) => createHttpsServer(https, handler) } : {}),
     // Per-request logs would dominate at thousands of requests per second; errors are logged by handleError.
     logController: new LogController({ disableRequestLogging: true }),
     // A URL fastify itself can't decode (bad percent-encoding) still gets the error envelope.

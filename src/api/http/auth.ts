@@ -26,9 +26,7 @@ declare module 'fastify' {
 }
 
 export function identityConfigOf(ctx: ApiContext): IdentityConfig {
-  const c: IdentityConfig = { trustProxy: ctx.config.trustProxy, corsOrigins: ctx.config.corsOrigins };
-  if (ctx.config.clientCertificateDn !== undefined) c.clientCertificateDn = ctx.config.clientCertificateDn;
-  return c;
+  return { trustProxy: ctx.config.trustProxy, corsOrigins: ctx.config.corsOrigins };
 }
 
 /** The identity of a request or an upgrade, as every face finds it. */

@@ -1,6 +1,12 @@
 /** What the faces (HTTP, WebSocket, SSE) are given: the coordination service and their own settings. */
-import type { TLSSocket } from 'node:tls';
 import type { CoordinationService } from '../../coordination/service.js';
+
+/**
+ * How this member's peer links are protected (/readyz `peerTransport`): `tls` mutual TLS,
+ * `loopback` plain TCP between loopback addresses only, `insecure` plain TCP that other machines
+ * can reach. Absent for a member alone.
+ */
+export type PeerTransport = 'tls' | 'loopback' | 'insecure';
 
 export interface ApiConfig {
   /** Origins allowed by CORS; empty: no CORS headers at all. */
@@ -9,12 +15,9 @@ export interface ApiConfig {
   heartbeatMs: number;
   /** Send queue bound of one WebSocket or SSE stream, bytes; past it the reader is too slow (4008). */
   watchQueueBytes: number;
+  peerTransport?: PeerTransport;
   /** Peers (addresses or CIDR ranges) whose X-Forwarded-For is believed. */
   trustProxy: string[];
-  /** Failed authentications per second and address before 429 Throttled. */
-  authRate: number;
-  /** The DN of a verified client certificate, if TLS asks for them. */
-  clientCertificateDn?: (socket: TLSSocket) => string | undefined;
 }
 
 export const defaultApiConfig: ApiConfig = {
@@ -22,7 +25,6 @@ export const defaultApiConfig: ApiConfig = {
   heartbeatMs: 10_000,
   watchQueueBytes: 4 * 1024 * 1024,
   trustProxy: [],
-  authRate: 10,
 };
 
 export interface ApiContext {

@@ -7,7 +7,7 @@
  * in the URL is refused and never honoured.
  */
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
+import { verifiedClientDn } from './client-certificate.js';
 import { ipIdOf, ipMatches } from '../../core/acl.js';
 import { ZgateError } from '../../core/errors.js';
 import type { Credentials, Identity } from '../../coordination/service.js';
@@ -22,8 +22,6 @@ export interface IdentityConfig {
   trustProxy: string[];
   /** Origins allowed by CORS: a cookie request from one of them is not cross-site. */
   corsOrigins: string[];
-  /** The DN of a verified client certificate (TLS with client certificates), if any. */
-  clientCertificateDn?: (socket: TLSSocket) => string | undefined;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -106,11 +104,8 @@ export function credentialsOf(req: IncomingMessage, config: IdentityConfig): Cre
       creds.viaCookie = true;
     }
   }
-  const socket = req.socket as TLSSocket;
-  if (socket.encrypted === true && socket.authorized === true && config.clientCertificateDn !== undefined) {
-    const dn = config.clientCertificateDn(socket);
-    if (dn !== undefined) creds.x509 = dn;
-  }
+  const dn = verifiedClientDn(req.socket);
+  if (dn !== undefined) creds.x509 = dn;
   return creds;
 }
 

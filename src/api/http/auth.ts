@@ -4,7 +4,8 @@
  * is 401 AuthFailed with WWW-Authenticate, and counts against the address's failed-auth rate
  * (past it, 429 Throttled until the window passes).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import { ZgateError } from '../../core/errors.js';
 import { displayIds } from '../../coordination/service.js';
 import type { ApiContext } from './context.js';
@@ -29,14 +30,17 @@ export function identityConfigOf(ctx: ApiContext): IdentityConfig {
   return { trustProxy: ctx.config.trustProxy, corsOrigins: ctx.config.corsOrigins };
 }
 
-/** The identity of a request or an upgrade, as every face finds it. */
-export function identify(ctx: ApiContext, request: FastifyRequest, throttle: AuthThrottle | undefined): RequestIdentity {
+/**
+ * The identity of a request, an upgrade or a stream, as every face finds it: AuthFailed
+ * (counted against the address), Throttled past the rate, NoAuth for a cross-site cookie.
+ */
+export function identify(ctx: ApiContext, req: IncomingMessage, throttle: AuthThrottle | undefined = ctx.throttle): RequestIdentity {
   const config = identityConfigOf(ctx);
-  const addr = clientAddress(request.raw, config.trustProxy);
+  const addr = clientAddress(req, config.trustProxy);
   const wait = throttle?.retryAfterMs(addr) ?? 0;
   if (wait > 0) throw new ThrottledError(wait);
   try {
-    const credentials = credentialsOf(request.raw, config);
+    const credentials = credentialsOf(req, config);
     return { ...ctx.service.authenticate(credentials), credentials };
   } catch (e) {
     if (e instanceof ZgateError && e.code === 'AuthFailed') throttle?.failed(addr);
@@ -64,7 +68,7 @@ export function installIdentity(app: FastifyInstance, ctx: ApiContext): void {
     }
     if (!url.startsWith('/v1/') && url !== '/v1') return;
     try {
-      request.identity = identify(ctx, request, ctx.throttle);
+      request.identity = identify(ctx, request.raw);
     } catch (e) {
       if (e instanceof ThrottledError) reply.header('retry-after', String(Math.ceil(e.retryAfterMs / 1000)));
       throw e;

@@ -18,7 +18,7 @@ import { sessionRoutes } from './sessions.js';
 import { sharedSchemas } from './schemas.js';
 import { txnBodySchema, txnRoutes } from './txn.js';
 import { znodeRoutes } from './znodes.js';
-import { authRoutes, installIdentity } from './auth.js';
+import { authRoutes, installIdentity, tokenRoutes } from './auth.js';
 import { watchRoutes, type WatchPluginOptions } from '../ws/plugin.js';
 
 export const VERSION = '0.1.0';
@@ -137,9 +137,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {
       origin: config.corsOrigins,
-      credentials: false,
+      // Credentials (the cookie, Authorization) only for the listed origins: `origin` is the list.
+      credentials: true,
       methods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
-      allowedHeaders: ['content-type', 'if-match', 'if-none-match', 'zgate-session', 'idempotency-key', 'last-event-id', 'accept'],
+      allowedHeaders: ['content-type', 'if-match', 'if-none-match', 'zgate-session', 'zgate-acl', 'idempotency-key', 'last-event-id', 'accept', 'authorization'],
       exposedHeaders: ['etag', 'location', 'zgate-zxid', 'zgate-stat', 'retry-after', 'idempotent-replayed'],
     });
   }
@@ -156,6 +157,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   const registry = installMetrics(app, service, opts.processMetrics ?? false);
   await app.register(async (scope) => znodeRoutes(scope, ctx));
   await app.register(async (scope) => authRoutes(scope));
+  await app.register(async (scope) => tokenRoutes(scope, ctx, opts.https !== undefined));
   await app.register(async (scope) => txnRoutes(scope, ctx));
   await app.register(async (scope) => operationRoutes(scope, ctx, registry));
   await app.register(async (scope) => clusterRoutes(scope, ctx, registry));

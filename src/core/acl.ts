@@ -262,7 +262,9 @@ export function isStoredAcl(v: unknown): v is Acl[] {
     (e: unknown) =>
       isRecord(e) &&
       typeof e.perms === 'number' &&
-      Number.isInteger(e.perms) &&
+      // A Java int, as ZooKeeper stores it (bits above 31 included): a wider number would be
+      // another list to the cache but the same bits to the check (ToInt32).
+      (e.perms | 0) === e.perms &&
       typeof e.scheme === 'string' &&
       typeof e.id === 'string' &&
       e.scheme !== 'auth' &&

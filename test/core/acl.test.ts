@@ -288,6 +288,11 @@ describe('isStoredAcl (an ACL in a log entry or a snapshot)', () => {
     expect(isStoredAcl([{ perms: 31, scheme: 'auth', id: '' }])).toBe(false);
     expect(isStoredAcl([{ perms: 'cdrwa', scheme: 'world', id: 'anyone' }])).toBe(false);
     expect(isStoredAcl([{ perms: 1.5, scheme: 'world', id: 'anyone' }])).toBe(false);
+    // Perms are a Java int: bits above 31 are stored (ZooKeeper does), wider numbers are not.
+    expect(isStoredAcl([{ perms: 64 | 1, scheme: 'world', id: 'anyone' }])).toBe(true);
+    expect(isStoredAcl([{ perms: -1, scheme: 'world', id: 'anyone' }])).toBe(true);
+    expect(isStoredAcl([{ perms: 2 ** 32 + 1, scheme: 'world', id: 'anyone' }])).toBe(false);
+    expect(isStoredAcl([{ perms: 2 ** 31, scheme: 'world', id: 'anyone' }])).toBe(false);
     expect(isStoredAcl([{ perms: 1, scheme: 'world', id: 'someone' }])).toBe(false);
     expect(isStoredAcl([{ perms: 1, scheme: 'digest', id: 'u:' }])).toBe(false);
     expect(isStoredAcl([{ perms: 1, scheme: 'unknown', id: 'x' }])).toBe(false);

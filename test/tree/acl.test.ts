@@ -179,7 +179,7 @@ describe('create', () => {
   });
 
   it('order: InvalidACL (malformed acl in the entry) before a missing parent', () => {
-    for (const bad of [[], [{ perms: 31, scheme: 'auth', id: '' }], [{ perms: 1, scheme: 'ip', id: 'x' }], [{ perms: 'r', scheme: 'world', id: 'anyone' }], 'open'] as unknown[]) {
+    for (const bad of [[], [{ perms: 31, scheme: 'auth', id: '' }], [{ perms: 1, scheme: 'ip', id: 'x' }], [{ perms: 'r', scheme: 'world', id: 'anyone' }], [{ perms: 2 ** 32 + 1, scheme: 'world', id: 'anyone' }], 'open'] as unknown[]) {
       expect(d.code({ ...mk('/missing/x'), acl: bad as Acl[] }, ANON)).toBe('InvalidACL');
       expect(d.code({ ...mk('/x'), acl: bad as Acl[] })).toBe('InvalidACL');
     }

@@ -101,7 +101,8 @@ export class AclCache {
   static fromSnapshot(v: unknown): AclCache | undefined {
     if (typeof v !== 'object' || v === null) return undefined;
     const { next, lists } = v as { next?: unknown; lists?: unknown };
-    if (typeof next !== 'number' || !Number.isSafeInteger(next) || next < 1 || !Array.isArray(lists)) return undefined;
+    // Ids are int32 in the snapshot's columns: a larger `next` is no tree's (intern() stops at 2^31-1).
+    if (typeof next !== 'number' || !Number.isSafeInteger(next) || next < 1 || next > 2 ** 31 - 1 || !Array.isArray(lists)) return undefined;
     const cache = new AclCache();
     cache.next = next;
     for (const item of lists) {

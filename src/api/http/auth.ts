@@ -23,6 +23,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who the request is (every /v1 route); null before the identity hook ran, and outside /v1. */
     identity: RequestIdentity | null;
+    /** Its write became a log entry (audited by the member, not by the face). */
+    reachedLog: boolean;
   }
 }
 
@@ -48,6 +50,14 @@ export function identify(ctx: ApiContext, req: IncomingMessage, throttle: AuthTh
   }
 }
 
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 /** 429 with Retry-After: too many failed authentications from one address. */
 export class ThrottledError extends ZgateError {
   constructor(readonly retryAfterMs: number) {
@@ -57,6 +67,28 @@ export class ThrottledError extends ZgateError {
 
 export function installIdentity(app: FastifyInstance, ctx: ApiContext): void {
   app.decorateRequest('identity', null);
+  app.decorateRequest('reachedLog', false);
+  const audit = ctx.audit;
+  if (audit !== undefined) {
+    app.addHook('onResponse', async (request, reply) => {
+      const status = reply.statusCode;
+      if ((status !== 401 && status !== 403 && status !== 429) || request.reachedLog) return;
+      const id = request.identity;
+      const ip = clientAddress(request.raw, ctx.config.trustProxy);
+      const url = (request.raw.url ?? '').split('?')[0]!;
+      audit.record({
+        zxid: null,
+        session: null,
+        ids: id?.access.ids ?? [{ scheme: 'ip', id: ip }],
+        token: id?.token?.id ?? null,
+        ip,
+        op: `${request.method} ${request.routeOptions.url ?? url}`,
+        path: url.startsWith('/v1/znodes') ? decodeURIComponentSafe(url.slice('/v1/znodes'.length)) || '/' : null,
+        result: status === 401 ? 'unauthenticated' : status === 403 ? 'denied' : 'throttled',
+        code: status === 401 ? 'AuthFailed' : status === 403 ? 'NoAuth' : 'Throttled',
+      });
+    });
+  }
   app.addHook('onRequest', async (request, reply) => {
     const url = request.raw.url ?? '';
     try {

@@ -1,7 +1,7 @@
 /** POST /v1/txn: ZooKeeper's multi, all or nothing (api.md). */
 import type { FastifyInstance } from 'fastify';
 import { ZgateError } from '../../core/errors.js';
-import { ANY_VERSION, CREATE_MODES, type SubOp } from '../../core/types.js';
+import { ANY_VERSION, CREATE_MODES } from '../../core/types.js';
 import type { TxnOp, TxnResult } from '../../coordination/service.js';
 import { callerOf, markWritten } from './caller.js';
 import type { ApiContext } from './context.js';

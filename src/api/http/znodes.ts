@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZgateError } from '../../core/errors.js';
 import { ANY_VERSION, type CreateMode, type Stat } from '../../core/types.js';
-import type { CreatedZnode, Written } from '../../coordination/service.js';
+import type { Caller, CreatedZnode, Written } from '../../coordination/service.js';
 import { accessOf, callerOf, markWritten } from './caller.js';
 import { aclToJson, type Acl, type AclJson } from '../../core/acl.js';
 import { sendError, sendFailure } from './errors.js';
@@ -244,6 +244,23 @@ function setDone(reply: FastifyReply, path: string, stat: Stat): FastifyReply {
   return reply.code(200).send({ path, stat: statJson(stat) });
 }
 
+/** getACL: the list (digests masked without ADMIN) and the stat; ETag the aversion. */
+async function getAcl(ctx: ApiContext, request: FastifyRequest<{ Querystring: GetQuery }>, reply: FastifyReply, path: string): Promise<FastifyReply> {
+  const q = request.query;
+  const a = await ctx.service.getAcl({ path, access: accessOf(request), ...(q.minZxid !== undefined ? { minZxid: Number(q.minZxid) } : {}), linearizable: q.consistency === 'linearizable' });
+  reply.header('etag', `"${a.stat.aversion}"`);
+  return reply.type('application/json; charset=utf-8').send({ path, acl: aclJson(a.acl), stat: statJson(a.stat) });
+}
+
+/** setACL: If-Match / ?version= against the aversion. */
+async function setAcl(ctx: ApiContext, reply: FastifyReply, path: string, body: Uint8Array, expected: Expected | undefined, caller: Caller): Promise<FastifyReply> {
+  const w = await ctx.service.setAcl({ path, acl: setAclBody(body), version: expected?.version ?? ANY_VERSION }, caller);
+  return answerWrite(reply, w, expected?.fromHeader ?? false, (r) => {
+    reply.header('etag', `"${r.stat.aversion}"`);
+    return reply.code(200).send({ path, stat: statJson(r.stat) });
+  });
+}
+
 export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const { service } = ctx;
   app.removeAllContentTypeParsers();
@@ -254,11 +271,7 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
   const handleGet = async (request: FastifyRequest<{ Querystring: GetQuery }>, reply: FastifyReply) => {
     const path = pathOf(request);
     const q = request.query;
-    if (q.acl === true) {
-      const a = await service.getAcl({ path, access: accessOf(request), ...(q.minZxid !== undefined ? { minZxid: Number(q.minZxid) } : {}), linearizable: q.consistency === 'linearizable' });
-      reply.header('etag', `"${a.stat.aversion}"`);
-      return reply.type('application/json; charset=utf-8').send({ path, acl: aclJson(a.acl), stat: statJson(a.stat) });
-    }
+    if (q.acl === true) return getAcl(ctx, request, reply, path);
     const paged = q.children === true || q.limit !== undefined || q.after !== undefined;
     const { znode: node } = await service.read({
       path,
@@ -297,13 +310,7 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     const expected = expectedVersion(request.query, request.headers['if-match']);
     const parents = request.query.parents === true;
     const caller = callerOf(request);
-    if (request.query.acl === true) {
-      const w = await service.setAcl({ path, acl: setAclBody(data), version: expected?.version ?? ANY_VERSION }, caller);
-      return answerWrite(reply, w, expected?.fromHeader ?? false, (r) => {
-        reply.header('etag', `"${r.stat.aversion}"`);
-        return reply.code(200).send({ path, stat: statJson(r.stat) });
-      });
-    }
+    if (request.query.acl === true) return setAcl(ctx, reply, path, data, expected, caller);
     if (ifNoneMatch !== undefined) {
       if (ifNoneMatch.trim() !== '*') throw new ZgateError('BadArguments', `If-None-Match supports only *, got '${ifNoneMatch}'`);
       if (expected) throw new ZgateError('BadArguments', 'If-None-Match: * (create only) cannot be combined with a version');

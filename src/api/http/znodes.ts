@@ -249,7 +249,8 @@ async function getAcl(ctx: ApiContext, request: FastifyRequest<{ Querystring: Ge
   const q = request.query;
   const a = await ctx.service.getAcl({ path, access: accessOf(request), ...(q.minZxid !== undefined ? { minZxid: Number(q.minZxid) } : {}), linearizable: q.consistency === 'linearizable' });
   reply.header('etag', `"${a.stat.aversion}"`);
-  return reply.type('application/json; charset=utf-8').send({ path, acl: aclJson(a.acl), stat: statJson(a.stat) });
+  // Serialized here: the route's response schema is the znode's, not getACL's.
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify({ path, acl: aclJson(a.acl), stat: statJson(a.stat) }));
 }
 
 /** setACL: If-Match / ?version= against the aversion. */

@@ -11,12 +11,15 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiContext } from '../http/context.js';
-import { errorBody } from '../http/errors.js';
-import type { WatchStreams } from '../../coordination/service.js';
-import { newCounters, type WatchCounters, type WatchEnv } from './env.js';
+import { errorBody, statusOf } from '../http/errors.js';
+import { identify, identityConfigOf, ThrottledError } from '../http/auth.js';
+import { clientAddress, credentialsOf, refuseUrlCredentials } from '../http/identity.js';
+import { ZgateError } from '../../core/errors.js';
+import type { Credentials, WatchStreams } from '../../coordination/service.js';
+import { DEFAULT_AUTH_GRACE_MS, newCounters, TokenHolders, type WatchCounters, type WatchEnv } from './env.js';
 import { REQUEST_OPS } from './requests.js';
 import { sseRoutes } from './sse.js';
-import { WsSubscriber } from './websocket.js';
+import { WsSubscriber, type SocketAuth } from './websocket.js';
 
 export const WS_PATH = '/v1/ws';
 export const EXAMPLE_PATH = '/examples/watch.html';
@@ -75,11 +78,45 @@ function firstReadable(dirs: readonly string[], name: string): string | undefine
   return undefined;
 }
 
-function rejectUpgrade(socket: Duplex, status: number, code: string, message: string): void {
+function rejectUpgrade(socket: Duplex, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify(errorBody(code, message));
+  const extra: Record<string, string> = { ...headers, 'X-Content-Type-Options': 'nosniff' };
+  if (status === 401) extra['WWW-Authenticate'] = 'Basic realm="zgate", Bearer realm="zgate"';
+  const lines = Object.entries(extra).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${lines}Connection: close\r\n\r\n${body}`,
   );
+}
+
+/** A credential that proves an identity (what --auth-required asks for), as opposed to the address alone. */
+function presentsCredential(c: Credentials): boolean {
+  return c.basic !== undefined || c.token !== undefined || c.x509 !== undefined;
+}
+
+/**
+ * Who an upgrade is (api.md "WebSocket, SSE and browsers under auth"): from the same
+ * credentials as REST. Under --auth-required an upgrade that presents none is still accepted,
+ * without an identity, so that it may send `auth`; one that presents a bad one is refused.
+ * Throws ZgateError (AuthFailed, NoAuth, Throttled, BadArguments) for the upgrade's answer.
+ */
+function upgradeAuth(ctx: ApiContext, req: IncomingMessage): SocketAuth {
+  refuseUrlCredentials(req.url ?? '');
+  if (ctx.service.authRequired) {
+    const config = identityConfigOf(ctx);
+    const addr = clientAddress(req, config.trustProxy);
+    const wait = ctx.throttle?.retryAfterMs(addr) ?? 0;
+    if (wait > 0) throw new ThrottledError(wait);
+    let credentials: Credentials;
+    try {
+      credentials = credentialsOf(req, config);
+    } catch (e) {
+      if (e instanceof ZgateError && e.code === 'AuthFailed') ctx.throttle?.failed(addr);
+      throw e;
+    }
+    if (!presentsCredential(credentials)) return { credentials: { ip: credentials.ip }, identity: undefined };
+  }
+  const { credentials, ...identity } = identify(ctx, req);
+  return { credentials, identity };
 }
 
 /** A browser's Origin must be this server's own, or one of the CORS allow-list. */
@@ -156,6 +193,9 @@ export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registr
   const env: WatchEnv = {
     service,
     config,
+    ctx,
+    tokens: new TokenHolders(),
+    authGraceMs: config.authGraceMs ?? DEFAULT_AUTH_GRACE_MS,
     counters,
     sockets: new Set(),
     maxFrameBytes,
@@ -167,6 +207,8 @@ export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registr
   };
 
   installWatchMetrics(registry, counters, hub);
+  // A revoked or expired token ends the sockets and streams that authenticated with it.
+  service.onTokenGone((accessor) => env.tokens.gone(accessor));
 
   // ---------------------------------------------------------------- WebSocket
   const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * env.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
@@ -184,10 +226,19 @@ export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registr
     if (origin !== undefined && !originAllowed(origin, req.headers.host, config.corsOrigins)) {
       return rejectUpgrade(socket, 403, 'NoAuth', `origin ${origin} is not allowed (same origin, or --cors-origins)`);
     }
+    let auth: SocketAuth;
+    try {
+      auth = upgradeAuth(ctx, req);
+    } catch (e) {
+      if (e instanceof ThrottledError) return rejectUpgrade(socket, 429, 'Throttled', e.message, { 'Retry-After': String(Math.ceil(e.retryAfterMs / 1000)) });
+      if (e instanceof ZgateError) return rejectUpgrade(socket, statusOf(e.code), e.code, e.message);
+      app.log.error({ err: e }, 'WebSocket upgrade failed');
+      return rejectUpgrade(socket, 500, 'SystemError', 'the upgrade failed');
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       raw.add(ws);
       ws.once('close', () => raw.delete(ws));
-      env.sockets.add(new WsSubscriber(ws, env));
+      env.sockets.add(new WsSubscriber(ws, env, auth));
     });
   };
   app.server.on('upgrade', onUpgrade);

@@ -7,7 +7,6 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import WebSocket from 'ws';
 import { buildApp } from '../../src/api/http/app.js';
 import type { Access } from '../../src/core/acl.js';
 import type { TokenRecord } from '../../src/core/token-ops.js';

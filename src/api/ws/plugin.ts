@@ -140,6 +140,10 @@ const WS_DESCRIPTION = [
   'create/set/delete/txn take `"idempotencyKey"` (as the Idempotency-Key header over HTTP, one table for both): a retry with the same key answers the first result with `"idempotentReplayed":true`.',
   'Errors: `{"id":n,"type":"error","error":{"code","message"}}`; a resume older than the history: `{"type":"error","code":"Compacted","compactZxid":"..."}`.',
   '`fromZxid` resumes after N; `minZxid` (as `?minZxid=` on reads) first waits until this member has applied M, so a watch set anew never starts from an older state than the client has seen.',
+  'Identity is fixed at the upgrade from the same credentials as REST (Authorization, or the zgate_token cookie under the Origin rules): 401, 403 or 429 refuse the upgrade.',
+  '`{"id":1,"op":"auth","scheme":"digest","auth":"user:password"}` or `{"id":1,"op":"auth","scheme":"bearer","token":"zgt_..."}` adds an identity (ZooKeeper\'s addAuth) → `{"id":1,"type":"auth","ids":[...]}`; a failed auth closes the socket with 4401.',
+  'Under --auth-required a socket without credentials may send only `auth`, and is closed (4401) after 10 s without one. A revoked or expired token closes the sockets that used it (4401).',
+  '`create` takes `"acl":[{"perms":"cdrwa","scheme","id"}]`; `getAcl` {path} → `{"type":"result","path","acl","stat"}`; `setAcl` {path, acl, version} → `{"type":"result","path","stat"}`.',
   'A reader slower than its send queue bound is closed with code 4008; a socket holding a session, with 1013 when this member has known no leader for a third of the session timeout (bind it on another member).',
 ].join(' ');
 
@@ -185,28 +189,38 @@ new Counter({
 });
 }
 
-export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry, opts: WatchPluginOptions = {}): Promise<void> {
+function watchEnv(app: FastifyInstance, ctx: ApiContext): WatchEnv {
   const { service, config } = ctx;
-  const hub = service.watches;
-  const counters = newCounters();
-  const maxFrameBytes = Math.ceil(service.limits.maxDataBytes * 1.5) + 65536;
-  const env: WatchEnv = {
+  return {
     service,
     config,
     ctx,
     tokens: new TokenHolders(),
     authGraceMs: config.authGraceMs ?? DEFAULT_AUTH_GRACE_MS,
-    counters,
+    counters: newCounters(),
     sockets: new Set(),
-    maxFrameBytes,
+    maxFrameBytes: Math.ceil(service.limits.maxDataBytes * 1.5) + 65536,
     maxInflight: 256,
     maxWatchesPerSocket: 10_000,
     closeGraceMs: 5_000,
     livenessMs: Math.max(3 * config.heartbeatMs, 30_000),
     log: (err) => app.log.error({ err }, 'watch request failed'),
   };
+}
 
-  installWatchMetrics(registry, counters, hub);
+/** The answer to an upgrade whose identity failed: 401 (WWW-Authenticate), 403, 429 (Retry-After), 400. */
+function refuseIdentity(app: FastifyInstance, socket: Duplex, e: unknown): void {
+  if (e instanceof ThrottledError) return rejectUpgrade(socket, 429, 'Throttled', e.message, { 'Retry-After': String(Math.ceil(e.retryAfterMs / 1000)) });
+  if (e instanceof ZgateError) return rejectUpgrade(socket, statusOf(e.code), e.code, e.message);
+  app.log.error({ err: e }, 'WebSocket upgrade failed');
+  rejectUpgrade(socket, 500, 'SystemError', 'the upgrade failed');
+}
+
+export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry, opts: WatchPluginOptions = {}): Promise<void> {
+  const { service, config } = ctx;
+  const env = watchEnv(app, ctx);
+
+  installWatchMetrics(registry, env.counters, service.watches);
   // A revoked or expired token ends the sockets and streams that authenticated with it.
   service.onTokenGone((accessor) => env.tokens.gone(accessor));
 
@@ -230,10 +244,7 @@ export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registr
     try {
       auth = upgradeAuth(ctx, req);
     } catch (e) {
-      if (e instanceof ThrottledError) return rejectUpgrade(socket, 429, 'Throttled', e.message, { 'Retry-After': String(Math.ceil(e.retryAfterMs / 1000)) });
-      if (e instanceof ZgateError) return rejectUpgrade(socket, statusOf(e.code), e.code, e.message);
-      app.log.error({ err: e }, 'WebSocket upgrade failed');
-      return rejectUpgrade(socket, 500, 'SystemError', 'the upgrade failed');
+      return refuseIdentity(app, socket, e);
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       raw.add(ws);

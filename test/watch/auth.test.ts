@@ -6,7 +6,12 @@
  */
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import { defaultApiConfig, type ApiContext } from '../../src/api/http/context.js';
+import { sharedSchemas } from '../../src/api/http/schemas.js';
+import { watchRoutes } from '../../src/api/ws/plugin.js';
+import { AuthThrottle } from '../../src/auth/throttle.js';
 import { buildApp } from '../../src/api/http/app.js';
 import type { Access } from '../../src/core/acl.js';
 import type { TokenRecord } from '../../src/core/token-ops.js';
@@ -30,7 +35,7 @@ interface Server {
 }
 
 /** The member's parts as server/parts.ts assembles them, with a token verifier over the member's replicated table. */
-async function start(opts: { authRequired?: boolean; authGraceMs?: number; superDigest?: string } = {}): Promise<Server> {
+async function start(opts: { authRequired?: boolean; authGraceMs?: number; superDigest?: string; throttle?: ApiContext['throttle'] } = {}): Promise<Server> {
   const authRequired = opts.authRequired === true;
   const member = new Member(new LocalLog(), {});
   const sessions = new SessionService(member);
@@ -55,7 +60,15 @@ async function start(opts: { authRequired?: boolean; authGraceMs?: number; super
     defaultAcl: defaultAclOf({ defaultAcl: 'world:anyone:cdrwa', authRequired }, false),
     authenticator,
   });
-  const app = await buildApp({ service, logLevel: false, config: { heartbeatMs: 0, ...(opts.authGraceMs !== undefined ? { authGraceMs: opts.authGraceMs } : {}) } });
+  const config = { ...defaultApiConfig, heartbeatMs: 0, ...(opts.authGraceMs !== undefined ? { authGraceMs: opts.authGraceMs } : {}) };
+  let app: FastifyInstance;
+  if (opts.throttle === undefined) app = await buildApp({ service, logLevel: false, config });
+  else {
+    // The app takes no throttle (yet): the watch plugin alone, with one.
+    app = Fastify();
+    for (const schema of sharedSchemas) app.addSchema(schema);
+    await watchRoutes(app, { service, config, throttle: opts.throttle }, new Registry());
+  }
   sessions.start();
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;
@@ -436,5 +449,30 @@ describe('SSE identity and token revocation', () => {
     await s.member.write({ op: 'expireTokens', accessors: [accessor] });
     expect(await c.closed).toBe(4401);
     await until(() => c.closeCode !== undefined);
+  });
+});
+
+describe('failed authentications are throttled', () => {
+  let s: Server;
+  beforeAll(async () => {
+    // A clock that never moves: the window never passes.
+    s = await start({ throttle: new AuthThrottle({ monoMs: () => 0 }, { rate: 1, windowMs: 60_000 }) });
+  });
+  afterAll(async () => s.close());
+
+  test('failed in-band auths count; past the rate an upgrade is 429 with Retry-After, and an auth is refused (4429)', async () => {
+    const early = await connect(s.wsUrl);
+    for (let i = 0; i < 2; i++) {
+      const c = await connect(s.wsUrl);
+      expect(await c.request({ op: 'auth', scheme: 'bearer', token: mintToken().token })).toMatchObject({ error: { code: 'AuthFailed' } });
+      expect(await c.closed).toBe(4401);
+    }
+    const refused = await upgrade(s.wsUrl);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'Throttled' } });
+    // Even a good credential is not tried while throttled.
+    expect(await early.request({ op: 'auth', scheme: 'digest', auth: 'alice:pw' })).toMatchObject({ error: { code: 'Throttled' } });
+    expect(await early.closed).toBe(4429);
   });
 });

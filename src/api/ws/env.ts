@@ -43,12 +43,18 @@ export class TokenHolders {
     if (set.size === 0) this.byAccessor.delete(accessor);
   }
 
-  /** Ends every connection that used the token. */
-  gone(accessor: string): void {
+  /** Ends every connection that used the token. Called from the member's apply loop: never throws (`onError` hears why). */
+  gone(accessor: string, onError: (err: unknown) => void): void {
     const set = this.byAccessor.get(accessor);
     if (set === undefined) return;
     this.byAccessor.delete(accessor);
-    for (const c of set) c.tokenGone();
+    for (const c of set) {
+      try {
+        c.tokenGone();
+      } catch (e) {
+        onError(e);
+      }
+    }
   }
 
   get size(): number {

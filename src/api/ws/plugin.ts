@@ -222,7 +222,7 @@ export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registr
 
   installWatchMetrics(registry, env.counters, service.watches);
   // A revoked or expired token ends the sockets and streams that authenticated with it.
-  service.onTokenGone((accessor) => env.tokens.gone(accessor));
+  service.onTokenGone((accessor) => env.tokens.gone(accessor, env.log));
 
   // ---------------------------------------------------------------- WebSocket
   const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * env.maxFrameBytes, perMessageDeflate: false, clientTracking: false });

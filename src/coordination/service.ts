@@ -116,6 +116,28 @@ export interface Credentials {
   x509?: string;
 }
 
+export interface TokenRequest {
+  ttlMs?: number;
+  readOnly?: boolean;
+  prefix?: string;
+  description?: string;
+  cookie?: boolean;
+  /** Narrows the caller's ids (super may name any). */
+  ids?: Id[];
+}
+
+/** A token as its routes show it: never its secret or hash. */
+export interface TokenView {
+  id: string;
+  ids: Id[];
+  readOnly: boolean;
+  prefix: string | null;
+  description: string;
+  cookie: boolean;
+  createdAt: number;
+  expiresAt: number;
+}
+
 /** The token a caller authenticated with, as whoami shows it (never its secret). */
 export interface TokenSummary {
   id: string;
@@ -303,11 +325,20 @@ export interface CoordinationService {
   /** setACL: needs ADMIN; fires no watch. */
   setAcl(req: SetAclRequest, caller: Caller): Promise<Written<{ path: string; stat: Stat }>>;
 
+  // ---------------------------------------------------------------- tokens
+  /** Needs a Basic or x509 identity (a token never mints a token); the secret is in the answer only. */
+  createToken(req: TokenRequest, identity: Identity): Promise<{ zxid: Zxid; token: string; view: TokenView }>;
+  /** The caller's tokens (super: all), never their secrets. */
+  listTokens(access: Access): TokenView[];
+  /** NoNode unless the caller created it (or is super). */
+  getToken(id: string, access: Access): TokenView;
+  revokeToken(id: string, access: Access): Promise<{ zxid: Zxid }>;
+
   // ---------------------------------------------------------------- identity
+  /** Every request, socket and session needs a digest, x509 or token identity (--auth-required). */
+  readonly authRequired: boolean;
   /** The ids a caller's credentials prove; AuthFailed for a bad token or an unlisted digest, or none under --auth-required. */
   authenticate(creds: Credentials): Identity;
-  /** --auth-required: every caller needs a digest, x509 or token identity. */
-  readonly authRequired: boolean;
   /**
    * Calls `listener` with a token's accessor when this member applies its revocation or its
    * expiry, so that the connections that authenticated with it can close.

@@ -203,12 +203,17 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The canonical text of one entry and of a list (interning, deduplication, digests). */
+/**
+ * The canonical text of one entry and of a list (interning, deduplication, digests): JSON, so
+ * that distinct lists never share a key whatever their ids hold (an x509 or sasl id may hold
+ * any character; joining fields with separators let a crafted id make one list's key another's,
+ * and the cache then handed out the crafted list).
+ */
 export function aclEntryKey(a: Acl): string {
-  return `${a.perms}\u0000${a.scheme}\u0000${a.id}`;
+  return JSON.stringify([a.perms, a.scheme, a.id]);
 }
 export function aclKey(list: readonly Acl[]): string {
-  return list.map(aclEntryKey).join('\u0001');
+  return JSON.stringify(list.map((a) => [a.perms, a.scheme, a.id]));
 }
 
 /**
@@ -257,7 +262,9 @@ export function isStoredAcl(v: unknown): v is Acl[] {
     (e: unknown) =>
       isRecord(e) &&
       typeof e.perms === 'number' &&
-      Number.isInteger(e.perms) &&
+      // A Java int, as ZooKeeper stores it (bits above 31 included): a wider number would be
+      // another list to the cache but the same bits to the check (ToInt32).
+      (e.perms | 0) === e.perms &&
       typeof e.scheme === 'string' &&
       typeof e.id === 'string' &&
       e.scheme !== 'auth' &&

@@ -59,6 +59,7 @@ export interface WriteAnswer {
 }
 
 export type ApplyListener = (zxid: Zxid, events: TreeEvent[], outcome: ApplyOutcome) => void;
+export type OwnEntryListener = (payload: EntryPayload, answer: WriteAnswer) => void;
 
 interface Waiter {
   resolve(a: WriteAnswer): void;
@@ -125,6 +126,7 @@ export class Member {
   private readonly waiters = new Map<number, Waiter>();
   private zxidWaiters: ZxidWaiter[] = [];
   private readonly listeners: ApplyListener[] = [];
+  private readonly ownListeners: OwnEntryListener[] = [];
   private readonly installListeners: ((index: Zxid) => void)[] = [];
   private closed = false;
 
@@ -257,6 +259,11 @@ export class Member {
     return this.log.status();
   }
 
+  /** Called for each applied entry this run proposed (the audit log: the member that took the request records it). */
+  onOwnEntry(listener: OwnEntryListener): void {
+    this.ownListeners.push(listener);
+  }
+
   /** Called for every applied entry, in order; the watch registry hangs here. */
   onApply(listener: ApplyListener): void {
     this.listeners.push(listener);
@@ -313,6 +320,7 @@ export class Member {
       this.appliedIndex = entry.index;
       for (const l of this.listeners) l(entry.index, outcome.events, outcome);
       if (payload.origin === this.opts.id && payload.run === this.opts.runId) {
+        for (const l of this.ownListeners) l(payload, answer);
         const w = this.waiters.get(payload.reqId);
         if (w) {
           w.timer.cancel();

@@ -387,6 +387,28 @@ export class SessionService {
       this.lastSweep = now;
       this.sweep(now).catch((e: unknown) => this.onError(e, 'the sweep'));
     }
+    this.reapTokens(now);
+  }
+
+  private tokenReapInFlight = false;
+  private lastTokenReap = 0;
+
+  /**
+   * The leader removes expired tokens (about once a second, one entry of at most a thousand
+   * at a time), so that their sockets close and the audit log records each expiry; apply
+   * removes only those expired at the entry's time.
+   */
+  private reapTokens(now: number): void {
+    if (this.tokenReapInFlight || now - this.lastTokenReap < 1000) return;
+    this.lastTokenReap = now;
+    const due = this.member.tokens.expiredAt(now, 1000);
+    if (due.length === 0) return;
+    this.tokenReapInFlight = true;
+    this.propose({ op: 'expireTokens', accessors: due })
+      .catch((e: unknown) => this.onError(e, 'expiring tokens'))
+      .finally(() => {
+        this.tokenReapInFlight = false;
+      });
   }
 
   /**

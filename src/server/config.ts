@@ -1,4 +1,5 @@
 /** The member's configuration: every flag, its environment variable, default and help line. */
+import { isValidAclId } from '../core/acl.js';
 import { ZgateError } from '../core/errors.js';
 import { resolveClientTls, resolvePeerTls, TLS_FLAGS, type ClientTlsConfig, type PeerTlsConfig } from './tls-config.js';
 
@@ -38,6 +39,16 @@ export interface ServeConfig {
   peerTls: PeerTlsConfig | undefined;
   /** Every request, socket and session needs an authenticated identity (ZooKeeper's enforce.auth). */
   authRequired: boolean;
+  /** As given; undefined: world:anyone:cdrwa, or auth::cdrwa with --auth-required. */
+  defaultAcl: string | undefined;
+  superDigest: string | undefined;
+  x509SuperUser: string | undefined;
+  digestUsers: string | undefined;
+  trustProxy: string[];
+  maxTokenTtlMs: number;
+  maxTokens: number;
+  authRate: number;
+  auditLog: string | undefined;
   /** Starts with --auth-required although --peers has non-loopback hosts and no peer TLS. */
   insecurePeers: boolean;
 }
@@ -81,6 +92,15 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { flag: 'reaper-max-per-minute', env: 'ZGATE_REAPER_MAX_PER_MINUTE', default: '10000', help: 'throttle of that sweep: znodes deleted per minute at most (its share per sweep)' },
   ...TLS_FLAGS,
   { kind: 'boolean', flag: 'auth-required', env: 'ZGATE_AUTH_REQUIRED', default: 'false', help: 'true: every request, socket and session needs a digest, x509 or token identity' },
+  { flag: 'default-acl', env: 'ZGATE_DEFAULT_ACL', default: '', help: 'ACL of a create that names none, as scheme:id:perms,... (default world:anyone:cdrwa; auth::cdrwa with --auth-required)' },
+  { flag: 'super-digest', env: 'ZGATE_SUPER_DIGEST', default: '', help: 'user:base64(sha1(user:password)) of a super user, who passes every ACL (ZooKeeper\'s superDigest)' },
+  { flag: 'x509-super-user', env: 'ZGATE_X509_SUPER_USER', default: '', help: 'client certificate subject DN (RFC 2253, as Java writes it) of a super user' },
+  { flag: 'digest-users', env: 'ZGATE_DIGEST_USERS', default: '', help: 'file of user:base64(sha1(user:password)) lines: only these digests may authenticate (others 401)' },
+  { flag: 'trust-proxy', env: 'ZGATE_TRUST_PROXY', default: '', help: 'comma-separated addresses or CIDR ranges of proxies whose X-Forwarded-For gives the client address' },
+  { flag: 'max-token-ttl-ms', env: 'ZGATE_MAX_TOKEN_TTL_MS', default: '604800000', help: 'longest lifetime a token may be created with (7 days)' },
+  { flag: 'max-tokens', env: 'ZGATE_MAX_TOKENS', default: '10000', help: 'live tokens in all (100 per identity); past it 409 QuotaExceeded' },
+  { flag: 'auth-rate', env: 'ZGATE_AUTH_RATE', default: '10', help: 'failed authentications per second and address before 429 Throttled' },
+  { flag: 'audit-log', env: 'ZGATE_AUDIT_LOG', default: '', help: 'file of the audit log, one JSON object per line (- for stdout; empty: none)' },
   { kind: 'boolean', flag: 'insecure-peers', env: 'ZGATE_INSECURE_PEERS', default: 'false', help: 'true: start with --auth-required although non-loopback --peers have no peer TLS (anyone reaching a peer port can join)' },
   { flag: 'log-level', env: 'ZGATE_LOG_LEVEL', default: 'info', help: 'pino log level: fatal, error, warn, info, debug, trace, silent' },
 ];
@@ -152,7 +172,32 @@ export function resolveServeConfig(flags: Record<string, string | undefined>, en
     peerTls: resolvePeerTls(value),
     authRequired: boolean('auth-required', value('auth-required')),
     insecurePeers: boolean('insecure-peers', value('insecure-peers')),
+    defaultAcl: optional(value('default-acl')),
+    superDigest: digestFlag('super-digest', value('super-digest')),
+    x509SuperUser: optional(value('x509-super-user')),
+    digestUsers: optional(value('digest-users')),
+    trustProxy: trustProxyFlag(value('trust-proxy')),
+    maxTokenTtlMs: integer('max-token-ttl-ms', value('max-token-ttl-ms'), 60_000, 365 * 86_400_000),
+    maxTokens: integer('max-tokens', value('max-tokens'), 1, 10_000_000),
+    authRate: integer('auth-rate', value('auth-rate'), 1, 1_000_000),
+    auditLog: optional(value('audit-log')),
   };
+}
+
+function optional(text: string): string | undefined {
+  return text === '' ? undefined : text;
+}
+
+function digestFlag(name: string, text: string): string | undefined {
+  if (text === '') return undefined;
+  if (!/^[^:]+:[A-Za-z0-9+/]{27}=$/.test(text)) throw new ZgateError('BadArguments', `--${name} must be user:base64(sha1(user:password)), as zkCli's DigestAuthenticationProvider prints it, got '${text}'`);
+  return text;
+}
+
+function trustProxyFlag(text: string): string[] {
+  const ranges = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const r of ranges) if (!isValidAclId('ip', r)) throw new ZgateError('BadArguments', `--trust-proxy: '${r}' is not an address or addr/bits range`);
+  return ranges;
 }
 
 function sessionBounds(min: number, max: number): { minSessionTimeoutMs: number; maxSessionTimeoutMs: number } {

@@ -25,14 +25,16 @@ export interface MemberPartsConfig {
   watchHistoryBytes: number;
   /** Heartbeat interval of WebSocket and SSE watchers, ms (0: none). */
   heartbeatMs: number;
-  /** The ACL of a create that gives none, as zkCli writes ACLs (`world:anyone:cdrwa`). */
-  defaultAcl: string;
+  /** The ACL of a create that gives none, as zkCli writes ACLs; undefined: `world:anyone:cdrwa`, or `auth::cdrwa` under authRequired. */
+  defaultAcl: string | undefined;
   /** Every request needs a digest, x509 or token identity; the default ACL becomes `auth::cdrwa`. */
   authRequired: boolean;
   /** `user:base64(sha1(user:password))` of the super user, if any. */
   superDigest: string | undefined;
   /** A client certificate DN that is super, if any. */
   x509SuperUser: string | undefined;
+  /** Longest token lifetime a create may ask for. */
+  maxTokenTtlMs: number;
 }
 
 export const defaultPartsConfig: MemberPartsConfig = {
@@ -42,15 +44,16 @@ export const defaultPartsConfig: MemberPartsConfig = {
   watchHistoryEntries: 10_000,
   watchHistoryBytes: 64 * 1024 * 1024,
   heartbeatMs: 10_000,
-  defaultAcl: 'world:anyone:cdrwa',
+  defaultAcl: undefined,
   authRequired: false,
   superDigest: undefined,
   x509SuperUser: undefined,
+  maxTokenTtlMs: 7 * 86_400_000,
 };
 
 /** The default ACL as the service takes it: --default-acl, or `auth::cdrwa` under --auth-required (unless set). */
-export function defaultAclOf(config: Pick<MemberPartsConfig, 'defaultAcl' | 'authRequired'>, explicit: boolean): unknown {
-  const text = config.authRequired && !explicit ? 'auth::cdrwa' : config.defaultAcl;
+export function defaultAclOf(config: Pick<MemberPartsConfig, 'defaultAcl' | 'authRequired'>): unknown {
+  const text = config.defaultAcl ?? (config.authRequired ? 'auth::cdrwa' : 'world:anyone:cdrwa');
   const parsed = parseAclText(text);
   const fixed = parsed === undefined ? undefined : fixupAcl(parsed, [{ scheme: 'digest', id: 'probe:probe' }]);
   if (parsed === undefined || fixed?.ok !== true) {
@@ -71,8 +74,6 @@ export interface MemberPartsOptions {
   sessionOptions?: Partial<SessionServiceOptions>;
   /** With --digest-users: the digests that may authenticate. */
   digestUsers?: { has(digestId: string): boolean };
-  /** Whether --default-acl was given (else --auth-required makes it `auth::cdrwa`). */
-  defaultAclGiven?: boolean;
   clock?: Clock;
   /** Errors of background duties (session timers, watch dispatch). */
   onError?: (err: unknown, what: string) => void;
@@ -108,16 +109,18 @@ export function assembleMember(member: Member, o: MemberPartsOptions = {}): Memb
     advertisedHttp: o.advertisedHttp ?? '',
     isReady: o.isReady ?? (() => member.ready),
     ...(o.replication !== undefined ? { replication: o.replication } : {}),
-    defaultAcl: defaultAclOf(config, o.defaultAclGiven === true),
+    defaultAcl: defaultAclOf(config),
+    maxTokenTtlMs: config.maxTokenTtlMs,
+    nowMs: () => clock.nowMs(),
     authenticator: new Authenticator({
       authRequired: config.authRequired,
       ...(config.superDigest !== undefined ? { superDigest: config.superDigest } : {}),
       ...(config.x509SuperUser !== undefined ? { x509SuperUser: config.x509SuperUser } : {}),
       ...(o.digestUsers !== undefined ? { digestUsers: o.digestUsers } : {}),
-      verifyToken: () => undefined,
+      verifyToken: (token) => service.verifyToken(token),
     }),
   };
-  const service = new MemberService(member, sessions, hub, serviceOptions);
+  const service: MemberService = new MemberService(member, sessions, hub, serviceOptions);
   return {
     member,
     service,

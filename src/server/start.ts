@@ -5,6 +5,11 @@
  * them in order. The HTTP face listens first (answering /readyz 503 and every request
  * Unavailable) while storage opens and the state is recovered.
  */
+import { loadDigestUsers } from '../auth/digest-users.js';
+import { systemClock } from '../util/clock.js';
+import { AuthThrottle } from '../auth/throttle.js';
+import { openAuditLog } from './audit-log.js';
+import { auditMember } from './audit-wiring.js';
 import type { FastifyInstance } from 'fastify';
 import { Server as TlsServer } from 'node:tls';
 import { pino, type Logger } from 'pino';
@@ -100,16 +105,21 @@ export async function startMember(config: ServeConfig, o: StartOptions): Promise
   if (config.peerTls !== undefined) peerTlsMaterial(config.peerTls);
   const replication = peers.size > 0 ? new LateReplication(config.id) : undefined;
   const lateLog = new LateLog(config.id);
+  const digestUsers = config.digestUsers !== undefined ? await loadDigestUsers(config.digestUsers) : undefined;
+  const audit = config.auditLog !== undefined ? await openAuditLog({ dest: config.auditLog, member: config.id, clock: systemClock, onError: (err) => logger.error({ err }, 'audit log write failed') }) : undefined;
   const member = new Member(lateLog, {
     id: config.id,
     tree: { maxDataBytes: config.maxDataBytes },
+    tokenBounds: { perIdentity: 100, total: config.maxTokens },
     requestTimeoutMs: config.requestTimeoutMs,
     snapshotEntries: config.snapshotEntries,
     snapshotBytes: config.snapshotBytes,
   });
   member.markRecovering();
+  if (audit !== undefined) auditMember(member, audit);
   const parts = assembleMember(member, {
     config: config,
+    ...(digestUsers !== undefined ? { digestUsers } : {}),
     advertisedHttp: advertisedUrl(config),
     isReady: () => member.ready && (replication === undefined || replication.attached?.isReady() === true),
     ...(replication !== undefined ? { replication } : {}),
@@ -125,7 +135,9 @@ export async function startMember(config: ServeConfig, o: StartOptions): Promise
     service: parts.service,
     logger,
     processMetrics: true,
-    config: { corsOrigins: config.corsOrigins, heartbeatMs: config.heartbeatMs, watchQueueBytes: config.watchQueueBytes, ...(peerTransport !== undefined ? { peerTransport } : {}) },
+    config: { corsOrigins: config.corsOrigins, heartbeatMs: config.heartbeatMs, watchQueueBytes: config.watchQueueBytes, trustProxy: config.trustProxy, ...(peerTransport !== undefined ? { peerTransport } : {}) },
+    throttle: new AuthThrottle(systemClock, { rate: config.authRate }),
+    ...(audit !== undefined ? { audit } : {}),
     ...(https !== undefined ? { https } : {}),
   });
   parts.start();
@@ -139,6 +151,7 @@ export async function startMember(config: ServeConfig, o: StartOptions): Promise
     await app.close();
     parts.stop();
     await member.close();
+    await audit?.close();
   };
   await app.listen({ host: config.httpHost, port: config.httpPort });
   logger.info({ http: app.server.address(), dataDir: config.dataDir }, 'zgate member listening; recovering its state (/readyz answers 503 until done)');

@@ -7,11 +7,15 @@
 import { aclKey, isStoredAcl, OPEN_ACL_UNSAFE, type Acl } from '../core/acl.js';
 import { assert } from '../util/assert.js';
 
+/** The id of a list interned but never held yet. */
+const UNNUMBERED = -1;
+
 export class AclRef {
   /** Znodes holding this list (while 0 it is out of the cache, and back in when re-held). */
   refs = 0;
   constructor(
-    readonly id: number,
+    /** Given when first held (an id is spent only on a list some znode really had), kept for good. */
+    public id: number,
     readonly list: readonly Acl[],
     readonly key: string,
   ) {}
@@ -40,17 +44,15 @@ export class AclCache {
   }
 
   /**
-   * The interned ref for `list` (already validated). A new one gets the next id and enters the
-   * cache only when first held, so a refused op leaves nothing behind but the id it used (the
-   * same on every member, since every member applies the same entries).
+   * The interned ref for `list` (already validated). A new one gets its id and enters the
+   * cache only when first held, so a refused op (NoAuth, say) leaves nothing behind, not even
+   * a spent id.
    */
   intern(list: readonly Acl[]): AclRef {
     const key = aclKey(list);
     const found = this.byKey.get(key);
     if (found !== undefined) return found;
-    // Ids are int32 in a snapshot's columns.
-    assert(this.next < 2 ** 31 - 1, 'ACL ids exhausted');
-    return new AclRef(this.next++, Object.freeze(list.map((e) => Object.freeze({ perms: e.perms, scheme: e.scheme, id: e.id }))), key);
+    return new AclRef(UNNUMBERED, Object.freeze(list.map((e) => Object.freeze({ perms: e.perms, scheme: e.scheme, id: e.id }))), key);
   }
 
   /** The next id: a dry run (precheck) puts it back, so that only applied entries use ids. */
@@ -63,6 +65,11 @@ export class AclCache {
   }
 
   hold(ref: AclRef): void {
+    if (ref.id === UNNUMBERED) {
+      // Ids are int32 in a snapshot's columns.
+      assert(this.next < 2 ** 31 - 1, 'ACL ids exhausted');
+      ref.id = this.next++;
+    }
     if (ref.refs === 0) {
       // Dropped when its last holder went, and held again (an undone delete, or a list reused).
       assert(!this.byId.has(ref.id) || this.byId.get(ref.id) === ref, () => `ACL id ${ref.id} reused`);
@@ -101,7 +108,8 @@ export class AclCache {
   static fromSnapshot(v: unknown): AclCache | undefined {
     if (typeof v !== 'object' || v === null) return undefined;
     const { next, lists } = v as { next?: unknown; lists?: unknown };
-    if (typeof next !== 'number' || !Number.isSafeInteger(next) || next < 1 || !Array.isArray(lists)) return undefined;
+    // Ids are int32 in the snapshot's columns: a larger `next` is no tree's (intern() stops at 2^31-1).
+    if (typeof next !== 'number' || !Number.isSafeInteger(next) || next < 1 || next > 2 ** 31 - 1 || !Array.isArray(lists)) return undefined;
     const cache = new AclCache();
     cache.next = next;
     for (const item of lists) {

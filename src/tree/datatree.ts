@@ -392,10 +392,13 @@ export class DataTree {
     const { parentPath, name: requestedName } = splitParent(path);
     const parent = this.lookup(parentPath);
     if (parent === undefined) return fail('NoNode', `parent ${JSON.stringify(parentPath)} does not exist`, path);
-    const denied = this.denied(parent, Perms.CREATE, path, parentPath);
-    if (denied) return denied;
     const suffix = sequential ? formatSequence(parent.cversion) : '';
     const finalPath = path + suffix;
+    // A token's prefix is decided on the znode the create makes: '/app' + suffix is a sibling
+    // of /app, outside a '/app' scope as '/apple' is. The refusal names the requested path
+    // (a caller without CREATE learns no sequence number).
+    const denied = this.denied(parent, Perms.CREATE, path, parentPath, finalPath);
+    if (denied) return denied;
     const p = pathFailure(finalPath);
     if (p) return p;
     const name = requestedName + suffix;
@@ -424,11 +427,12 @@ export class DataTree {
 
   /**
    * NoAuth unless the entry's writer may `perm` on `node` (at `aclPath`); the token scope is
-   * decided on `path`, the znode the op is about (a create's new path, a delete's victim).
+   * decided on `scopePath`, the znode the op is about (a create's new path, a delete's victim),
+   * and the refusal names `path`.
    */
-  private denied(node: ZNode, perm: number, path: string, aclPath: string): OpFailure | null {
+  private denied(node: ZNode, perm: number, path: string, aclPath: string, scopePath = path): OpFailure | null {
     const a = this.access;
-    if (a === null || permits(node.acl.list, perm, a, path)) return null;
+    if (a === null || permits(node.acl.list, perm, a, scopePath)) return null;
     const what = perm === Perms.CREATE ? 'create children of' : perm === Perms.DELETE ? 'delete children of' : perm === Perms.WRITE ? 'write' : perm === Perms.ADMIN ? 'change the ACL of' : 'read';
     const scoped = a.readOnly === true || a.prefix !== undefined ? ' (by its ACL or by the token\'s scope)' : '';
     return fail('NoAuth', `not allowed to ${what} ${JSON.stringify(aclPath)}${scoped}`, path);
@@ -651,14 +655,14 @@ export class DataTree {
       const [node, path] = stack.pop()!;
       const d = this.denied(node, Perms.READ, path, path);
       if (d) return d;
-      // In name order, so that every member names the same znode in the refusal.
+      // In name order, so that every member names the same znode in the refusal: the
+      // children's DELETE ascending, then the walk goes on into them ascending (pre-order).
       const names = node.sortedChildren();
-      for (let i = names.length - 1; i >= 0; i--) {
-        const p = childPath(path, names[i]!);
-        const dc = this.denied(node, Perms.DELETE, p, path);
+      for (let i = 0; i < names.length; i++) {
+        const dc = this.denied(node, Perms.DELETE, childPath(path, names[i]!), path);
         if (dc) return dc;
-        stack.push([node.children!.get(names[i]!)!, p]);
       }
+      for (let i = names.length - 1; i >= 0; i--) stack.push([node.children!.get(names[i]!)!, childPath(path, names[i]!)]);
     }
     return null;
   }

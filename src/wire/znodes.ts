@@ -85,6 +85,15 @@ export interface TxnOpJson {
   version?: number;
   /** create only: create missing parents. */
   parents?: boolean;
+  /** create only: the ACL, entries {perms: "cdrwa" | 0..31, scheme, id} (default: the member's default ACL). */
+  acl?: AclEntryJson[];
+}
+
+/** An ACL entry on the wire (a create's `acl`, getACL's answer). */
+export interface AclEntryJson {
+  perms: string | number;
+  scheme: string;
+  id: string;
 }
 
 /** POST /v1/txn's body. */

@@ -1,9 +1,13 @@
 /**
  * Model-based test: random op sequences applied both to the DataTree and to a small,
  * deliberately naive reference model (one Map of path -> fields, children found by scanning,
- * a multi run on a full copy), compared after every step.
+ * a multi run on a full copy), compared after every step. Znodes carry ACLs and each op is
+ * applied as a random caller (or as an internal entry); the model decides ZooKeeper's checks
+ * and their order itself, from the rules, with only core/acl.ts's grant and scope functions
+ * (tested on their own in test/core/acl.test.ts).
  */
 import fc from 'fast-check';
+import { aclGrants, OPEN_ACL_UNSAFE, Perms, READ_ACL_UNSAFE, scopeAdmits, type Access, type Acl } from '../../src/core/acl.js';
 import type { ZkCode } from '../../src/core/errors.js';
 import {
   CREATE_MODES,
@@ -35,6 +39,8 @@ interface MNode {
   kind: Kind;
   owner: bigint;
   ttl: number;
+  acl: readonly Acl[];
+  aversion: number;
 }
 
 type MFailure = { code: ZkCode; path?: string; opIndex?: number; results?: { op: string; code: ZkCode }[] };
@@ -62,15 +68,25 @@ const versionOk = (v: unknown): boolean => typeof v === 'number' && Number.isInt
 
 class Model {
   nodes = new Map<string, MNode>();
+  /** Who the op being applied acts as; undefined for an internal entry (nothing checked). */
+  access: Access | undefined;
 
   static fresh(): Model {
     const m = new Model();
-    for (const p of ['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']) m.nodes.set(p, Model.node(new Uint8Array(0), 0, 0, 'persistent', 0n, 0));
+    for (const p of ['/', '/zookeeper', '/zookeeper/quota']) m.nodes.set(p, Model.node(new Uint8Array(0), 0, 0, 'persistent', 0n, 0, OPEN_ACL_UNSAFE));
+    // ZooKeeper's /zookeeper/config: world-readable only, ACL version -1.
+    m.nodes.set('/zookeeper/config', { ...Model.node(new Uint8Array(0), 0, 0, 'persistent', 0n, 0, READ_ACL_UNSAFE), aversion: -1 });
     return m;
   }
 
-  static node(data: Uint8Array, zxid: number, time: number, kind: Kind, owner: bigint, ttl: number): MNode {
-    return { data, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, creates: 0, kind, owner, ttl };
+  static node(data: Uint8Array, zxid: number, time: number, kind: Kind, owner: bigint, ttl: number, acl: readonly Acl[]): MNode {
+    return { data, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, creates: 0, kind, owner, ttl, acl, aversion: 0 };
+  }
+
+  /** ZooKeeper's checkACL and the token's scope (decided on `scopePath`); internal entries pass. */
+  allowed(acl: readonly Acl[], perm: number, scopePath: string): boolean {
+    const a = this.access;
+    return a === undefined || (scopeAdmits(a, perm, scopePath) && aclGrants(acl, perm, a));
   }
 
   clone(): Model {
@@ -97,8 +113,7 @@ class Model {
       mtime: n.mtime,
       version: n.version,
       cversion: n.creates * 2 - numChildren,
-      // ZooKeeper's /zookeeper/config has ACL version -1 (conformance against ZooKeeper 3.8).
-      aversion: p === '/zookeeper/config' ? -1 : 0,
+      aversion: n.aversion,
       ephemeralOwner: n.kind === 'ephemeral' ? n.owner : 0n,
       dataLength: n.data.length,
       numChildren,
@@ -110,14 +125,15 @@ class Model {
     parent.creates++;
     parent.pzxid = zxid;
     this.nodes.set(path, node);
-    events.push({ type: 'NodeCreated', path }, { type: 'NodeChildrenChanged', path: parentOf(path) });
+    events.push({ type: 'NodeCreated', path, acl: node.acl }, { type: 'NodeChildrenChanged', path: parentOf(path), acl: parent.acl });
   }
 
   removeNode(path: string, zxid: number, events: TreeEvent[]): void {
     const parent = this.nodes.get(parentOf(path))!;
     parent.pzxid = Math.max(parent.pzxid, zxid);
+    const node = this.nodes.get(path)!;
     this.nodes.delete(path);
-    events.push({ type: 'NodeDeleted', path }, { type: 'NodeChildrenChanged', path: parentOf(path) });
+    events.push({ type: 'NodeDeleted', path, acl: node.acl }, { type: 'NodeChildrenChanged', path: parentOf(path), acl: parent.acl });
   }
 
   create(op: SubOp & { op: 'create' }, zxid: number, time: number, events: TreeEvent[]): SubResult | MFailure {
@@ -134,6 +150,9 @@ class Model {
     const seq = mode.includes('sequential');
     if (!path.startsWith('/')) return f('BadArguments');
     if (reserved(seq ? path + '1' : path)) return f('BadArguments');
+    // The proposer fixed the ACL up; a malformed one in the entry (here: empty) is refused before the tree is read.
+    if (op.acl !== undefined && op.acl.length === 0) return f('InvalidACL');
+    const acl = op.acl ?? OPEN_ACL_UNSAFE;
     if (op.parents === true) {
       if (!validPath(seq ? path + '1' : path)) return f('BadArguments');
       const segs = parentOf(path + (seq ? '1' : '')).split('/').slice(1);
@@ -142,8 +161,11 @@ class Model {
         if (s === '') break;
         const next = cur + '/' + s;
         if (!this.nodes.has(next)) {
-          if (this.nodes.get(cur === '' ? '/' : cur)!.kind === 'ephemeral') return f('NoChildrenForEphemerals');
-          this.addChild(next, Model.node(new Uint8Array(0), zxid, time, 'persistent', 0n, 0), zxid, events);
+          // Each missing level needs CREATE on its own parent, and gets the create's ACL.
+          const up = this.nodes.get(cur === '' ? '/' : cur)!;
+          if (!this.allowed(up.acl, Perms.CREATE, next)) return f('NoAuth', next);
+          if (up.kind === 'ephemeral') return f('NoChildrenForEphemerals');
+          this.addChild(next, Model.node(new Uint8Array(0), zxid, time, 'persistent', 0n, 0, acl), zxid, events);
         }
         cur = next;
       }
@@ -152,11 +174,13 @@ class Model {
     const parent = this.nodes.get(parentPath);
     if (parent === undefined) return f('NoNode');
     const finalPath = seq ? path + String(parent.creates).padStart(10, '0') : path;
+    // NoAuth before the full path, NodeExists and the ephemeral parent; a token's prefix is about the znode made.
+    if (!this.allowed(parent.acl, Perms.CREATE, finalPath)) return f('NoAuth');
     if (!validPath(finalPath)) return f('BadArguments', finalPath);
     if (this.nodes.has(finalPath)) return f('NodeExists', finalPath);
     if (parent.kind === 'ephemeral') return f('NoChildrenForEphemerals', finalPath);
     const kind: Kind = eph ? 'ephemeral' : ttlMode ? 'ttl' : mode === 'container' ? 'container' : 'persistent';
-    this.addChild(finalPath, Model.node(data.slice(), zxid, time, kind, eph ? op.owner! : 0n, ttlMode ? op.ttl! : 0), zxid, events);
+    this.addChild(finalPath, Model.node(data.slice(), zxid, time, kind, eph ? op.owner! : 0n, ttlMode ? op.ttl! : 0, acl), zxid, events);
     return { op: 'create', path: finalPath, stat: this.stat(finalPath) };
   }
 
@@ -166,18 +190,23 @@ class Model {
     if (!versionOk(op.version) || !validPath(op.path) || reserved(op.path)) return f('BadArguments');
     const n = this.nodes.get(op.path);
     if (n === undefined) return f('NoNode');
+    if (!this.allowed(n.acl, Perms.WRITE, op.path)) return f('NoAuth');
     if (op.version !== -1 && op.version !== n.version) return f('BadVersion');
     n.data = op.data.slice();
     n.version++;
     n.mzxid = zxid;
     n.mtime = time;
-    events.push({ type: 'NodeDataChanged', path: op.path });
+    events.push({ type: 'NodeDataChanged', path: op.path, acl: n.acl });
     return { op: 'set', path: op.path, stat: this.stat(op.path) };
   }
 
   delete(op: SubOp & { op: 'delete' }, zxid: number, events: TreeEvent[]): SubResult | MFailure {
     const f = (code: ZkCode): MFailure => ({ code, path: op.path });
     if (!versionOk(op.version) || !validPath(op.path) || op.path === '/' || reserved(op.path)) return f('BadArguments');
+    const parent = this.nodes.get(parentOf(op.path));
+    if (parent === undefined) return f('NoNode');
+    // DELETE on the parent before the node's own existence: a denied caller learns nothing of it.
+    if (!this.allowed(parent.acl, Perms.DELETE, op.path)) return f('NoAuth');
     const n = this.nodes.get(op.path);
     if (n === undefined) return f('NoNode');
     if (op.version !== -1 && op.version !== n.version) return f('BadVersion');
@@ -191,6 +220,7 @@ class Model {
     if (!versionOk(op.version) || !validPath(op.path)) return f('BadArguments');
     const n = this.nodes.get(op.path);
     if (n === undefined) return f('NoNode');
+    if (!this.allowed(n.acl, Perms.READ, op.path)) return f('NoAuth');
     if (op.version !== -1 && op.version !== n.version) return f('BadVersion');
     return { op: 'check', path: op.path };
   }
@@ -212,8 +242,9 @@ class Model {
 const isMFailure = (r: SubResult | MFailure): r is MFailure => 'code' in r;
 
 /** Applies op to a copy of the model; returns the outcome and the model to continue with. */
-function modelApply(m: Model, op: Op, zxid: number, time: number): { outcome: MOutcome; model: Model } {
+function modelApply(m: Model, op: Op, zxid: number, time: number, access: Access | undefined): { outcome: MOutcome; model: Model } {
   const work = m.clone();
+  work.access = access;
   const events: TreeEvent[] = [];
   const done = (result: unknown): { outcome: MOutcome; model: Model } => ({ outcome: { ok: true, result, events }, model: work });
   const failed = (failure: MFailure): { outcome: MOutcome; model: Model } => ({ outcome: { ok: false, failure }, model: m });
@@ -231,6 +262,9 @@ function modelApply(m: Model, op: Op, zxid: number, time: number): { outcome: MO
       const f = (code: ZkCode): { outcome: MOutcome; model: Model } => failed({ code, path: op.path });
       if (!Number.isInteger(op.maxNodes) || op.maxNodes < 1) return f('BadArguments');
       if (!versionOk(op.version) || !validPath(op.path) || op.path === '/' || reserved(op.path)) return f('BadArguments');
+      const parent = work.nodes.get(parentOf(op.path));
+      if (parent === undefined) return f('NoNode');
+      if (!work.allowed(parent.acl, Perms.DELETE, op.path)) return f('NoAuth');
       const n = work.nodes.get(op.path);
       if (n === undefined) return f('NoNode');
       if (op.version !== -1 && op.version !== n.version) return f('BadVersion');
@@ -241,6 +275,19 @@ function modelApply(m: Model, op: Op, zxid: number, time: number): { outcome: MO
       };
       visit(op.path);
       if (order.length > op.maxNodes) return f('BadArguments');
+      // READ on every znode and DELETE under each parent, pre-order, children by name; else nothing goes.
+      const denied = (p: string): string | null => {
+        if (!work.allowed(work.nodes.get(p)!.acl, Perms.READ, p)) return p;
+        const kids = work.kids(p).map((k) => `${p}/${k}`);
+        for (const c of kids) if (!work.allowed(work.nodes.get(p)!.acl, Perms.DELETE, c)) return c;
+        for (const c of kids) {
+          const r = denied(c);
+          if (r !== null) return r;
+        }
+        return null;
+      };
+      const refused = denied(op.path);
+      if (refused !== null) return failed({ code: 'NoAuth', path: refused });
       for (const p of order) work.removeNode(p, zxid, events);
       return done({ op: 'deleteTree', path: op.path, deleted: order.length });
     }
@@ -263,6 +310,19 @@ function modelApply(m: Model, op: Op, zxid: number, time: number): { outcome: MO
       }
       return done({ op: 'multi', results });
     }
+    case 'setAcl': {
+      const f = (code: ZkCode): { outcome: MOutcome; model: Model } => failed({ code, path: op.path });
+      if (!versionOk(op.version) || !validPath(op.path) || reserved(op.path)) return f('BadArguments');
+      if (op.acl.length === 0) return f('InvalidACL');
+      const n = work.nodes.get(op.path);
+      if (n === undefined) return f('NoNode');
+      if (!work.allowed(n.acl, Perms.ADMIN, op.path)) return f('NoAuth');
+      // Against the ACL version, not the data version; nothing else changes and no watch fires.
+      if (op.version !== -1 && op.version !== n.aversion) return f('BadVersion');
+      n.acl = op.acl;
+      n.aversion++;
+      return done({ op: 'setAcl', path: op.path, stat: work.stat(op.path) });
+    }
     default:
       // Sessions and the leader's reaping are not generated by this model (test/session covers them).
       throw new Error(`model: no ${op.op} op`);
@@ -274,7 +334,9 @@ function modelApply(m: Model, op: Op, zxid: number, time: number): { outcome: MO
 /** A fixed path, an existing znode, or a new name under an existing znode (ephemerals included). */
 type Target = { fixed: string } | { pick: number } | { under: number };
 type Ver = -1 | -2 | 'right' | 'wrong';
-type ACreate = { k: 'create'; path: Target; mode: CreateMode; ttl: 'auto' | number | 'none'; owner: 'auto' | 'none'; parents: boolean; data: Uint8Array };
+/** An index into ACLS, or 'none' for a create without one (world:anyone:cdrwa). */
+type AAcl = number | 'none';
+type ACreate = { k: 'create'; path: Target; mode: CreateMode; ttl: 'auto' | number | 'none'; owner: 'auto' | 'none'; parents: boolean; data: Uint8Array; acl: AAcl };
 type ASet = { k: 'set'; path: Target; data: Uint8Array; version: Ver };
 type ADelete = { k: 'delete'; path: Target; version: Ver };
 type ACheck = { k: 'check'; path: Target; version: Ver };
@@ -283,8 +345,45 @@ type AOp =
   | ASub
   | { k: 'deleteTree'; path: Target; version: Ver; maxNodes: number }
   | { k: 'multi'; ops: ASub[] }
+  | { k: 'setAcl'; path: Target; acl: number; version: AclVer }
   | { k: 'noop' }
   | { k: 'restore' };
+/** setACL's version: the aversion, a wrong one, or the data version (which must not be what counts). */
+type AclVer = -1 | -2 | 'right' | 'wrong' | 'data';
+
+const { READ: R, WRITE: W, CREATE: C, DELETE: D, ADMIN: A, ALL } = Perms;
+const digestOf = (user: string): string => `${user}:${user}-hash`;
+/** Small ACLs, as fixed up by a proposer: the empty one is malformed (InvalidACL). */
+const ACLS: Acl[][] = [
+  [{ perms: ALL, scheme: 'world', id: 'anyone' }],
+  [{ perms: R, scheme: 'world', id: 'anyone' }],
+  [{ perms: R | C, scheme: 'world', id: 'anyone' }],
+  [{ perms: W | C | D, scheme: 'world', id: 'anyone' }],
+  [{ perms: R | C | D, scheme: 'world', id: 'anyone' }, { perms: ALL, scheme: 'digest', id: digestOf('alice') }],
+  [{ perms: ALL, scheme: 'digest', id: digestOf('alice') }],
+  [{ perms: R | W | A, scheme: 'digest', id: digestOf('bob') }, { perms: C | D, scheme: 'digest', id: digestOf('carol') }],
+  [{ perms: ALL, scheme: 'digest', id: digestOf('alice') }, { perms: R | C, scheme: 'digest', id: digestOf('bob') }],
+  [{ perms: ALL, scheme: 'ip', id: '127.0.0.1' }],
+  [{ perms: R | C | D, scheme: 'ip', id: '10.0.0.0/8' }, { perms: A, scheme: 'x509', id: 'CN=alice' }],
+  [{ perms: ALL, scheme: 'x509', id: 'CN=alice' }],
+  [{ perms: 0, scheme: 'world', id: 'anyone' }],
+  [],
+];
+const ip = (id: string): { scheme: string; id: string } => ({ scheme: 'ip', id });
+const ALICE_IDS = [ip('10.1.2.3'), { scheme: 'digest', id: digestOf('alice') }, { scheme: 'x509', id: 'CN=alice' }];
+const BOB_IDS = [ip('192.168.1.9'), { scheme: 'digest', id: digestOf('bob') }];
+/** Who an op is applied as: undefined is an internal entry (no check at all). */
+const ACCESSES: (Access | undefined)[] = [
+  undefined,
+  { ids: [ip('127.0.0.1')], super: false },
+  { ids: [ip('10.9.8.7')], super: false },
+  { ids: ALICE_IDS, super: false },
+  { ids: BOB_IDS, super: false },
+  { ids: [ip('127.0.0.1')], super: true },
+  { ids: ALICE_IDS, super: false, readOnly: true },
+  { ids: BOB_IDS, super: false, prefix: '/a' },
+  { ids: [ip('127.0.0.1')], super: true, prefix: '/b' },
+];
 
 const UNIVERSE = ['/a', '/a/b', '/a/b/c', '/a/c', '/b', '/b/a', '/c'];
 // Paths that are refused or special somewhere: the root, /zookeeper, malformed ones.
@@ -314,6 +413,7 @@ const aCreate: fc.Arbitrary<ACreate> = fc.record({
   owner: fc.oneof({ weight: 8, arbitrary: fc.constant('auto' as const) }, { weight: 1, arbitrary: fc.constant('none' as const) }),
   parents: fc.boolean(),
   data,
+  acl: fc.oneof({ weight: 4, arbitrary: fc.constant('none' as const) }, { weight: 3, arbitrary: fc.nat(ACLS.length - 1) }),
 });
 const aSet: fc.Arbitrary<ASet> = fc.record({ k: fc.constant('set' as const), path: target, data, version });
 const aDelete: fc.Arbitrary<ADelete> = fc.record({ k: fc.constant('delete' as const), path: target, version });
@@ -326,6 +426,15 @@ const aOp: fc.Arbitrary<AOp> = fc.oneof(
   { weight: 1, arbitrary: aCheck },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('deleteTree' as const), path: target, version, maxNodes: fc.constantFrom(1, 2, 3, 100) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('multi' as const), ops: fc.array(aSub, { maxLength: 5 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant('setAcl' as const),
+      path: target,
+      acl: fc.nat(ACLS.length - 1),
+      version: fc.constantFrom<AclVer>(-1, -1, 'right', 'right', 'wrong', 'wrong', 'data', -2),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ k: 'noop' as const }) },
   { weight: 1, arbitrary: fc.constant({ k: 'restore' as const }) },
 );
@@ -354,6 +463,7 @@ function resolveSub(m: Model, a: ASub): SubOp {
       } else if (a.ttl !== 'none') op.ttl = a.ttl;
       if (a.owner === 'auto' && a.mode.startsWith('ephemeral')) op.owner = path.length % 2 === 0 ? 1n : 2n;
       if (a.parents) op.parents = true;
+      if (a.acl !== 'none') op.acl = ACLS[a.acl]!.map((e) => ({ ...e }));
       return op;
     }
     case 'set':
@@ -377,6 +487,13 @@ function resolve(m: Model, a: AOp): Op | 'restore' {
       const path = resolvePath(m, a.path);
       return { op: 'deleteTree', path, version: resolveVersion(m, path, a.version), maxNodes: a.maxNodes };
     }
+    case 'setAcl': {
+      const path = resolvePath(m, a.path);
+      const n = m.nodes.get(path);
+      const aversion = n?.aversion ?? 0;
+      const version = a.version === 'right' ? aversion : a.version === 'wrong' ? aversion + 1 : a.version === 'data' ? (n?.version ?? 0) : a.version;
+      return { op: 'setAcl', path, acl: ACLS[a.acl]!.map((e) => ({ ...e })), version };
+    }
     default:
       return resolveSub(m, a);
   }
@@ -385,7 +502,7 @@ function resolve(m: Model, a: AOp): Op | 'restore' {
 // ------------------------------------------------------------------ comparison
 
 function comparable(o: ApplyOutcome): MOutcome {
-  if (o.ok) return { ok: true, result: o.result, events: o.events.map(({ type, path }) => ({ type, path })) };
+  if (o.ok) return { ok: true, result: o.result, events: o.events.map(({ type, path, acl }) => ({ type, path, acl })) };
   const f: MFailure = { code: o.failure.code };
   if (o.failure.path !== undefined) f.path = o.failure.path;
   if (o.failure.opIndex !== undefined) f.opIndex = o.failure.opIndex;
@@ -410,11 +527,12 @@ function treeState(tree: DataTree, now: number): unknown {
     const p = stack.pop()!;
     const got = tree.get(p)!;
     const children = tree.children(p)!;
-    nodes[p] = { stat: got.stat, data: Array.from(got.data), children };
+    nodes[p] = { stat: got.stat, data: Array.from(got.data), children, acl: tree.aclOf(p)!.acl };
     for (const k of children) stack.push(p === '/' ? `/${k}` : `${p}/${k}`);
   }
   return {
     nodes,
+    aclLists: tree.aclLists,
     nodeCount: tree.nodeCount,
     dataBytes: tree.dataBytes,
     ephemerals: [tree.ephemeralsOf(1n), tree.ephemeralsOf(2n)],
@@ -427,13 +545,16 @@ function modelState(m: Model, now: number): unknown {
   const nodes: Record<string, unknown> = {};
   let dataBytes = 0;
   for (const [p, n] of m.nodes) {
-    nodes[p] = { stat: m.stat(p), data: Array.from(n.data), children: m.kids(p) };
+    nodes[p] = { stat: m.stat(p), data: Array.from(n.data), children: m.kids(p), acl: n.acl };
     dataBytes += n.data.length;
   }
   const select = (pred: (p: string, n: MNode) => boolean): string[] =>
     [...m.nodes].filter(([p, n]) => pred(p, n)).map(([p]) => p).sort();
+  // The distinct lists some znode holds, and the open list, which the cache always keeps.
+  const lists = new Set([JSON.stringify(OPEN_ACL_UNSAFE), ...[...m.nodes.values()].map((n) => JSON.stringify(n.acl))]);
   return {
     nodes,
+    aclLists: lists.size,
     nodeCount: m.nodes.size,
     dataBytes,
     ephemerals: [1n, 2n].map((o) => select((_p, n) => n.kind === 'ephemeral' && n.owner === o)),
@@ -458,11 +579,12 @@ describe('DataTree against a reference model', () => {
       if (op.op === 'create' && o.ok && o.events.length > 2) seen.set('parents created', (seen.get('parents created') ?? 0) + 1);
     };
     fc.assert(
-      fc.property(fc.array(aOp, { minLength: 1, maxLength: 30, size: 'max' }), (abstractOps) => {
+      fc.property(fc.array(fc.record({ a: aOp, who: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 5, arbitrary: fc.nat(ACCESSES.length - 1) }) }), { minLength: 1, maxLength: 30, size: 'max' }), (abstractOps) => {
         let tree = new DataTree({ maxDataBytes: MAX_DATA });
         let model = Model.fresh();
         let zxid = 0;
-        for (const a of abstractOps) {
+        for (const { a, who } of abstractOps) {
+          const access = ACCESSES[who];
           const op = resolve(model, a);
           if (op === 'restore') {
             // Replace the tree by its own snapshot mid-run: the copy must carry on identically.
@@ -474,8 +596,8 @@ describe('DataTree against a reference model', () => {
           }
           zxid++;
           const time = 1000 + zxid * 10;
-          const got = tree.apply(op, zxid, time);
-          const want = modelApply(model, op, zxid, time);
+          const got = tree.apply(op, zxid, time, undefined, access);
+          const want = modelApply(model, op, zxid, time, access);
           note(got, op);
           expect(comparable(got)).toEqual(normalise(want.outcome));
           model = want.model;
@@ -486,7 +608,7 @@ describe('DataTree against a reference model', () => {
         expect(restored.digest()).toBe(tree.digest());
         compareState(restored, model, 1000 + zxid * 10);
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
     );
     // Guard the generator: the interesting outcomes must all actually occur.
     const required = [
@@ -511,7 +633,20 @@ describe('DataTree against a reference model', () => {
       'multi NodeExists',
       'multi BadVersion',
       'multi PayloadTooLarge',
+      'create NoAuth',
+      'create InvalidACL',
+      'set NoAuth',
+      'delete NoAuth',
+      'check NoAuth',
+      'deleteTree NoAuth',
+      'multi NoAuth',
+      'setAcl ok',
+      'setAcl NoAuth',
+      'setAcl BadVersion',
+      'setAcl InvalidACL',
+      'setAcl NoNode',
     ];
+    if (process.env.SHOW_SEEN) console.log([...seen].sort().map(([k, n]) => `${k}: ${n}`).join('\n'));
     expect(required.filter((k) => !seen.has(k))).toEqual([]);
   });
 });

@@ -6,24 +6,18 @@
  */
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { Registry } from 'prom-client';
-import { defaultApiConfig, type ApiContext } from '../../src/api/http/context.js';
-import { sharedSchemas } from '../../src/api/http/schemas.js';
-import { watchRoutes } from '../../src/api/ws/plugin.js';
 import { AuthThrottle } from '../../src/auth/throttle.js';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/http/app.js';
+import { mintToken } from '../../src/auth/token-secret.js';
+import type { AuditLog } from '../../src/coordination/audit.js';
+import { digestIdOf } from '../../src/node/authenticator.js';
+import { assembleMember } from '../../src/server/parts.js';
 import type { Access } from '../../src/core/acl.js';
 import type { TokenRecord } from '../../src/core/token-ops.js';
-import { mintToken, parseToken, secretMatches } from '../../src/auth/token-secret.js';
 import { LocalLog } from '../../src/log/local-log.js';
-import { Authenticator, digestIdOf } from '../../src/node/authenticator.js';
 import { Member } from '../../src/node/member.js';
-import { MemberService } from '../../src/node/member-service.js';
-import { SessionService } from '../../src/node/session-service.js';
-import { defaultAclOf } from '../../src/server/parts.js';
 import { identityKey } from '../../src/session/token-table.js';
-import { WatchHub } from '../../src/watch/index.js';
 import { Client, SseStream, until, type Frame } from './helpers.js';
 
 interface Server {
@@ -34,42 +28,18 @@ interface Server {
   close(): Promise<void>;
 }
 
-/** The member's parts as server/parts.ts assembles them, with a token verifier over the member's replicated table. */
-async function start(opts: { authRequired?: boolean; authGraceMs?: number; superDigest?: string; throttle?: ApiContext['throttle'] } = {}): Promise<Server> {
-  const authRequired = opts.authRequired === true;
+/** The member's parts as the composition root assembles them, behind the real app (with a throttle and an audit log when given). */
+async function start(opts: { authRequired?: boolean; authGraceMs?: number; throttle?: AuthThrottle; audit?: AuditLog } = {}): Promise<Server> {
   const member = new Member(new LocalLog(), {});
-  const sessions = new SessionService(member);
-  const hub = new WatchHub(member, { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, heartbeatMs: 0 });
-  const authenticator = new Authenticator({
-    authRequired,
-    ...(opts.superDigest !== undefined ? { superDigest: opts.superDigest } : {}),
-    verifyToken: (text) => {
-      const parsed = parseToken(text);
-      if (parsed === undefined) return undefined;
-      const rec = member.tokens.get(parsed.accessor);
-      if (rec === undefined || !member.tokens.isLive(rec.accessor, Date.now()) || !secretMatches(parsed.secret, rec.hash)) return undefined;
-      return { accessor: rec.accessor, ids: rec.ids, readOnly: rec.readOnly, ...(rec.prefix !== undefined ? { prefix: rec.prefix } : {}), expiresAt: rec.expiresAt };
-    },
+  const parts = assembleMember(member, { config: { authRequired: opts.authRequired === true, heartbeatMs: 0 } });
+  const app = await buildApp({
+    service: parts.service,
+    logLevel: false,
+    config: { heartbeatMs: 0, ...(opts.authGraceMs !== undefined ? { authGraceMs: opts.authGraceMs } : {}) },
+    ...(opts.throttle !== undefined ? { throttle: opts.throttle } : {}),
+    ...(opts.audit !== undefined ? { audit: opts.audit } : {}),
   });
-  const service = new MemberService(member, sessions, hub, {
-    maxDataBytes: 1_048_576,
-    maxDeleteNodes: 100_000,
-    readWaitMs: 5_000,
-    advertisedHttp: '',
-    isReady: () => member.ready,
-    defaultAcl: defaultAclOf({ defaultAcl: 'world:anyone:cdrwa', authRequired }, false),
-    authenticator,
-  });
-  const config = { ...defaultApiConfig, heartbeatMs: 0, ...(opts.authGraceMs !== undefined ? { authGraceMs: opts.authGraceMs } : {}) };
-  let app: FastifyInstance;
-  if (opts.throttle === undefined) app = await buildApp({ service, logLevel: false, config });
-  else {
-    // The app takes no throttle (yet): the watch plugin alone, with one.
-    app = Fastify();
-    for (const schema of sharedSchemas) app.addSchema(schema);
-    await watchRoutes(app, { service, config, throttle: opts.throttle }, new Registry());
-  }
-  sessions.start();
+  parts.start();
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;
   return {
@@ -79,8 +49,7 @@ async function start(opts: { authRequired?: boolean; authGraceMs?: number; super
     wsUrl: `ws://127.0.0.1:${port}/v1/ws`,
     async close() {
       await app.close();
-      sessions.stop();
-      hub.close();
+      parts.stop();
       await member.close();
     },
   };
@@ -205,6 +174,7 @@ describe('WebSocket identity (open member)', () => {
     const anonymous = await connect(s.wsUrl);
     expect(await anonymous.request({ op: 'get', path: '/secret' })).toMatchObject({ type: 'error', error: { code: 'NoAuth' } });
     expect(await restGet(s, '/secret', { authorization: basic('mallory', 'pw') })).toBe(403);
+    expect(await restGet(s, '/secret', { authorization: basic('alice', 'pw') })).toBe(200);
     // An auth ACL with no authenticated id is InvalidACL.
     expect(await anonymous.request({ op: 'create', path: '/nobody', acl: [{ perms: 'cdrwa', scheme: 'auth', id: '' }] })).toMatchObject({ type: 'error', error: { code: 'InvalidACL' } });
     // setAcl by the owner (ADMIN) opens it.

@@ -18,7 +18,8 @@ import { sessionRoutes } from './sessions.js';
 import { sharedSchemas } from './schemas.js';
 import { txnBodySchema, txnRoutes } from './txn.js';
 import { znodeRoutes } from './znodes.js';
-import { authRoutes, installIdentity } from './auth.js';
+import { authRoutes, installIdentity, tokenRoutes, type AuthThrottle } from './auth.js';
+import type { AuditLog } from '../../coordination/audit.js';
 import { watchRoutes, type WatchPluginOptions } from '../ws/plugin.js';
 
 export const VERSION = '0.1.0';
@@ -35,6 +36,10 @@ export interface BuildAppOptions {
   processMetrics?: boolean;
   /** Where the example page and the client's browser build live. */
   watch?: WatchPluginOptions;
+  /** Failed authentications per address (429 past the rate). */
+  throttle?: AuthThrottle;
+  /** The audit log: the faces record their 401s and 403s. */
+  audit?: AuditLog;
   /** Serve HTTPS (and WSS, the upgrade being the same server's) with these options; absent: plain HTTP. */
   https?: HttpsServerOptions;
 }
@@ -89,7 +94,7 @@ await app.register(swagger, {
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const config: ApiConfig = { ...defaultApiConfig, ...opts.config };
   const { service } = opts;
-  const ctx: ApiContext = { service, config };
+  const ctx: ApiContext = { service, config, ...(opts.throttle !== undefined ? { throttle: opts.throttle } : {}), ...(opts.audit !== undefined ? { audit: opts.audit } : {}) };
   const logging = opts.logger !== undefined ? { loggerInstance: opts.logger } : { logger: opts.logLevel === false || opts.logLevel === undefined ? false : { level: opts.logLevel } };
   const https = opts.https;
   const app = Fastify({
@@ -137,9 +142,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {
       origin: config.corsOrigins,
-      credentials: false,
+      // Credentials (the cookie, Authorization) only for the listed origins: `origin` is the list.
+      credentials: true,
       methods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
-      allowedHeaders: ['content-type', 'if-match', 'if-none-match', 'zgate-session', 'idempotency-key', 'last-event-id', 'accept'],
+      allowedHeaders: ['content-type', 'if-match', 'if-none-match', 'zgate-session', 'zgate-acl', 'idempotency-key', 'last-event-id', 'accept', 'authorization'],
       exposedHeaders: ['etag', 'location', 'zgate-zxid', 'zgate-stat', 'retry-after', 'idempotent-replayed'],
     });
   }
@@ -156,6 +162,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   const registry = installMetrics(app, service, opts.processMetrics ?? false);
   await app.register(async (scope) => znodeRoutes(scope, ctx));
   await app.register(async (scope) => authRoutes(scope));
+  await app.register(async (scope) => tokenRoutes(scope, ctx, opts.https !== undefined));
   await app.register(async (scope) => txnRoutes(scope, ctx));
   await app.register(async (scope) => operationRoutes(scope, ctx, registry));
   await app.register(async (scope) => clusterRoutes(scope, ctx, registry));

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { ZgateError } from '../../core/errors.js';
 import { displayIds } from '../../coordination/service.js';
 import type { ApiContext } from './context.js';
-import { clientAddress, credentialsOf, refuseUrlCredentials, type IdentityConfig, type RequestIdentity } from './identity.js';
+import { clientAddress, credentialsOf, refuseUrlCredentials, TOKEN_COOKIE, type IdentityConfig, type RequestIdentity } from './identity.js';
 import { errorResponses } from './schemas.js';
 
 /** Failed authentications per address, over a one-second window. */
@@ -23,6 +23,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who the request is (every /v1 route); null before the identity hook ran, and outside /v1. */
     identity: RequestIdentity | null;
+    /** Its write became a log entry (audited by the member, not by the face). */
+    reachedLog: boolean;
   }
 }
 
@@ -48,6 +50,14 @@ export function identify(ctx: ApiContext, req: IncomingMessage, throttle: AuthTh
   }
 }
 
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 /** 429 with Retry-After: too many failed authentications from one address. */
 export class ThrottledError extends ZgateError {
   constructor(readonly retryAfterMs: number) {
@@ -57,6 +67,28 @@ export class ThrottledError extends ZgateError {
 
 export function installIdentity(app: FastifyInstance, ctx: ApiContext): void {
   app.decorateRequest('identity', null);
+  app.decorateRequest('reachedLog', false);
+  const audit = ctx.audit;
+  if (audit !== undefined) {
+    app.addHook('onResponse', async (request, reply) => {
+      const status = reply.statusCode;
+      if ((status !== 401 && status !== 403 && status !== 429) || request.reachedLog) return;
+      const id = request.identity;
+      const ip = clientAddress(request.raw, ctx.config.trustProxy);
+      const url = (request.raw.url ?? '').split('?')[0]!;
+      audit.record({
+        zxid: null,
+        session: null,
+        ids: id?.access.ids ?? [{ scheme: 'ip', id: ip }],
+        token: id?.token?.id ?? null,
+        ip,
+        op: `${request.method} ${request.routeOptions.url ?? url}`,
+        path: url.startsWith('/v1/znodes') ? decodeURIComponentSafe(url.slice('/v1/znodes'.length)) || '/' : null,
+        result: status === 401 ? 'unauthenticated' : status === 403 ? 'denied' : 'throttled',
+        code: status === 401 ? 'AuthFailed' : status === 403 ? 'NoAuth' : 'Throttled',
+      });
+    });
+  }
   app.addHook('onRequest', async (request, reply) => {
     const url = request.raw.url ?? '';
     try {
@@ -101,5 +133,85 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
   app.get('/v1/auth/whoami', { schema: whoamiSchema }, async (request) => {
     const id = request.identity!;
     return { ids: displayIds(id.access.ids), super: id.access.super, token: id.token };
+  });
+}
+
+const idSchema = { type: 'object', additionalProperties: false, properties: { scheme: { type: 'string' }, id: { type: 'string' } }, required: ['scheme', 'id'] } as const;
+const tokenViewSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    ids: { type: 'array', items: idSchema },
+    readOnly: { type: 'boolean' },
+    prefix: { type: 'string', nullable: true },
+    description: { type: 'string' },
+    cookie: { type: 'boolean' },
+    createdAt: { type: 'integer' },
+    expiresAt: { type: 'integer' },
+  },
+} as const;
+
+interface TokenBody {
+  ttlMs?: number;
+  readOnly?: boolean;
+  prefix?: string;
+  description?: string;
+  cookie?: boolean;
+  ids?: { scheme: string; id: string }[];
+}
+
+const createTokenSchema = {
+  summary: 'Create a token (needs Basic or a client certificate); its secret is shown once',
+  tags: ['auth'],
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ttlMs: { type: 'integer', description: 'lifetime, 60000 .. --max-token-ttl-ms (default 1 hour)' },
+      readOnly: { type: 'boolean', description: 'admit only requests whose every check is READ' },
+      prefix: { type: 'string', maxLength: 1024, description: 'admit only this path and paths under prefix + "/"' },
+      description: { type: 'string', maxLength: 256 },
+      cookie: { type: 'boolean', description: 'also set the zgate_token cookie (HttpOnly; SameSite=Strict) for browsers' },
+      ids: { type: 'array', maxItems: 16, items: idSchema, description: 'narrow the caller\'s ids (super may name any)' },
+    },
+  },
+  response: { 201: { ...tokenViewSchema, properties: { ...tokenViewSchema.properties, token: { type: 'string' } } }, 400: errorResponses[400], 401: errorResponses[401], 403: errorResponses[403], 409: errorResponses[409] },
+};
+
+/** The token routes: create (201, Cache-Control: no-store), list, get, delete, delete self. */
+export async function tokenRoutes(app: FastifyInstance, ctx: ApiContext, tls: boolean): Promise<void> {
+  const { service } = ctx;
+  app.post<{ Body: TokenBody }>('/v1/auth/tokens', { schema: createTokenSchema }, async (request, reply) => {
+    const id = request.identity!;
+    const b = request.body ?? {};
+    const req: Parameters<typeof service.createToken>[0] = {};
+    if (b.ttlMs !== undefined) req.ttlMs = b.ttlMs;
+    if (b.readOnly !== undefined) req.readOnly = b.readOnly;
+    if (b.prefix !== undefined) req.prefix = b.prefix;
+    if (b.description !== undefined) req.description = b.description;
+    if (b.cookie !== undefined) req.cookie = b.cookie;
+    if (b.ids !== undefined) req.ids = b.ids;
+    const made = await service.createToken(req, id);
+    reply.header('cache-control', 'no-store');
+    reply.header('zgate-zxid', String(made.zxid));
+    if (made.view.cookie) {
+      const maxAge = Math.floor((made.view.expiresAt - made.view.createdAt) / 1000);
+      reply.header('set-cookie', `${TOKEN_COOKIE}=${made.token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}${tls ? '; Secure' : ''}`);
+    }
+    return reply.code(201).send({ ...made.view, token: made.token });
+  });
+  app.get('/v1/auth/tokens', { schema: { summary: 'The caller\'s tokens (super: all), never their secrets', tags: ['auth'] } }, async (request) => ({ tokens: service.listTokens(request.identity!.access) }));
+  app.get<{ Params: { id: string } }>('/v1/auth/tokens/:id', { schema: { summary: 'One token (its creator or super; 404 otherwise)', tags: ['auth'] } }, async (request) => service.getToken(request.params.id, request.identity!.access));
+  app.delete<{ Params: { id: string } }>('/v1/auth/tokens/:id', { schema: { summary: 'Revoke a token (its creator or super; 404 otherwise); "self" is the token of this request', tags: ['auth'] } }, async (request, reply) => {
+    const identity = request.identity!;
+    let id = request.params.id;
+    if (id === 'self') {
+      if (identity.token === null) throw new ZgateError('BadArguments', 'DELETE /v1/auth/tokens/self needs a request authenticated by a token');
+      id = identity.token.id;
+    }
+    const r = await service.revokeToken(id, identity.access);
+    reply.header('zgate-zxid', String(r.zxid));
+    if (identity.credentials.token !== undefined && identity.token?.id === id) reply.header('set-cookie', `${TOKEN_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
+    return reply.code(204).send();
   });
 }

@@ -31,6 +31,8 @@ export function callerOf(request: FastifyRequest): Caller {
 
 /** A write's own zxid, and whether it replays an earlier application of the same Idempotency-Key. */
 export function markWritten(reply: FastifyReply, w: { zxid: number; replayed: boolean }): void {
+  // The member that applied it audits the entry: the face does not record its answer again.
+  reply.request.reachedLog = true;
   reply.header('zgate-zxid', String(w.zxid));
   if (w.replayed) reply.header('idempotent-replayed', 'true');
 }

@@ -4,7 +4,8 @@
  * them, a follower asks the leader, and the answer comes once the change has applied on the
  * member asked. A member started without --peers runs alone and reports itself as leader.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ZgateError } from '../../core/errors.js';
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { CoordinationService } from '../../coordination/service.js';
 import type { ApiContext } from './context.js';
@@ -84,6 +85,7 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext, regis
     },
     async (request, reply) => {
       const b = request.body;
+      mustBeSuper(service, request);
       await service.addMember(b.id, b.peer, b.http ?? '');
       return reply.code(201).header('location', `/v1/cluster/members/${b.id}`).send(view());
     },
@@ -106,6 +108,7 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext, regis
       },
     },
     async (request) => {
+      mustBeSuper(service, request);
       await service.removeMember(request.params.id);
       return view();
     },
@@ -139,4 +142,12 @@ function installReplicationMetrics(registry: Registry, service: CoordinationServ
       for (const f of figures().followerLag) this.set({ member: String(f.id) }, f.lag);
     },
   });
+}
+
+/**
+ * Under --auth-required, membership changes are super's alone (ZooKeeper's reconfig needs
+ * WRITE on /zookeeper/config, which only super has); open members keep them open.
+ */
+function mustBeSuper(service: CoordinationService, request: FastifyRequest): void {
+  if (service.authRequired && request.identity?.access.super !== true) throw new ZgateError('NoAuth', 'membership changes need the super user under --auth-required');
 }

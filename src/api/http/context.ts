@@ -1,5 +1,6 @@
 /** What the faces (HTTP, WebSocket, SSE) are given: the coordination service and their own settings. */
 import type { CoordinationService } from '../../coordination/service.js';
+import type { AuditLog } from '../../coordination/audit.js';
 
 /**
  * How this member's peer links are protected (/readyz `peerTransport`): `tls` mutual TLS,
@@ -34,6 +35,8 @@ export interface ApiContext {
   config: ApiConfig;
   /** Failed authentications per address (429 past the rate); absent: none counted. */
   throttle?: { failed(addr: string): void; retryAfterMs(addr: string): number };
+  /** Where 401s and 403s are recorded; absent: nowhere. */
+  audit?: AuditLog;
 }
 
 /** Where an HTTP client takes the session an ephemeral create needs. */

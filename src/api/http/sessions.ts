@@ -6,6 +6,7 @@
  * not an open session (unknown, closed or expired) is 410 SessionExpired, and a keepalive
  * never brings a session back: the client must create a new one.
  */
+import { accessOf } from './caller.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ZgateError } from '../../core/errors.js';
@@ -113,7 +114,7 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, regis
     SESSIONS_PREFIX,
     { schema: createSchema },
     async (request, reply) => {
-      const s = await service.openSession(request.body.timeoutMs);
+      const s = await service.openSession(request.body.timeoutMs, accessOf(request));
       reply.header('zgate-zxid', String(s.zxid));
       reply.header('location', `${SESSIONS_PREFIX}/${s.sessionId}`);
       return reply.code(201).send({ sessionId: s.sessionId.toString(), timeoutMs: s.timeoutMs });
@@ -124,7 +125,7 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, regis
     `${SESSIONS_PREFIX}/:id/keepalive`,
     { schema: keepaliveSchema },
     async (request) => {
-      const info = await service.keepalive(sessionIdOf(request.params.id));
+      const info = await service.keepalive(sessionIdOf(request.params.id), accessOf(request));
       return { sessionId: info.sessionId.toString(), timeoutMs: info.timeoutMs };
     },
   );
@@ -133,7 +134,7 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, regis
     `${SESSIONS_PREFIX}/:id`,
     { schema: lookupSchema },
     async (request) => {
-      const info = await service.getSession(sessionIdOf(request.params.id));
+      const info = await service.getSession(sessionIdOf(request.params.id), accessOf(request));
       return { sessionId: info.sessionId.toString(), timeoutMs: info.timeoutMs, ephemerals: info.ephemerals };
     },
   );
@@ -142,7 +143,7 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ApiContext, regis
     `${SESSIONS_PREFIX}/:id`,
     { schema: closeSchema },
     async (request, reply: FastifyReply) => {
-      const answer = await service.closeSession(sessionIdOf(request.params.id));
+      const answer = await service.closeSession(sessionIdOf(request.params.id), accessOf(request));
       reply.header('zgate-zxid', String(answer.zxid));
       return reply.code(204).send();
     },

@@ -1,8 +1,8 @@
 /** POST /v1/txn: ZooKeeper's multi, all or nothing (api.md). */
 import type { FastifyInstance } from 'fastify';
 import { ZgateError } from '../../core/errors.js';
-import { ANY_VERSION, CREATE_MODES, type SubOp } from '../../core/types.js';
-import type { TxnResult } from '../../coordination/service.js';
+import { ANY_VERSION, CREATE_MODES } from '../../core/types.js';
+import type { TxnOp, TxnResult } from '../../coordination/service.js';
 import { callerOf, markWritten } from './caller.js';
 import type { ApiContext } from './context.js';
 import { decodeData, statJson } from './encoding.js';
@@ -27,6 +27,11 @@ export const txnOpSchema = {
     ttl: { type: 'integer', description: 'create with a *_with_ttl mode only' },
     version: { type: 'integer', minimum: -1, maximum: 2147483647, description: 'set/delete/check; -1 = any' },
     parents: { type: 'boolean', description: 'create only: create missing parents' },
+    acl: {
+      type: 'array',
+      description: 'create only: the ACL (default: --default-acl)',
+      items: { type: 'object', additionalProperties: false, required: ['perms', 'scheme', 'id'], properties: { perms: { type: ['string', 'integer'] }, scheme: { type: 'string' }, id: { type: 'string' } } },
+    },
   },
 } as const;
 
@@ -39,24 +44,25 @@ export const txnBodySchema = {
 } as const;
 
 /** One op of a txn body (HTTP or WebSocket) as the service takes it; the service adds the session to ephemeral creates. */
-export function toSubOp(o: TxnOpJson, i: number): SubOp {
+export function toSubOp(o: TxnOpJson, i: number): TxnOp {
   const where = `ops[${i}] (${o.op} ${o.path})`;
   const misplaced = (field: string) => new ZgateError('BadArguments', `${where}: '${field}' does not go with op ${o.op}`, o.path);
   const data = o.data === undefined ? new Uint8Array(0) : decodeData(o.data, o.encoding ?? 'utf8', where);
   switch (o.op) {
     case 'create': {
       if (o.version !== undefined) throw misplaced('version');
-      const op: SubOp = { op: 'create', path: o.path, data, mode: o.mode ?? 'persistent' };
+      const op: TxnOp = { op: 'create', path: o.path, data, mode: o.mode ?? 'persistent' };
       if (o.ttl !== undefined) op.ttl = o.ttl;
       if (o.parents === true) op.parents = true;
+      if (o.acl !== undefined) op.acl = o.acl;
       return op;
     }
     case 'set':
-      for (const f of ['mode', 'ttl', 'parents'] as const) if (o[f] !== undefined) throw misplaced(f);
+      for (const f of ['mode', 'ttl', 'parents', 'acl'] as const) if (o[f] !== undefined) throw misplaced(f);
       return { op: 'set', path: o.path, data, version: o.version ?? ANY_VERSION };
     case 'delete':
     case 'check':
-      for (const f of ['data', 'mode', 'ttl', 'parents'] as const) if (o[f] !== undefined) throw misplaced(f);
+      for (const f of ['data', 'mode', 'ttl', 'parents', 'acl'] as const) if (o[f] !== undefined) throw misplaced(f);
       return { op: o.op, path: o.path, version: o.version ?? ANY_VERSION };
   }
 }

@@ -6,8 +6,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZgateError } from '../../core/errors.js';
 import { ANY_VERSION, type CreateMode, type Stat } from '../../core/types.js';
-import type { CreatedZnode, Written } from '../../coordination/service.js';
-import { callerOf, markWritten } from './caller.js';
+import type { Caller, CreatedZnode, Written } from '../../coordination/service.js';
+import { accessOf, callerOf, markWritten } from './caller.js';
+import { aclToJson, type Acl, type AclJson } from '../../core/acl.js';
 import { sendError, sendFailure } from './errors.js';
 import { encodeData, etagOf, statJson, type DataEncoding } from './encoding.js';
 import { urlOfZnode, znodePathFromUrl } from './paths.js';
@@ -19,6 +20,7 @@ import { idempotencyHeaderProperty } from './idempotency.js';
 export const ZNODES_PREFIX = '/v1/znodes';
 
 interface GetQuery {
+  acl?: boolean;
   raw?: boolean;
   encoding?: DataEncoding;
   children?: boolean;
@@ -30,6 +32,23 @@ interface GetQuery {
 interface PutQuery {
   version?: string;
   parents?: boolean;
+  acl?: boolean;
+}
+
+/** The Zgate-ACL header of a create: a JSON array of {perms, scheme, id}; absent: the default ACL. */
+function aclHeader(request: FastifyRequest): unknown {
+  const h = request.headers['zgate-acl'];
+  if (h === undefined) return undefined;
+  const text = Array.isArray(h) ? h.join(',') : h;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ZgateError('InvalidACL', 'Zgate-ACL must be a JSON array of {"perms":"cdrwa","scheme":"world","id":"anyone"}');
+  }
+}
+
+function aclJson(acl: readonly Acl[]): AclJson[] {
+  return aclToJson(acl);
 }
 interface PostQuery {
   mode?: CreateMode;
@@ -89,12 +108,25 @@ function parseTtl(text: string | undefined): number | undefined {
   return n;
 }
 
+/** setACL's body: {"acl":[...]}. */
+function setAclBody(data: Uint8Array): unknown {
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(data).toString('utf8'));
+  } catch {
+    throw new ZgateError('BadArguments', 'the body of PUT ?acl=true must be JSON {"acl":[{"perms":"cdrwa","scheme":"world","id":"anyone"}]}');
+  }
+  if (typeof body !== 'object' || body === null || !('acl' in body)) throw new ZgateError('BadArguments', 'the body of PUT ?acl=true must be {"acl":[...]}');
+  return (body as { acl: unknown }).acl;
+}
+
 function bodyBytes(request: FastifyRequest): Uint8Array {
   const b = request.body;
   return b instanceof Uint8Array ? b : new Uint8Array(0);
 }
 
-const sessionHeaders = { ...sessionHeaderSchema, properties: { ...sessionHeaderSchema.properties, ...idempotencyHeaderProperty } };
+const aclHeaderProperty = { 'zgate-acl': { type: 'string', description: 'the new znode\'s ACL: JSON [{"perms":"cdrwa","scheme":"world","id":"anyone"}] (default: --default-acl)' } } as const;
+const sessionHeaders = { ...sessionHeaderSchema, properties: { ...sessionHeaderSchema.properties, ...idempotencyHeaderProperty, ...aclHeaderProperty } };
 
 const getSchema = {
   summary: 'Read a znode: data and stat (JSON), or its bytes with ?raw=true',
@@ -104,6 +136,7 @@ const getSchema = {
     type: 'object',
     additionalProperties: false,
     properties: {
+      acl: { ...boolParam, description: 'getACL: the ACL and stat, ETag the aversion (needs READ or ADMIN; digests masked without ADMIN)' },
       raw: { ...boolParam, description: 'answer the bytes as application/octet-stream, stat in Zgate-Stat' },
       encoding: { type: 'string', enum: ['utf8', 'base64'], description: 'force base64 (utf8 is used when the bytes are valid UTF-8)' },
       children: { ...boolParam, description: 'also list the sorted child names' },
@@ -142,12 +175,17 @@ const putSchema = {
       'if-match': { type: 'string', description: 'quoted version, e.g. "3": set only at that version (412 BadVersion otherwise)' },
       'if-none-match': { type: 'string', description: '*: create only (412 NodeExists otherwise)' },
       ...idempotencyHeaderProperty,
+      ...aclHeaderProperty,
     },
   },
   querystring: {
     type: 'object',
     additionalProperties: false,
-    properties: { version: versionParam, parents: { ...boolParam, description: 'create missing parents' } },
+    properties: {
+      version: versionParam,
+      parents: { ...boolParam, description: 'create missing parents' },
+      acl: { ...boolParam, description: 'setACL: the body is {"acl":[...]}; If-Match / ?version= is the aversion (needs ADMIN; fires no watch)' },
+    },
   },
   body: { description: 'the znode data, byte for byte', type: 'string', format: 'binary' },
   response: {
@@ -206,6 +244,24 @@ function setDone(reply: FastifyReply, path: string, stat: Stat): FastifyReply {
   return reply.code(200).send({ path, stat: statJson(stat) });
 }
 
+/** getACL: the list (digests masked without ADMIN) and the stat; ETag the aversion. */
+async function getAcl(ctx: ApiContext, request: FastifyRequest<{ Querystring: GetQuery }>, reply: FastifyReply, path: string): Promise<FastifyReply> {
+  const q = request.query;
+  const a = await ctx.service.getAcl({ path, access: accessOf(request), ...(q.minZxid !== undefined ? { minZxid: Number(q.minZxid) } : {}), linearizable: q.consistency === 'linearizable' });
+  reply.header('etag', `"${a.stat.aversion}"`);
+  // Serialized here: the route's response schema is the znode's, not getACL's.
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify({ path, acl: aclJson(a.acl), stat: statJson(a.stat) }));
+}
+
+/** setACL: If-Match / ?version= against the aversion. */
+async function setAcl(ctx: ApiContext, reply: FastifyReply, path: string, body: Uint8Array, expected: Expected | undefined, caller: Caller): Promise<FastifyReply> {
+  const w = await ctx.service.setAcl({ path, acl: setAclBody(body), version: expected?.version ?? ANY_VERSION }, caller);
+  return answerWrite(reply, w, expected?.fromHeader ?? false, (r) => {
+    reply.header('etag', `"${r.stat.aversion}"`);
+    return reply.code(200).send({ path, stat: statJson(r.stat) });
+  });
+}
+
 export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const { service } = ctx;
   app.removeAllContentTypeParsers();
@@ -216,9 +272,11 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
   const handleGet = async (request: FastifyRequest<{ Querystring: GetQuery }>, reply: FastifyReply) => {
     const path = pathOf(request);
     const q = request.query;
+    if (q.acl === true) return getAcl(ctx, request, reply, path);
     const paged = q.children === true || q.limit !== undefined || q.after !== undefined;
     const { znode: node } = await service.read({
       path,
+      access: accessOf(request),
       ...(q.minZxid !== undefined ? { minZxid: Number(q.minZxid) } : {}),
       linearizable: q.consistency === 'linearizable',
       ...(paged ? { children: { ...(q.after !== undefined ? { after: q.after } : {}), ...(q.limit !== undefined ? { limit: q.limit } : {}) } } : {}),
@@ -231,6 +289,8 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     if (raw || request.method === 'HEAD') reply.header('zgate-stat', JSON.stringify(statJson(node.stat)));
     if (raw) {
       reply.header('x-content-type-options', 'nosniff');
+      // Bytes anyone may have written: never a document a browser runs in this origin.
+      reply.header('content-security-policy', 'sandbox');
       return reply.type('application/octet-stream').send(Buffer.from(node.data));
     }
     const body: Record<string, unknown> = { path, ...encodeData(node.data, q.encoding), stat: statJson(node.stat) };
@@ -251,10 +311,12 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     const expected = expectedVersion(request.query, request.headers['if-match']);
     const parents = request.query.parents === true;
     const caller = callerOf(request);
+    if (request.query.acl === true) return setAcl(ctx, reply, path, data, expected, caller);
     if (ifNoneMatch !== undefined) {
       if (ifNoneMatch.trim() !== '*') throw new ZgateError('BadArguments', `If-None-Match supports only *, got '${ifNoneMatch}'`);
       if (expected) throw new ZgateError('BadArguments', 'If-None-Match: * (create only) cannot be combined with a version');
-      const w = await service.create({ path, data, mode: 'persistent', parents }, caller);
+      const acl = aclHeader(request);
+      const w = await service.create({ path, data, mode: 'persistent', parents, ...(acl !== undefined ? { acl } : {}) }, caller);
       return answerWrite(reply, w, true, (r) => created(reply, path, r.stat));
     }
     if (expected) {
@@ -269,7 +331,8 @@ export async function znodeRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     const path = pathOf(request);
     const mode: CreateMode = request.query.mode ?? 'persistent';
     const ttl = parseTtl(request.query.ttl);
-    const w = await service.create({ path, data: bodyBytes(request), mode, parents: request.query.parents === true, ...(ttl !== undefined ? { ttl } : {}) }, callerOf(request));
+    const acl = aclHeader(request);
+    const w = await service.create({ path, data: bodyBytes(request), mode, parents: request.query.parents === true, ...(ttl !== undefined ? { ttl } : {}), ...(acl !== undefined ? { acl } : {}) }, callerOf(request));
     return answerWrite(reply, w, false, (r: CreatedZnode) => created(reply, r.path, r.stat));
   });
 

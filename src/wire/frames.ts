@@ -4,7 +4,7 @@
  * reply echoes. Types only; no server code (the client bundles this).
  */
 import type { TreeEventType } from '../core/types.js';
-import type { DataEncoding, StatJson, TxnBodyJson, TxnOpJson, TxnResultJson, WriteResultJson, ZnodeJson } from './znodes.js';
+import type { AclEntryJson, DataEncoding, StatJson, TxnBodyJson, TxnOpJson, TxnResultJson, WriteResultJson, ZnodeJson } from './znodes.js';
 import type { ErrorJson, OpCodeJson } from './errors.js';
 
 /** A request's id: a number, or a string of up to 256 characters. */
@@ -67,18 +67,9 @@ interface Idempotent {
   idempotencyKey?: string;
 }
 
-/** One ACL entry: perms as letters of `cdrwa` (input also takes an integer 0..31). */
-export interface AclEntryJson {
-  perms: string | number;
-  scheme: string;
-  id: string;
-}
-
-/** ZooKeeper's create, with a txn create op's fields. */
-export interface CreateRequest extends Pick<TxnOpJson, 'path' | 'data' | 'encoding' | 'mode' | 'ttl' | 'parents'>, Idempotent {
+/** ZooKeeper's create, with a txn create op's fields (`acl`: `auth` expands to the socket's authenticated ids). */
+export interface CreateRequest extends Pick<TxnOpJson, 'path' | 'data' | 'encoding' | 'mode' | 'ttl' | 'parents' | 'acl'>, Idempotent {
   op: 'create';
-  /** The new znode's ACL (`auth` expands to the socket's authenticated ids); absent: the server's default. */
-  acl?: AclEntryJson[];
 }
 
 /** ZooKeeper's getACL: needs READ or ADMIN. */

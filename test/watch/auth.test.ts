@@ -177,6 +177,10 @@ describe('WebSocket identity (open member)', () => {
     expect(await restGet(s, '/secret', { authorization: basic('alice', 'pw') })).toBe(200);
     // An auth ACL with no authenticated id is InvalidACL.
     expect(await anonymous.request({ op: 'create', path: '/nobody', acl: [{ perms: 'cdrwa', scheme: 'auth', id: '' }] })).toMatchObject({ type: 'error', error: { code: 'InvalidACL' } });
+    // A txn's create takes an ACL too.
+    const txn = await alice.request({ op: 'txn', ops: [{ op: 'create', path: '/secret2', acl: [{ perms: 'cdrwa', scheme: 'auth', id: '' }] }] });
+    expect(txn).toMatchObject({ type: 'result' });
+    expect(await mallory.request({ op: 'get', path: '/secret2' })).toMatchObject({ type: 'error', error: { code: 'NoAuth' } });
     // setAcl by the owner (ADMIN) opens it.
     expect(await alice.request({ op: 'setAcl', path: '/secret', acl: [{ perms: 'r', scheme: 'world', id: 'anyone' }], version: 0 })).toMatchObject({ type: 'result', path: '/secret' });
     expect(await mallory.request({ op: 'get', path: '/secret' })).toMatchObject({ type: 'result', data: 'x' });

@@ -10,7 +10,7 @@ import { AuthThrottle } from '../../src/auth/throttle.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/http/app.js';
 import { mintToken } from '../../src/auth/token-secret.js';
-import type { AuditLog } from '../../src/coordination/audit.js';
+import type { AuditEvent, AuditLog } from '../../src/coordination/audit.js';
 import { digestIdOf } from '../../src/node/authenticator.js';
 import { assembleMember } from '../../src/server/parts.js';
 import type { Access } from '../../src/core/acl.js';
@@ -426,13 +426,31 @@ describe('SSE identity and token revocation', () => {
   });
 });
 
-describe('failed authentications are throttled', () => {
+describe('failed authentications are throttled and audited', () => {
   let s: Server;
+  const audited: AuditEvent[] = [];
+  const audit: AuditLog = { record: (e) => void audited.push(e), close: async () => undefined, dropped: 0 };
   beforeAll(async () => {
     // A clock that never moves: the window never passes.
-    s = await start({ throttle: new AuthThrottle({ monoMs: () => 0 }, { rate: 1, windowMs: 60_000 }) });
+    s = await start({ throttle: new AuthThrottle({ monoMs: () => 0 }, { rate: 1, windowMs: 60_000 }), audit });
   });
   afterAll(async () => s.close());
+
+  test("a read the socket's ids may not make is audited as denied", async () => {
+    const alice = await connect(s.wsUrl, { authorization: basic('alice', 'pw') });
+    await alice.request({ op: 'create', path: '/p', acl: [{ perms: 'cdrwa', scheme: 'auth', id: '' }] });
+    const anon = await connect(s.wsUrl);
+    expect(await anon.request({ op: 'get', path: '/p' })).toMatchObject({ error: { code: 'NoAuth' } });
+    expect(await anon.request({ op: 'watch', path: '/p' })).toMatchObject({ error: { code: 'NoAuth' } });
+    expect(audited.filter((e) => e.result === 'denied').map((e) => [e.op, e.path, e.code])).toEqual([
+      ['get', '/p', 'NoAuth'],
+      ['watch', '/p', 'NoAuth'],
+    ]);
+    expect((await upgrade(s.wsUrl, { origin: 'https://evil.example' })).status).toBe(403);
+    expect(audited[audited.length - 1]).toMatchObject({ op: 'GET /v1/ws', result: 'denied', code: 'NoAuth', ip: '127.0.0.1' });
+    audited.length = 0;
+    await Promise.all([alice.close(), anon.close()]);
+  });
 
   test('failed in-band auths count; past the rate an upgrade is 429 with Retry-After, and an auth is refused (4429)', async () => {
     const early = await connect(s.wsUrl);
@@ -448,5 +466,11 @@ describe('failed authentications are throttled', () => {
     // Even a good credential is not tried while throttled.
     expect(await early.request({ op: 'auth', scheme: 'digest', auth: 'alice:pw' })).toMatchObject({ error: { code: 'Throttled' } });
     expect(await early.closed).toBe(4429);
+    expect(audited.map((e) => [e.op, e.result, e.code])).toEqual([
+      ['auth', 'unauthenticated', 'AuthFailed'],
+      ['auth', 'unauthenticated', 'AuthFailed'],
+      ['GET /v1/ws', 'throttled', 'Throttled'],
+      ['auth', 'throttled', 'Throttled'],
+    ]);
   });
 });

@@ -208,8 +208,23 @@ function watchEnv(app: FastifyInstance, ctx: ApiContext): WatchEnv {
   };
 }
 
-/** The answer to an upgrade whose identity failed: 401 (WWW-Authenticate), 403, 429 (Retry-After), 400. */
-function refuseIdentity(app: FastifyInstance, socket: Duplex, e: unknown): void {
+/** The answer to an upgrade whose identity failed: 401 (WWW-Authenticate), 403, 429 (Retry-After), 400; audited as REST's are. */
+function refuseIdentity(app: FastifyInstance, ctx: ApiContext, req: IncomingMessage, socket: Duplex, e: unknown): void {
+  const code = e instanceof ZgateError ? e.code : undefined;
+  if (ctx.audit !== undefined && (code === 'AuthFailed' || code === 'NoAuth' || code === 'Throttled')) {
+    const ip = clientAddress(req, ctx.config.trustProxy);
+    ctx.audit.record({
+      zxid: null,
+      session: null,
+      ids: [{ scheme: 'ip', id: ip }],
+      token: null,
+      ip,
+      op: `GET ${WS_PATH}`,
+      path: null,
+      result: code === 'AuthFailed' ? 'unauthenticated' : code === 'NoAuth' ? 'denied' : 'throttled',
+      code,
+    });
+  }
   if (e instanceof ThrottledError) return rejectUpgrade(socket, 429, 'Throttled', e.message, { 'Retry-After': String(Math.ceil(e.retryAfterMs / 1000)) });
   if (e instanceof ZgateError) return rejectUpgrade(socket, statusOf(e.code), e.code, e.message);
   app.log.error({ err: e }, 'WebSocket upgrade failed');
@@ -238,13 +253,13 @@ export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registr
     if (closing) return rejectUpgrade(socket, 503, 'Unavailable', 'the member is shutting down');
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin, req.headers.host, config.corsOrigins)) {
-      return rejectUpgrade(socket, 403, 'NoAuth', `origin ${origin} is not allowed (same origin, or --cors-origins)`);
+      return refuseIdentity(app, ctx, req, socket, new ZgateError('NoAuth', `origin ${origin} is not allowed (same origin, or --cors-origins)`));
     }
     let auth: SocketAuth;
     try {
       auth = upgradeAuth(ctx, req);
     } catch (e) {
-      return refuseIdentity(app, socket, e);
+      return refuseIdentity(app, ctx, req, socket, e);
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       raw.add(ws);

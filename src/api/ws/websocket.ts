@@ -237,6 +237,7 @@ export class WsSubscriber extends Subscriber implements TokenBound {
       return this.error(id, { code: 'BadArguments', message: `unknown op ${JSON.stringify(op)}; one of ${Object.keys(REQUEST_SCHEMAS).join(', ')}` });
     }
     if (this.identity === undefined && op !== 'auth') {
+      this.audit(op, typeof f.path === 'string' ? f.path : undefined, 'AuthFailed');
       this.error(id, { code: 'AuthFailed', message: 'authentication is required: send {"op":"auth"} first' });
       this.shutdown(CLOSE_AUTH_FAILED, 'authentication required');
       return;
@@ -265,16 +266,32 @@ export class WsSubscriber extends Subscriber implements TokenBound {
           return this.operation(id, op as OperationOp, f);
       }
     } catch (e) {
-      this.replyError(id, e);
+      this.replyError(id, e, op, typeof f.path === 'string' ? f.path : undefined);
     }
   }
 
-  private replyError(id: unknown, e: unknown): void {
+  /** An AuthFailed, NoAuth or Throttled decided here, before the log (the member audits what reached it). */
+  private audit(op: string, path: string | undefined, code: 'AuthFailed' | 'NoAuth' | 'Throttled'): void {
+    this.env.ctx.audit?.record({
+      zxid: null,
+      session: this.session ?? null,
+      ids: this.access.ids,
+      token: this.access.token ?? null,
+      ip: this.base.ip,
+      op,
+      path: path ?? null,
+      result: code === 'AuthFailed' ? 'unauthenticated' : code === 'NoAuth' ? 'denied' : 'throttled',
+      code,
+    });
+  }
+
+  private replyError(id: unknown, e: unknown, op?: string, path?: string): void {
     if (e instanceof CompactedError) {
       this.send(compactedFrame(id, undefined, e.fromZxid, e.compactZxid));
       return;
     }
     const { failure, internal } = failureOf(e);
+    if (op !== undefined && (failure.code === 'NoAuth' || failure.code === 'AuthFailed')) this.audit(op, failure.path ?? path, failure.code);
     if (internal) this.env.log(e);
     const fields: ErrorFields = { code: failure.code, message: failure.message };
     if (failure.path !== undefined) fields.path = failure.path;
@@ -311,7 +328,7 @@ export class WsSubscriber extends Subscriber implements TokenBound {
     if (!(registered instanceof Promise)) return this.afterRegister();
     registered
       .then(() => this.afterRegister())
-      .catch((e: unknown) => this.replyError(id, e))
+      .catch((e: unknown) => this.replyError(id, e, 'watch', req.path))
       .finally(() => {
         if (waiting) this.inflight--;
       });
@@ -334,7 +351,7 @@ export class WsSubscriber extends Subscriber implements TokenBound {
         this.releaseSession = bound.release;
         this.send(JSON.stringify({ id, type: 'session', sessionId: bound.sessionId.toString(), timeoutMs: bound.timeoutMs }));
       })
-      .catch((e: unknown) => this.replyError(id, e))
+      .catch((e: unknown) => this.replyError(id, e, 'session'))
       .finally(() => this.inflight--);
   }
 
@@ -348,6 +365,7 @@ export class WsSubscriber extends Subscriber implements TokenBound {
     const throttle = this.env.ctx.throttle;
     const wait = throttle?.retryAfterMs(addr) ?? 0;
     if (wait > 0) {
+      this.audit('auth', undefined, 'Throttled');
       this.error(id, { code: 'Throttled', message: `too many failed authentications from this address; retry in ${Math.ceil(wait / 1000)} s` });
       this.shutdown(CLOSE_THROTTLED, 'throttled');
       return;
@@ -356,6 +374,7 @@ export class WsSubscriber extends Subscriber implements TokenBound {
     let token = this.token;
     const fail = (message: string): void => {
       throttle?.failed(addr);
+      this.audit('auth', undefined, 'AuthFailed');
       this.error(id, { code: 'AuthFailed', message });
       this.shutdown(CLOSE_AUTH_FAILED, 'authentication failed');
     };
@@ -407,7 +426,7 @@ export class WsSubscriber extends Subscriber implements TokenBound {
         if (answer.zxid !== undefined) extra.zxid = String(answer.zxid);
         this.error(id, fields, extra);
       })
-      .catch((e: unknown) => this.replyError(id, e))
+      .catch((e: unknown) => this.replyError(id, e, op, typeof f.path === 'string' ? f.path : undefined))
       .finally(() => this.inflight--);
   }
 }

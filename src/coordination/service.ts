@@ -339,6 +339,11 @@ export interface CoordinationService {
   readonly authRequired: boolean;
   /** The ids a caller's credentials prove; AuthFailed for a bad token or an unlisted digest, or none under --auth-required. */
   authenticate(creds: Credentials): Identity;
+  /**
+   * Calls `listener` with a token's accessor when this member applies its revocation or its
+   * expiry, so that the connections that authenticated with it can close.
+   */
+  onTokenGone(listener: (accessor: string) => void): void;
   /** ZooKeeper's sync: resolves with a zxid that later reads may ask for as minZxid. */
   sync(): Promise<Zxid>;
 

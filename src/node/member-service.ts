@@ -284,6 +284,15 @@ export class MemberService implements CoordinationService {
     return t;
   }
 
+  onTokenGone(listener: (accessor: string) => void): void {
+    this.member.onApply((_zxid, _events, outcome) => {
+      if (!outcome.ok) return;
+      const r = outcome.result;
+      if (r.op === 'revokeToken') listener(r.record.accessor);
+      else if (r.op === 'expireTokens') for (const record of r.expired) listener(record.accessor);
+    });
+  }
+
   /** Readiness first, then the waits a read asked for, bounded by readWaitMs. */
   private async awaitFresh(f: { minZxid?: Zxid; linearizable?: boolean }): Promise<void> {
     this.member.assertReadable();

@@ -4,7 +4,7 @@
  * reply echoes. Types only; no server code (the client bundles this).
  */
 import type { TreeEventType } from '../core/types.js';
-import type { DataEncoding, StatJson, TxnBodyJson, TxnOpJson, TxnResultJson, WriteResultJson, ZnodeJson } from './znodes.js';
+import type { AclEntryJson, DataEncoding, StatJson, TxnBodyJson, TxnOpJson, TxnResultJson, WriteResultJson, ZnodeJson } from './znodes.js';
 import type { ErrorJson, OpCodeJson } from './errors.js';
 
 /** A request's id: a number, or a string of up to 256 characters. */
@@ -67,10 +67,27 @@ interface Idempotent {
   idempotencyKey?: string;
 }
 
-/** ZooKeeper's create, with a txn create op's fields. */
-export interface CreateRequest extends Pick<TxnOpJson, 'path' | 'data' | 'encoding' | 'mode' | 'ttl' | 'parents'>, Idempotent {
+/** ZooKeeper's create, with a txn create op's fields (`acl`: `auth` expands to the socket's authenticated ids). */
+export interface CreateRequest extends Pick<TxnOpJson, 'path' | 'data' | 'encoding' | 'mode' | 'ttl' | 'parents' | 'acl'>, Idempotent {
   op: 'create';
 }
+
+/** ZooKeeper's getACL: needs READ or ADMIN. */
+export interface GetAclRequest {
+  op: 'getAcl';
+  path: string;
+}
+
+/** ZooKeeper's setACL: needs ADMIN; `version` is compared with the aversion (-1 = any, the default). */
+export interface SetAclRequest {
+  op: 'setAcl';
+  path: string;
+  acl: AclEntryJson[];
+  version?: number;
+}
+
+/** ZooKeeper's addAuth: adds the ids the credential proves to the socket's; a failure closes the socket (4401). */
+export type AuthRequest = { op: 'auth'; scheme: 'digest'; auth: string; token?: never } | { op: 'auth'; scheme: 'bearer'; token: string; auth?: never };
 
 /** ZooKeeper's setData (NoNode when missing), with a txn set op's fields. */
 export interface SetRequest extends Pick<TxnOpJson, 'path' | 'data' | 'encoding' | 'version'>, Idempotent {
@@ -88,7 +105,19 @@ export interface TxnRequest extends TxnBodyJson, Idempotent {
 }
 
 /** A request as the client writes it, before it adds the `id`. */
-export type Request = WatchRequest | UnwatchRequest | PingRequest | SessionRequest | GetRequest | CreateRequest | SetRequest | DeleteRequest | TxnRequest;
+export type Request =
+  | WatchRequest
+  | UnwatchRequest
+  | PingRequest
+  | SessionRequest
+  | AuthRequest
+  | GetRequest
+  | CreateRequest
+  | SetRequest
+  | DeleteRequest
+  | TxnRequest
+  | GetAclRequest
+  | SetAclRequest;
 
 export type RequestOp = Request['op'];
 
@@ -155,6 +184,13 @@ export interface UnwatchedFrame {
   watchId: string;
 }
 
+/** The reply to auth: the socket's ids now (a digest shows its user, never its hash). */
+export interface AuthFrame {
+  id: RequestId;
+  type: 'auth';
+  ids: { scheme: string; id: string }[];
+}
+
 export interface SessionFrame {
   id: RequestId;
   type: 'session';
@@ -181,6 +217,9 @@ export interface Results {
   /** `deleted`: with recursive, how many znodes went. */
   delete: { path: string; deleted?: number } & Written;
   txn: { results: TxnResultJson[] } & Written;
+  /** Digest ids read `user:x` without ADMIN. */
+  getAcl: { path: string; acl: { perms: string; scheme: string; id: string }[]; stat: StatJson } & Zxided;
+  setAcl: WriteResultJson & Written;
 }
 
 /** The reply to get, create, set, delete and txn. */
@@ -220,6 +259,7 @@ export type ServerFrame =
   | ResultFrame
   | ErrorFrame
   | SessionFrame
+  | AuthFrame
   | PongFrame
   | UnwatchedFrame;
 
@@ -234,6 +274,9 @@ export interface Replies extends Record<RequestOp, ServerFrame> {
   set: ResultFrame<'set'>;
   delete: ResultFrame<'delete'>;
   txn: ResultFrame<'txn'>;
+  auth: AuthFrame;
+  getAcl: ResultFrame<'getAcl'>;
+  setAcl: ResultFrame<'setAcl'>;
 }
 
 export type ReplyTo<R extends Request> = Replies[R['op']];

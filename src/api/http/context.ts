@@ -19,6 +19,8 @@ export interface ApiConfig {
   peerTransport?: PeerTransport;
   /** Peers (addresses or CIDR ranges) whose X-Forwarded-For is believed. */
   trustProxy: string[];
+  /** Under --auth-required, how long a WebSocket may go without an identity before it is closed (4401), ms; default 10,000. */
+  authGraceMs?: number;
 }
 
 export const defaultApiConfig: ApiConfig = {

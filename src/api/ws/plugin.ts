@@ -11,12 +11,15 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiContext } from '../http/context.js';
-import { errorBody } from '../http/errors.js';
-import type { WatchStreams } from '../../coordination/service.js';
-import { newCounters, type WatchCounters, type WatchEnv } from './env.js';
+import { errorBody, statusOf } from '../http/errors.js';
+import { identify, identityConfigOf, ThrottledError } from '../http/auth.js';
+import { clientAddress, credentialsOf, refuseUrlCredentials } from '../http/identity.js';
+import { ZgateError } from '../../core/errors.js';
+import type { Credentials, WatchStreams } from '../../coordination/service.js';
+import { DEFAULT_AUTH_GRACE_MS, newCounters, TokenHolders, type WatchCounters, type WatchEnv } from './env.js';
 import { REQUEST_OPS } from './requests.js';
 import { sseRoutes } from './sse.js';
-import { WsSubscriber } from './websocket.js';
+import { WsSubscriber, type SocketAuth } from './websocket.js';
 
 export const WS_PATH = '/v1/ws';
 export const EXAMPLE_PATH = '/examples/watch.html';
@@ -75,11 +78,45 @@ function firstReadable(dirs: readonly string[], name: string): string | undefine
   return undefined;
 }
 
-function rejectUpgrade(socket: Duplex, status: number, code: string, message: string): void {
+function rejectUpgrade(socket: Duplex, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify(errorBody(code, message));
+  const extra: Record<string, string> = { ...headers, 'X-Content-Type-Options': 'nosniff' };
+  if (status === 401) extra['WWW-Authenticate'] = 'Basic realm="zgate", Bearer realm="zgate"';
+  const lines = Object.entries(extra).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${lines}Connection: close\r\n\r\n${body}`,
   );
+}
+
+/** A credential that proves an identity (what --auth-required asks for), as opposed to the address alone. */
+function presentsCredential(c: Credentials): boolean {
+  return c.basic !== undefined || c.token !== undefined || c.x509 !== undefined;
+}
+
+/**
+ * Who an upgrade is (api.md "WebSocket, SSE and browsers under auth"): from the same
+ * credentials as REST. Under --auth-required an upgrade that presents none is still accepted,
+ * without an identity, so that it may send `auth`; one that presents a bad one is refused.
+ * Throws ZgateError (AuthFailed, NoAuth, Throttled, BadArguments) for the upgrade's answer.
+ */
+function upgradeAuth(ctx: ApiContext, req: IncomingMessage): SocketAuth {
+  refuseUrlCredentials(req.url ?? '');
+  if (ctx.service.authRequired) {
+    const config = identityConfigOf(ctx);
+    const addr = clientAddress(req, config.trustProxy);
+    const wait = ctx.throttle?.retryAfterMs(addr) ?? 0;
+    if (wait > 0) throw new ThrottledError(wait);
+    let credentials: Credentials;
+    try {
+      credentials = credentialsOf(req, config);
+    } catch (e) {
+      if (e instanceof ZgateError && e.code === 'AuthFailed') ctx.throttle?.failed(addr);
+      throw e;
+    }
+    if (!presentsCredential(credentials)) return { credentials: { ip: credentials.ip }, identity: undefined };
+  }
+  const { credentials, ...identity } = identify(ctx, req);
+  return { credentials, identity };
 }
 
 /** A browser's Origin must be this server's own, or one of the CORS allow-list. */
@@ -103,6 +140,10 @@ const WS_DESCRIPTION = [
   'create/set/delete/txn take `"idempotencyKey"` (as the Idempotency-Key header over HTTP, one table for both): a retry with the same key answers the first result with `"idempotentReplayed":true`.',
   'Errors: `{"id":n,"type":"error","error":{"code","message"}}`; a resume older than the history: `{"type":"error","code":"Compacted","compactZxid":"..."}`.',
   '`fromZxid` resumes after N; `minZxid` (as `?minZxid=` on reads) first waits until this member has applied M, so a watch set anew never starts from an older state than the client has seen.',
+  'Identity is fixed at the upgrade from the same credentials as REST (Authorization, or the zgate_token cookie under the Origin rules): 401, 403 or 429 refuse the upgrade.',
+  '`{"id":1,"op":"auth","scheme":"digest","auth":"user:password"}` or `{"id":1,"op":"auth","scheme":"bearer","token":"zgt_..."}` adds an identity (ZooKeeper\'s addAuth) → `{"id":1,"type":"auth","ids":[...]}`; a failed auth closes the socket with 4401.',
+  'Under --auth-required a socket without credentials may send only `auth`, and is closed (4401) after 10 s without one. A revoked or expired token closes the sockets that used it (4401).',
+  '`create` takes `"acl":[{"perms":"cdrwa","scheme","id"}]`; `getAcl` {path} → `{"type":"result","path","acl","stat"}`; `setAcl` {path, acl, version} → `{"type":"result","path","stat"}`.',
   'A reader slower than its send queue bound is closed with code 4008; a socket holding a session, with 1013 when this member has known no leader for a third of the session timeout (bind it on another member).',
 ].join(' ');
 
@@ -148,25 +189,55 @@ new Counter({
 });
 }
 
-export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry, opts: WatchPluginOptions = {}): Promise<void> {
+function watchEnv(app: FastifyInstance, ctx: ApiContext): WatchEnv {
   const { service, config } = ctx;
-  const hub = service.watches;
-  const counters = newCounters();
-  const maxFrameBytes = Math.ceil(service.limits.maxDataBytes * 1.5) + 65536;
-  const env: WatchEnv = {
+  return {
     service,
     config,
-    counters,
+    ctx,
+    tokens: new TokenHolders(),
+    authGraceMs: config.authGraceMs ?? DEFAULT_AUTH_GRACE_MS,
+    counters: newCounters(),
     sockets: new Set(),
-    maxFrameBytes,
+    maxFrameBytes: Math.ceil(service.limits.maxDataBytes * 1.5) + 65536,
     maxInflight: 256,
     maxWatchesPerSocket: 10_000,
     closeGraceMs: 5_000,
     livenessMs: Math.max(3 * config.heartbeatMs, 30_000),
     log: (err) => app.log.error({ err }, 'watch request failed'),
   };
+}
 
-  installWatchMetrics(registry, counters, hub);
+/** The answer to an upgrade whose identity failed: 401 (WWW-Authenticate), 403, 429 (Retry-After), 400; audited as REST's are. */
+function refuseIdentity(app: FastifyInstance, ctx: ApiContext, req: IncomingMessage, socket: Duplex, e: unknown): void {
+  const code = e instanceof ZgateError ? e.code : undefined;
+  if (ctx.audit !== undefined && (code === 'AuthFailed' || code === 'NoAuth' || code === 'Throttled')) {
+    const ip = clientAddress(req, ctx.config.trustProxy);
+    ctx.audit.record({
+      zxid: null,
+      session: null,
+      ids: [{ scheme: 'ip', id: ip }],
+      token: null,
+      ip,
+      op: `GET ${WS_PATH}`,
+      path: null,
+      result: code === 'AuthFailed' ? 'unauthenticated' : code === 'NoAuth' ? 'denied' : 'throttled',
+      code,
+    });
+  }
+  if (e instanceof ThrottledError) return rejectUpgrade(socket, 429, 'Throttled', e.message, { 'Retry-After': String(Math.ceil(e.retryAfterMs / 1000)) });
+  if (e instanceof ZgateError) return rejectUpgrade(socket, statusOf(e.code), e.code, e.message);
+  app.log.error({ err: e }, 'WebSocket upgrade failed');
+  rejectUpgrade(socket, 500, 'SystemError', 'the upgrade failed');
+}
+
+export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registry: Registry, opts: WatchPluginOptions = {}): Promise<void> {
+  const { service, config } = ctx;
+  const env = watchEnv(app, ctx);
+
+  installWatchMetrics(registry, env.counters, service.watches);
+  // A revoked or expired token ends the sockets and streams that authenticated with it.
+  service.onTokenGone((accessor) => env.tokens.gone(accessor, env.log));
 
   // ---------------------------------------------------------------- WebSocket
   const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * env.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
@@ -182,12 +253,18 @@ export async function watchRoutes(app: FastifyInstance, ctx: ApiContext, registr
     if (closing) return rejectUpgrade(socket, 503, 'Unavailable', 'the member is shutting down');
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin, req.headers.host, config.corsOrigins)) {
-      return rejectUpgrade(socket, 403, 'NoAuth', `origin ${origin} is not allowed (same origin, or --cors-origins)`);
+      return refuseIdentity(app, ctx, req, socket, new ZgateError('NoAuth', `origin ${origin} is not allowed (same origin, or --cors-origins)`));
+    }
+    let auth: SocketAuth;
+    try {
+      auth = upgradeAuth(ctx, req);
+    } catch (e) {
+      return refuseIdentity(app, ctx, req, socket, e);
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       raw.add(ws);
       ws.once('close', () => raw.delete(ws));
-      env.sockets.add(new WsSubscriber(ws, env));
+      env.sockets.add(new WsSubscriber(ws, env, auth));
     });
   };
   app.server.on('upgrade', onUpgrade);

@@ -12,6 +12,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { ZgateError } from '../../core/errors.js';
 import { ANY_VERSION, CREATE_MODES, type CreateMode, type OpFailure, type SessionId } from '../../core/types.js';
+import { formatPerms, type Access } from '../../core/acl.js';
 import type { Caller, CoordinationService, Written } from '../../coordination/service.js';
 import { WATCH_KINDS } from '../../watch/index.js';
 import { decodeData, encodeData, statJson, type DataEncoding } from '../http/encoding.js';
@@ -22,6 +23,16 @@ const decimalOrInt = { anyOf: [{ type: 'string', pattern: '^(0|[1-9][0-9]{0,15})
 const idSchema = { anyOf: [{ type: 'integer' }, { type: 'string', maxLength: 256 }] } as const;
 const version = { type: 'integer', minimum: -1, maximum: 2147483647 } as const;
 const encoding = { type: 'string', enum: ['utf8', 'base64'] } as const;
+/** An ACL as given: entries {perms, scheme, id}; the service validates and fixes it up (InvalidACL). */
+const acl = {
+  type: 'array',
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['perms', 'scheme', 'id'],
+    properties: { perms: { anyOf: [{ type: 'string' }, { type: 'integer' }] }, scheme: { type: 'string' }, id: { type: 'string' } },
+  },
+} as const;
 /** A write's Idempotency-Key, as the header carries it over HTTP. */
 const idempotencyKey = { type: 'string', description: IDEMPOTENCY_DESCRIPTION } as const;
 
@@ -50,6 +61,14 @@ export const REQUEST_SCHEMAS = {
   unwatch: op('unwatch', { watchId: { type: 'string' } }, ['watchId']),
   ping: op('ping', {}),
   session: op('session', { sessionId: { type: 'string', pattern: '^[1-9][0-9]{0,19}$' }, timeoutMs: { type: 'integer', minimum: 1 } }),
+  // ZooKeeper's addAuth: `digest` with `auth` = "user:password", or `bearer` with `token` = "zgt_...".
+  auth: {
+    ...op('auth', { scheme: { type: 'string', enum: ['digest', 'bearer'] }, auth: { type: 'string', maxLength: 4096 }, token: { type: 'string', maxLength: 4096 } }, ['scheme']),
+    oneOf: [
+      { properties: { scheme: { const: 'digest' } }, required: ['auth'], not: { required: ['token'] } },
+      { properties: { scheme: { const: 'bearer' } }, required: ['token'], not: { required: ['auth'] } },
+    ],
+  },
   get: op(
     'get',
     {
@@ -72,6 +91,7 @@ export const REQUEST_SCHEMAS = {
       mode: { type: 'string', enum: [...CREATE_MODES] },
       ttl: { type: 'integer' },
       parents: { type: 'boolean' },
+      acl,
       idempotencyKey,
     },
     ['path'],
@@ -79,9 +99,13 @@ export const REQUEST_SCHEMAS = {
   set: op('set', { path: { type: 'string' }, data: { type: 'string' }, encoding, version, idempotencyKey }, ['path']),
   delete: op('delete', { path: { type: 'string' }, version, recursive: { type: 'boolean' }, idempotencyKey }, ['path']),
   txn: op('txn', { ops: { type: 'array', items: txnOpSchema }, idempotencyKey }, ['ops']),
+  getAcl: op('getAcl', { path: { type: 'string' } }, ['path']),
+  setAcl: op('setAcl', { path: { type: 'string' }, acl, version }, ['path', 'acl']),
 } as const;
 
 export type RequestOp = keyof typeof REQUEST_SCHEMAS;
+/** The REST operations, answered `result` (runOperation). */
+export type OperationOp = Exclude<RequestOp, 'watch' | 'unwatch' | 'ping' | 'session' | 'auth'>;
 export const REQUEST_OPS = Object.keys(REQUEST_SCHEMAS) as RequestOp[];
 
 const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, useDefaults: false, verbose: true });
@@ -134,10 +158,10 @@ function answerOf<R>(w: Written<R>, body: (r: R) => Record<string, unknown>): Op
  * Runs one REST operation for a socket. `session` is the socket's bound session (for
  * ephemeral creates). Throws ZgateError (or MultiOpError) for input refused before the log.
  */
-export async function runOperation(service: CoordinationService, name: 'get' | 'create' | 'set' | 'delete' | 'txn', f: Record<string, unknown>, session: SessionId | undefined): Promise<OpAnswer> {
+export async function runOperation(service: CoordinationService, name: OperationOp, f: Record<string, unknown>, session: SessionId | undefined, access: Access): Promise<OpAnswer> {
   const path = f.path as string;
   const data = (): Uint8Array => (f.data === undefined ? new Uint8Array(0) : decodeData(f.data as string, (f.encoding as DataEncoding | undefined) ?? 'utf8', 'data'));
-  const caller: Caller = { sessionHint: SOCKET_SESSION_HINT };
+  const caller: Caller = { sessionHint: SOCKET_SESSION_HINT, access };
   if (session !== undefined) caller.session = session;
   if (typeof f.idempotencyKey === 'string') caller.idempotencyKey = f.idempotencyKey;
   switch (name) {
@@ -146,6 +170,7 @@ export async function runOperation(service: CoordinationService, name: 'get' | '
       const minZxid = zxidField(f.minZxid);
       const { zxid, znode } = await service.read({
         path,
+        access,
         ...(minZxid !== undefined ? { minZxid } : {}),
         linearizable: f.consistency === 'linearizable',
         ...(paged ? { children: { ...(f.after !== undefined ? { after: f.after as string } : {}), ...(f.limit !== undefined ? { limit: f.limit as number } : {}) } } : {}),
@@ -158,7 +183,7 @@ export async function runOperation(service: CoordinationService, name: 'get' | '
     }
     case 'create': {
       const mode = (f.mode as CreateMode | undefined) ?? 'persistent';
-      const req = { path, data: data(), mode, parents: f.parents === true, ...(f.ttl !== undefined ? { ttl: f.ttl as number } : {}) };
+      const req = { path, data: data(), mode, parents: f.parents === true, ...(f.ttl !== undefined ? { ttl: f.ttl as number } : {}), ...(f.acl !== undefined ? { acl: f.acl } : {}) };
       return answerOf(await service.create(req, caller), (r) => ({ path: r.path, stat: statJson(r.stat) }));
     }
     case 'set': {
@@ -173,6 +198,14 @@ export async function runOperation(service: CoordinationService, name: 'get' | '
       const ops = (f.ops as TxnOpJson[]).map((o, i) => toSubOp(o, i));
       const w = await service.txn(ops, caller);
       return answerOf(w, (results) => ({ results: txnResultsJson(results) }));
+    }
+    case 'getAcl': {
+      const a = await service.getAcl({ path, access });
+      return { ok: true, body: { path, acl: a.acl.map((e) => ({ perms: formatPerms(e.perms), scheme: e.scheme, id: e.id })), stat: statJson(a.stat), zxid: String(a.zxid) } };
+    }
+    case 'setAcl': {
+      const req = { path, acl: f.acl, version: (f.version as number | undefined) ?? ANY_VERSION };
+      return answerOf(await service.setAcl(req, caller), (r) => ({ path: r.path, stat: statJson(r.stat) }));
     }
   }
 }

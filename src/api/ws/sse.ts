@@ -13,7 +13,9 @@ import type { Zxid } from '../../core/types.js';
 import { CompactedError, Subscriber, type Delivery, type Watch, type WatchKind } from '../../watch/index.js';
 import { boolParam, errorResponses } from '../http/schemas.js';
 import { znodePathFromUrl } from '../http/paths.js';
-import type { WatchEnv } from './env.js';
+import { identify } from '../http/auth.js';
+import type { Access } from '../../core/acl.js';
+import type { TokenBound, WatchEnv } from './env.js';
 import { eventJson, sharedFrame, watchingJson } from './frames.js';
 
 export const WATCH_PREFIX = '/v1/watch';
@@ -21,7 +23,7 @@ export const WATCH_PREFIX = '/v1/watch';
 /** How long an EventSource waits before reconnecting (the SSE `retry:` field), ms. */
 const RETRY_MS = 1000;
 
-export class SseSubscriber extends Subscriber {
+export class SseSubscriber extends Subscriber implements TokenBound {
   private closed = false;
   /** The stream's headers are out: nothing may be written before (a heartbeat while the registration waits). */
   private started = false;
@@ -29,8 +31,11 @@ export class SseSubscriber extends Subscriber {
   constructor(
     private readonly res: ServerResponse,
     private readonly env: WatchEnv,
+    access: Access,
   ) {
     super();
+    this.access = access;
+    if (access.token !== undefined) env.tokens.track(access.token, this);
     env.service.watches.attach(this);
     env.counters.sseOpen++;
   }
@@ -91,9 +96,24 @@ export class SseSubscriber extends Subscriber {
     this.res.end();
   }
 
+  /** The token the stream authenticated with was revoked or expired: `event: error` (AuthFailed), then the end. */
+  tokenGone(): void {
+    if (this.closed) return;
+    if (!this.started) {
+      // Still registering: no stream to end yet; the registration sees the response gone.
+      this.onClose();
+      this.res.destroy();
+      return;
+    }
+    const body = JSON.stringify({ error: { code: 'AuthFailed', message: 'token revoked' } });
+    if (!this.res.destroyed) this.res.write(`event: error\ndata: ${body}\n\n`);
+    this.shutdown();
+  }
+
   onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.access.token !== undefined) this.env.tokens.untrack(this.access.token, this);
     this.env.counters.sseOpen--;
     this.env.service.watches.detach(this);
     this.env.sockets.delete(this);
@@ -176,7 +196,9 @@ export async function sseRoutes(app: FastifyInstance, env: WatchEnv): Promise<vo
     let gone = false;
     const onGone = () => (gone = true);
     res.once('close', onGone);
-    const sub = new SseSubscriber(res, env);
+    // The identity hook of /v1 has identified the request already (401, 403 or 429 before any stream).
+    const identity = request.identity ?? identify(env.ctx, request.raw);
+    const sub = new SseSubscriber(res, env, identity.access);
     let started = false;
     try {
       // From the registration to the end of onWatching nothing awaits: read, register and replay are atomic.
@@ -240,7 +262,7 @@ export async function sseRoutes(app: FastifyInstance, env: WatchEnv): Promise<vo
     }
     lastEventId(request.headers['last-event-id']);
     // The path's rules and the member's readiness, as the GET's registration would check them.
-    await env.service.read({ path });
+    await env.service.read({ path, access: (request.identity ?? identify(env.ctx, request.raw)).access });
     return reply.code(200).header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send();
   };
   app.head<{ Querystring: WatchQuery }>(WATCH_PREFIX, { schema: { ...headSchema, summary: 'The headers an event stream of the root znode (or the whole tree) would start with' }, config: { documentedHead: true } }, headHandler);

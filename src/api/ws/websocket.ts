@@ -7,18 +7,56 @@
 import type { RawData, WebSocket } from 'ws';
 import { ZgateError } from '../../core/errors.js';
 import type { SessionId, Zxid } from '../../core/types.js';
-import type { WatchRegistration } from '../../coordination/service.js';
+import { displayIds, type Credentials, type Identity, type WatchRegistration } from '../../coordination/service.js';
+import type { Access, Id } from '../../core/acl.js';
 import { CompactedError, Subscriber, type Delivery, type Watch, type WatchKind } from '../../watch/index.js';
 import { compactedFrame, errorFrame, eventJson, sharedFrame, watchingJson, type ErrorFields } from './frames.js';
 import { failureOf } from '../../core/errors.js';
-import { REQUEST_SCHEMAS, runOperation, validateRequest, zxidField, type RequestOp } from './requests.js';
-import type { WatchEnv } from './env.js';
+import { REQUEST_SCHEMAS, runOperation, validateRequest, zxidField, type OperationOp, type RequestOp } from './requests.js';
+import type { TokenBound, WatchEnv } from './env.js';
 
 /** Close code for a reader that can't keep up (api.md). */
 export const CLOSE_SLOW_READER = 4008;
 /** RFC 6455's "Try Again Later": this member knows no leader, so a bound session's keepalives reach nobody. */
 export const CLOSE_NO_LEADER = 1013;
+/** AuthFailed (api.md "Errors (additions)"): a failed `auth`, a revoked token, no identity in time under --auth-required. */
+export const CLOSE_AUTH_FAILED = 4401;
+/** Throttled: too many failed authentications from this address (as HTTP's 429). */
+export const CLOSE_THROTTLED = 4429;
 const OPEN = 1;
+
+type Digest = { user: string; password: string };
+
+function sameDigest(a: Digest, b: Digest): boolean {
+  return a.user === b.user && a.password === b.password;
+}
+
+/**
+ * The identity of every credential a socket presented, merged as ZooKeeper adds a
+ * connection's authInfo: the upgrade's (ip, x509, its token) and each digest, each proved by
+ * the service; the ids in order without duplicates, super if one is, and the token's scope
+ * (which then bounds every id of the socket). AuthFailed when any of them fails.
+ */
+export function mergedIdentity(authenticate: (c: Credentials) => Identity, base: Credentials, digests: readonly Digest[], token: string | undefined): Identity {
+  const { ip, x509 } = base;
+  const parts: Identity[] = [];
+  if (x509 !== undefined || token !== undefined || digests.length === 0) {
+    const c: Credentials = { ip };
+    if (x509 !== undefined) c.x509 = x509;
+    if (token !== undefined) c.token = token;
+    parts.push(authenticate(c));
+  }
+  for (const d of digests) parts.push(authenticate({ ip, basic: d }));
+  if (parts.length === 1) return parts[0]!;
+  const ids: Id[] = [];
+  for (const p of parts) for (const i of p.access.ids) if (!ids.some((x) => x.scheme === i.scheme && x.id === i.id)) ids.push(i);
+  const first = parts[0]!;
+  const access: Access = { ids, super: parts.some((p) => p.access.super) };
+  if (first.access.readOnly === true) access.readOnly = true;
+  if (first.access.prefix !== undefined) access.prefix = first.access.prefix;
+  if (first.access.token !== undefined) access.token = first.access.token;
+  return { access, authenticated: parts.some((p) => p.authenticated), token: first.token };
+}
 
 function byteLength(data: RawData): number {
   if (Array.isArray(data)) return data.reduce((n, b) => n + b.byteLength, 0);
@@ -31,8 +69,23 @@ function text(data: RawData): string {
   return data.toString('utf8');
 }
 
-export class WsSubscriber extends Subscriber {
+/** Who a socket is at the upgrade: its identity, or (under --auth-required, no credential) none yet. */
+export interface SocketAuth {
+  credentials: Credentials;
+  identity: Identity | undefined;
+}
+
+export class WsSubscriber extends Subscriber implements TokenBound {
   private closed = false;
+  /** What the upgrade presented (ip, x509, and Basic or a token). */
+  private readonly base: Credentials;
+  /** Digests presented: the upgrade's Basic, then each in-band `auth`. */
+  private digests: Digest[] = [];
+  /** The token the socket's identity rests on, if any (the upgrade's, or the last in-band one). */
+  private token: string | undefined;
+  /** undefined: under --auth-required, no identity yet (only `auth` is allowed). */
+  private identity: Identity | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
   private inflight = 0;
   private lastSeen = Date.now();
   private session: SessionId | undefined;
@@ -41,8 +94,24 @@ export class WsSubscriber extends Subscriber {
   constructor(
     private readonly ws: WebSocket,
     private readonly env: WatchEnv,
+    auth: SocketAuth,
   ) {
     super();
+    this.base = auth.credentials;
+    if (auth.credentials.basic !== undefined) this.digests.push(auth.credentials.basic);
+    this.token = auth.credentials.token;
+    this.identity = auth.identity;
+    if (auth.identity === undefined) {
+      this.access = { ids: [{ scheme: 'ip', id: auth.credentials.ip }], super: false };
+      this.graceTimer = setTimeout(
+        () => this.shutdown(CLOSE_AUTH_FAILED, `authentication required: no {"op":"auth"} within ${Math.round(env.authGraceMs / 1000)} s`),
+        env.authGraceMs,
+      );
+      this.graceTimer.unref();
+    } else {
+      this.access = auth.identity.access;
+      if (auth.identity.access.token !== undefined) env.tokens.track(auth.identity.access.token, this);
+    }
     env.service.watches.attach(this);
     env.counters.wsOpen++;
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
@@ -120,9 +189,17 @@ export class WsSubscriber extends Subscriber {
     this.send(compactedFrame(undefined, w.id, undefined, compactZxid));
   }
 
+  /** The token this socket authenticated with was revoked or expired. */
+  tokenGone(): void {
+    this.shutdown(CLOSE_AUTH_FAILED, 'token revoked');
+  }
+
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    if (this.access.token !== undefined) this.env.tokens.untrack(this.access.token, this);
     this.env.counters.wsOpen--;
     this.env.service.watches.detach(this);
     this.env.sockets.delete(this);
@@ -159,6 +236,12 @@ export class WsSubscriber extends Subscriber {
     if (typeof op !== 'string' || !Object.hasOwn(REQUEST_SCHEMAS, op)) {
       return this.error(id, { code: 'BadArguments', message: `unknown op ${JSON.stringify(op)}; one of ${Object.keys(REQUEST_SCHEMAS).join(', ')}` });
     }
+    if (this.identity === undefined && op !== 'auth') {
+      this.audit(op, typeof f.path === 'string' ? f.path : undefined, 'AuthFailed');
+      this.error(id, { code: 'AuthFailed', message: 'authentication is required: send {"op":"auth"} first' });
+      this.shutdown(CLOSE_AUTH_FAILED, 'authentication required');
+      return;
+    }
     try {
       validateRequest(op as RequestOp, f);
       switch (op as RequestOp) {
@@ -177,20 +260,38 @@ export class WsSubscriber extends Subscriber {
         }
         case 'session':
           return this.bindSession(id, f);
+        case 'auth':
+          return this.authenticate(id, f);
         default:
-          return this.operation(id, op as 'get' | 'create' | 'set' | 'delete' | 'txn', f);
+          return this.operation(id, op as OperationOp, f);
       }
     } catch (e) {
-      this.replyError(id, e);
+      this.replyError(id, e, op, typeof f.path === 'string' ? f.path : undefined);
     }
   }
 
-  private replyError(id: unknown, e: unknown): void {
+  /** An AuthFailed, NoAuth or Throttled decided here, before the log (the member audits what reached it). */
+  private audit(op: string, path: string | undefined, code: 'AuthFailed' | 'NoAuth' | 'Throttled'): void {
+    this.env.ctx.audit?.record({
+      zxid: null,
+      session: this.session ?? null,
+      ids: this.access.ids,
+      token: this.access.token ?? null,
+      ip: this.base.ip,
+      op,
+      path: path ?? null,
+      result: code === 'AuthFailed' ? 'unauthenticated' : code === 'NoAuth' ? 'denied' : 'throttled',
+      code,
+    });
+  }
+
+  private replyError(id: unknown, e: unknown, op?: string, path?: string): void {
     if (e instanceof CompactedError) {
       this.send(compactedFrame(id, undefined, e.fromZxid, e.compactZxid));
       return;
     }
     const { failure, internal } = failureOf(e);
+    if (op !== undefined && (failure.code === 'NoAuth' || failure.code === 'AuthFailed')) this.audit(op, failure.path ?? path, failure.code);
     if (internal) this.env.log(e);
     const fields: ErrorFields = { code: failure.code, message: failure.message };
     if (failure.path !== undefined) fields.path = failure.path;
@@ -227,7 +328,7 @@ export class WsSubscriber extends Subscriber {
     if (!(registered instanceof Promise)) return this.afterRegister();
     registered
       .then(() => this.afterRegister())
-      .catch((e: unknown) => this.replyError(id, e))
+      .catch((e: unknown) => this.replyError(id, e, 'watch', req.path))
       .finally(() => {
         if (waiting) this.inflight--;
       });
@@ -242,7 +343,7 @@ export class WsSubscriber extends Subscriber {
     if (!this.begin(id)) return;
     const wanted = typeof f.sessionId === 'string' ? BigInt(f.sessionId) : undefined;
     this.env.service
-      .holdSession(wanted, f.timeoutMs as number | undefined, () => this.shutdown(CLOSE_NO_LEADER, 'this member has no leader: its keepalives reach nobody; bind the session on another member'))
+      .holdSession(wanted, f.timeoutMs as number | undefined, () => this.shutdown(CLOSE_NO_LEADER, 'this member has no leader: its keepalives reach nobody; bind the session on another member'), this.access)
       .then((bound) => {
         if (this.closed) return bound.release();
         this.releaseSession?.();
@@ -250,13 +351,67 @@ export class WsSubscriber extends Subscriber {
         this.releaseSession = bound.release;
         this.send(JSON.stringify({ id, type: 'session', sessionId: bound.sessionId.toString(), timeoutMs: bound.timeoutMs }));
       })
-      .catch((e: unknown) => this.replyError(id, e))
+      .catch((e: unknown) => this.replyError(id, e, 'session'))
       .finally(() => this.inflight--);
   }
 
-  private operation(id: unknown, op: 'get' | 'create' | 'set' | 'delete' | 'txn', f: Record<string, unknown>): void {
+  /**
+   * ZooKeeper's addAuth: the socket's identity becomes that of every credential it presented,
+   * this one included. A failure (a bad token, an unlisted digest, a malformed one) answers
+   * AuthFailed and closes the socket (4401), and counts against the address's throttle.
+   */
+  private authenticate(id: unknown, f: Record<string, unknown>): void {
+    const addr = this.base.ip;
+    const throttle = this.env.ctx.throttle;
+    const wait = throttle?.retryAfterMs(addr) ?? 0;
+    if (wait > 0) {
+      this.audit('auth', undefined, 'Throttled');
+      this.error(id, { code: 'Throttled', message: `too many failed authentications from this address; retry in ${Math.ceil(wait / 1000)} s` });
+      this.shutdown(CLOSE_THROTTLED, 'throttled');
+      return;
+    }
+    const digests = [...this.digests];
+    let token = this.token;
+    const fail = (message: string): void => {
+      throttle?.failed(addr);
+      this.audit('auth', undefined, 'AuthFailed');
+      this.error(id, { code: 'AuthFailed', message });
+      this.shutdown(CLOSE_AUTH_FAILED, 'authentication failed');
+    };
+    if (f.scheme === 'digest') {
+      const text = f.auth as string;
+      const colon = text.indexOf(':');
+      if (colon < 0) return fail('a digest auth is "user:password"');
+      const d = { user: text.slice(0, colon), password: text.slice(colon + 1) };
+      if (!digests.some((x) => sameDigest(x, d))) digests.push(d);
+    } else {
+      token = f.token as string;
+    }
+    let identity: Identity;
+    try {
+      identity = mergedIdentity((c) => this.env.service.authenticate(c), this.base, digests, token);
+    } catch (e) {
+      if (e instanceof ZgateError && e.code === 'AuthFailed') return fail(e.message);
+      throw e;
+    }
+    this.digests = digests;
+    this.token = token;
+    const before = this.access.token;
+    const after = identity.access.token;
+    if (before !== after) {
+      if (before !== undefined) this.env.tokens.untrack(before, this);
+      if (after !== undefined) this.env.tokens.track(after, this);
+    }
+    this.identity = identity;
+    this.access = identity.access;
+    if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    this.send(JSON.stringify({ id, type: 'auth', ids: displayIds(identity.access.ids) }));
+  }
+
+  private operation(id: unknown, op: OperationOp, f: Record<string, unknown>): void {
     if (!this.begin(id)) return;
-    runOperation(this.env.service, op, f, this.session)
+    runOperation(this.env.service, op, f, this.session, this.access)
       .then((answer) => {
         if (answer.ok) {
           this.send(JSON.stringify({ id, type: 'result', ...answer.body }));
@@ -271,7 +426,7 @@ export class WsSubscriber extends Subscriber {
         if (answer.zxid !== undefined) extra.zxid = String(answer.zxid);
         this.error(id, fields, extra);
       })
-      .catch((e: unknown) => this.replyError(id, e))
+      .catch((e: unknown) => this.replyError(id, e, op, typeof f.path === 'string' ? f.path : undefined))
       .finally(() => this.inflight--);
   }
 }

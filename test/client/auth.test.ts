@@ -1,11 +1,12 @@
 /**
  * The client's credentials against one real member: Basic and Bearer on every HTTP request,
  * ACLs through create's `acl` and getAcl/setAcl, tokens minted and revoked, and the errors
- * (AuthFailed, NoAuth) a refused credential or a denied ACL gives. A second member runs with
- * --auth-required: a WebSocket opened with a refused credential fails with AuthFailed and
- * does not reconnect in a loop. (The server's in-band WebSocket `auth` frame is built on
- * another branch; with Node's `ws` the client sends the header at the upgrade, which is what
- * is tested here.)
+ * (AuthFailed, NoAuth, Throttled) a refused credential or a denied ACL gives. A second member
+ * runs with --auth-required. The member on this branch neither authenticates WebSocket upgrades
+ * nor answers the in-band `auth` frame (another branch builds that face), so the client's side of
+ * the WebSocket (the frame first on every socket, close 4401 → AuthFailed without a reconnect
+ * loop) is tested against a stand-in server; with the real member only the HTTP path and a
+ * session opened by an authenticated client are.
  */
 import { startMember, type RunningMember } from '../support/member.js';
 import type { AddressInfo } from 'node:net';
@@ -166,4 +167,17 @@ describe('in-band auth frame (stand-in server)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(upgrades - before).toBe(1);
   });
+});
+
+// Last: it throttles the loopback address on the --auth-required member.
+test('past --auth-rate failed authentications, Throttled with retryAfterMs', async () => {
+  const bad = clients.make(locked.baseUrl, { auth: { token: 'zgt_nope.nope' }, maxAttempts: 1 });
+  let e: ZgateError | undefined;
+  for (let i = 0; i < 30; i++) {
+    e = await caught(bad.get('/'));
+    if (e.code !== 'AuthFailed') break;
+  }
+  expect(e!.code).toBe('Throttled');
+  expect(e!.status).toBe(429);
+  expect(e!.retryAfterMs).toBeGreaterThan(0);
 });

@@ -15,12 +15,17 @@
  */
 import type { TxnAnswerJson, TxnBodyJson, TxnOpJson, WriteResultJson, ZnodeJson } from '../wire/znodes.js';
 import { checkBoolean, checkData, checkFunction, checkMembers, checkMode, checkOptions, checkPath, checkPositiveInt, checkTtl, checkVersion } from './args.js';
-import { statOf, toWire, wireData, zxidNum } from './codec.js';
+import { bytesToBase64, statOf, toWire, wireData, zxidNum } from './codec.js';
 import { argumentError, closedError, isZgateError, ZgateError } from './errors.js';
 import { Members, newIdempotencyKey, type HttpAnswer, type HttpRequest } from './http.js';
-import { Socket, WatchReg, type WatchHandler } from './socket.js';
+import { Socket, WatchReg, type AuthFrame, type WatchHandler } from './socket.js';
 import type {
+  AclEntry,
+  AclResult,
   ClientOptions,
+  CreateTokenOptions,
+  TokenInfo,
+  WhoAmI,
   ClientState,
   CreateOptions,
   DataInput,
@@ -49,7 +54,37 @@ const CLIENT_OPTIONS = [
   'fetch',
   'webSocket',
   'onCallbackError',
+  'auth',
 ] as const;
+
+/** The Authorization header and the in-band auth frame of the client's credentials. */
+function authOf(auth: unknown): { header: string; frame: AuthFrame } | undefined {
+  if (auth === undefined) return undefined;
+  const a = auth as { basic?: { user?: unknown; password?: unknown }; token?: unknown };
+  if (typeof a === 'object' && a !== null && typeof a.token === 'string' && a.basic === undefined) {
+    if (a.token === '') throw argumentError('options.auth.token', 'must be a non-empty string');
+    return { header: `Bearer ${a.token}`, frame: { op: 'auth', scheme: 'bearer', token: a.token } };
+  }
+  if (typeof a === 'object' && a !== null && typeof a.basic === 'object' && a.basic !== null && a.token === undefined) {
+    const { user, password } = a.basic;
+    if (typeof user !== 'string' || user === '' || user.includes(':')) throw argumentError('options.auth.basic.user', 'must be a non-empty string without ":"');
+    if (typeof password !== 'string') throw argumentError('options.auth.basic.password', 'must be a string');
+    const pair = `${user}:${password}`;
+    return { header: `Basic ${bytesToBase64(new TextEncoder().encode(pair))}`, frame: { op: 'auth', scheme: 'digest', auth: pair } };
+  }
+  throw argumentError('options.auth', 'must be {basic: {user, password}} or {token}');
+}
+
+function checkAcl(acl: unknown, name: string): AclEntry[] {
+  if (!Array.isArray(acl) || acl.length === 0) throw argumentError(name, 'must be a non-empty array of {perms, scheme, id}');
+  for (const [i, e] of acl.entries()) {
+    const x = e as Partial<AclEntry> | null;
+    if (typeof x !== 'object' || x === null || (typeof x.perms !== 'string' && typeof x.perms !== 'number') || typeof x.scheme !== 'string' || typeof x.id !== 'string') {
+      throw argumentError(`${name}[${i}]`, 'must be {perms: "cdrwa" letters or 0..31, scheme, id}');
+    }
+  }
+  return acl as AclEntry[];
+}
 
 /** How long a write waits for the watches to have seen it (ZooKeeper's ordering) at most. */
 const FLUSH_MS = 3000;
@@ -93,14 +128,17 @@ export class ZgateClient {
     const platformFetch = fetchFn ?? (globalThis.fetch === undefined ? undefined : globalThis.fetch.bind(globalThis));
     if (platformFetch === undefined) throw argumentError('options.fetch', 'this platform has no fetch; pass one');
     this.reportError = onError ?? ((e: unknown) => console.error('zgate client: a watch callback failed:', e));
-    this.members = new Members(urls, { requestTimeoutMs: this.requestTimeoutMs, attemptTimeoutMs, maxAttempts, fetch: platformFetch }, inOrder);
+    const auth = authOf(o.auth);
+    const headers = auth === undefined ? undefined : { authorization: auth.header };
+    this.members = new Members(urls, { requestTimeoutMs: this.requestTimeoutMs, attemptTimeoutMs, maxAttempts, fetch: platformFetch, ...(headers === undefined ? {} : { headers }) }, inOrder);
     this.socket = new Socket(this.members, {
       sessionTimeoutMs,
       pingIntervalMs,
       pingTimeoutMs,
       connectTimeoutMs: Math.min(attemptTimeoutMs, 10_000),
-      factory: wsFactory === undefined ? platformWebSocket : async () => wsFactory,
+      factory: wsFactory === undefined ? platformWebSocket : async () => ({ factory: wsFactory }),
       onState: (s) => this.setState(s),
+      ...(auth === undefined ? {} : { auth }),
     });
   }
 
@@ -153,7 +191,7 @@ export class ZgateClient {
   /** ZooKeeper's create. Sequential modes answer the path with its suffix. */
   async create(path: string, data?: DataInput, options?: CreateOptions): Promise<WriteResult> {
     this.checkOpen('create');
-    const o = checkOptions<CreateOptions>(options, 'options', ['mode', 'makeParents', 'ttl']);
+    const o = checkOptions<CreateOptions>(options, 'options', ['mode', 'makeParents', 'ttl', 'acl']);
     const mode = checkMode(o.mode);
     const sequential = mode.includes('sequential');
     checkPath(path, 'path', { sequential });
@@ -161,6 +199,7 @@ export class ZgateClient {
     const ttl = checkTtl(o.ttl, mode);
     const parents = checkBoolean(o.makeParents, 'options.makeParents');
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'idempotency-key': newIdempotencyKey() };
+    if (o.acl !== undefined) headers['zgate-acl'] = JSON.stringify(checkAcl(o.acl, 'options.acl'));
     const session = mode.startsWith('ephemeral') ? await this.session() : undefined;
     if (session !== undefined) headers['zgate-session'] = session;
     const a = await this.write(
@@ -308,6 +347,52 @@ export class ZgateClient {
       zxid: b.zxid,
       results: b.results.map((r) => (r.stat === undefined ? { op: r.op, path: r.path } : { op: r.op, path: r.path, stat: statOf(r.stat) }) as TxnResult),
     };
+  }
+
+  // ---------------------------------------------------------------- ACLs and identity
+
+  /** ZooKeeper's getACL: needs READ or ADMIN (without ADMIN a digest id reads `user:x`). */
+  async getAcl(path: string): Promise<AclResult> {
+    this.checkOpen('getAcl');
+    checkPath(path);
+    const a = await this.read(path, { acl: true }, `getAcl ${path}`);
+    const b = a.body as { path: string; acl: AclEntry[]; stat: Stat };
+    return { path: b.path, acl: b.acl, stat: statOf(b.stat) };
+  }
+
+  /** ZooKeeper's setACL: needs ADMIN; with `version`, BadVersion unless it equals the znode's aversion. Fires no watch. */
+  async setAcl(path: string, acl: readonly AclEntry[], version?: number): Promise<WriteResult> {
+    this.checkOpen('setAcl');
+    checkPath(path);
+    const entries = checkAcl(acl, 'acl');
+    const v = checkVersion(version, 'version');
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (v !== -1) headers['if-match'] = `"${v}"`;
+    const a = await this.write({ method: 'PUT', url: znodeUrl(path) + '?acl=true', body: JSON.stringify({ acl: entries }), headers, retry: true, znodePath: path, what: `setAcl ${path}` });
+    return this.written(a);
+  }
+
+  /** The caller's ids as the member sees them (GET /v1/auth/whoami). */
+  async whoami(): Promise<WhoAmI> {
+    this.checkOpen('whoami');
+    const a = await this.members.request({ method: 'GET', url: '/v1/auth/whoami', retry: true, what: 'whoami' });
+    return a.body as WhoAmI;
+  }
+
+  /** Mints a bearer token (needs Basic or x509 credentials: a token never mints a token). The secret is in `token`, once. */
+  async createToken(options: CreateTokenOptions = {}): Promise<TokenInfo> {
+    this.checkOpen('createToken');
+    const o = checkOptions<CreateTokenOptions>(options, 'options', ['ttlMs', 'readOnly', 'prefix', 'description', 'ids', 'cookie']);
+    // Not retried on another member: a retry would mint a second token.
+    const a = await this.members.request({ method: 'POST', url: '/v1/auth/tokens', body: JSON.stringify(o), headers: { 'content-type': 'application/json' }, retry: false, what: 'createToken' });
+    return a.body as TokenInfo;
+  }
+
+  /** Revokes a token by its id (its creator or super); `self` is the token this client uses. */
+  async revokeToken(id: string): Promise<void> {
+    this.checkOpen('revokeToken');
+    if (typeof id !== 'string' || id === '' || id.includes('/')) throw argumentError('id', 'must be a token id');
+    await this.members.request({ method: 'DELETE', url: `/v1/auth/tokens/${encodeURIComponent(id)}`, retry: true, what: `revokeToken ${id}` });
   }
 
   // ---------------------------------------------------------------- watches

@@ -3,12 +3,13 @@
  * "Errors"), the HTTP status, the znode path and the member that answered; failures the
  * client decides itself use ZooKeeper's names where there is one (BadArguments for a bad
  * argument, ConnectionLoss when no member could be reached, OperationTimeout for a deadline,
- * SessionExpired) and ClientClosed after close().
+ * SessionExpired) and ClientClosed after close(). Under auth: AuthFailed (401, or a WebSocket
+ * closed 4401), NoAuth (403), Throttled (429, with retryAfterMs).
  */
 import type { ErrorCodeJson, OpCodeJson } from '../wire/errors.js';
 
 /** ZooKeeper's code names that zgate answers, and the client's own. */
-export type ErrorCode = ErrorCodeJson | 'ClientClosed';
+export type ErrorCode = ErrorCodeJson | 'AuthFailed' | 'NoAuth' | 'Throttled' | 'InvalidACL' | 'QuotaExceeded' | 'ClientClosed';
 
 export interface ErrorDetails {
   /** HTTP status of the answer; absent for a failure decided by the client. */
@@ -23,6 +24,8 @@ export interface ErrorDetails {
   results?: OpCodeJson[];
   /** The member's applied zxid when it answered (Zgate-Zxid). */
   zxid?: string;
+  /** Throttled: how long the member asks to wait (Retry-After), in milliseconds. */
+  retryAfterMs?: number;
   cause?: unknown;
 }
 
@@ -34,6 +37,7 @@ export class ZgateError extends Error {
   readonly opIndex: number | undefined;
   readonly results: OpCodeJson[] | undefined;
   readonly zxid: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode | (string & {}), message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -45,6 +49,7 @@ export class ZgateError extends Error {
     this.opIndex = details.opIndex;
     this.results = details.results;
     this.zxid = details.zxid;
+    this.retryAfterMs = details.retryAfterMs;
   }
 }
 

@@ -42,6 +42,8 @@ export interface MembersOptions {
   attemptTimeoutMs: number;
   maxAttempts: number;
   fetch: typeof fetch;
+  /** Sent with every request (the client's Authorization). */
+  headers?: Record<string, string>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -134,7 +136,7 @@ export class Members {
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), timeoutMs);
     try {
-      const init: RequestInit = { method: req.method, signal: ac.signal, headers: req.headers ?? {} };
+      const init: RequestInit = { method: req.method, signal: ac.signal, headers: { ...this.opts.headers, ...req.headers } };
       // A Uint8Array is a BodyInit on every platform; the DOM typings only disagree on its buffer type.
       if (req.body !== undefined) init.body = req.body as BodyInit;
       const res = await this.opts.fetch(member + req.url, init);
@@ -164,16 +166,21 @@ function describeFetchError(e: unknown): string {
   return cause === undefined ? String(err.message ?? e) : `${err.message ?? 'fetch failed'} (${cause})`;
 }
 
+/** The code of an answer without api.md's envelope (a proxy's, say). */
+const STATUS_CODES: Record<number, string> = { 401: 'AuthFailed', 403: 'NoAuth', 404: 'NoNode', 429: 'Throttled', 503: 'Unavailable' };
+
 /** The ZgateError of an error answer (api.md's envelope), with the member that gave it. */
 export function errorOf(a: HttpAnswer, req: HttpRequest): ZgateError {
   // Any field of the envelope may be missing (an answer that is not a member's, say).
   const env = (a.body ?? {}) as Partial<ErrorBody>;
   const err: Partial<ErrorJson> = env.error ?? {};
-  const code = err.code ?? (a.status === 404 ? 'NoNode' : a.status === 503 ? 'Unavailable' : 'SystemError');
+  const code = err.code ?? STATUS_CODES[a.status] ?? 'SystemError';
   const message = err.message ?? `HTTP ${a.status}`;
   const path = err.path ?? req.znodePath;
   const zxid = a.headers.get('zgate-zxid');
+  const retryAfter = Number(a.headers.get('retry-after') ?? NaN);
   return new ZgateError(code, `${req.what}: ${message}`, {
+    ...(Number.isFinite(retryAfter) ? { retryAfterMs: retryAfter * 1000 } : {}),
     status: a.status,
     member: a.member,
     ...(path === undefined ? {} : { path }),

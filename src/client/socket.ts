@@ -20,7 +20,7 @@ import type { ErrorFrame, EventFrame, PingRequest, ReplyTo, Request, RequestFram
 import { ZgateError } from './errors.js';
 import { zxidNum } from './codec.js';
 import type { Members } from './http.js';
-import type { ClientState, WebSocketFactory, WebSocketLike } from './types.js';
+import type { ClientState, PlatformWebSocket, WebSocketLike } from './types.js';
 
 /** What a watch does with what its registrations bring. */
 export interface WatchHandler {
@@ -81,9 +81,17 @@ export interface SocketOptions {
   pingTimeoutMs: number;
   /** How long opening a socket (and binding the session on it) may take before the next member is tried. */
   connectTimeoutMs: number;
-  factory: () => Promise<WebSocketFactory>;
+  factory: () => Promise<PlatformWebSocket>;
   onState(state: ClientState): void;
+  /** The client's credentials: the Authorization header, and the in-band auth frame for platforms that cannot send it. */
+  auth?: { header: string; frame: AuthFrame };
 }
+
+/** api.md's in-band auth frame (ZooKeeper's addAuth), without its id. */
+export type AuthFrame = { op: 'auth'; scheme: 'digest'; auth: string } | { op: 'auth'; scheme: 'bearer'; token: string };
+
+/** The close code of a refused credential (api.md "Errors (additions)"). */
+const AUTH_CLOSE = 4401;
 
 const OPEN = 1;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -111,7 +119,9 @@ export class Socket {
   private closed = false;
   private running: Promise<void> | undefined;
   private waiters: { resolve: () => void; reject: (e: ZgateError) => void }[] = [];
-  private factory: WebSocketFactory | undefined;
+  private factory: PlatformWebSocket | undefined;
+  /** A credential the cluster refused: the socket stops reconnecting, every wait fails with it. */
+  private authError: ZgateError | undefined;
   private wantSession = false;
   private session: { id: string; timeoutMs: number } | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
@@ -243,13 +253,23 @@ export class Socket {
 
   // ---------------------------------------------------------------- connecting
 
+  /** The credential was refused (401 at the upgrade, or a close 4401): no reconnect loop; waits fail with AuthFailed. */
+  private refused(e: ZgateError): void {
+    this.authError = e;
+    this.opts.onState('suspended');
+    for (const w of this.waiters) w.reject(e);
+    this.waiters = [];
+    for (const reg of this.regs) reg.rejectReady(e);
+  }
+
   private start(): void {
-    if (this.running !== undefined || this.closed) return;
+    if (this.running !== undefined || this.closed || this.authError !== undefined) return;
     this.running = this.run().finally(() => (this.running = undefined));
   }
 
   private waitConnected(timeoutMs: number): Promise<void> {
     if (this.closed) return Promise.reject(new ZgateError('ClientClosed', 'the client is closed (close() was called)'));
+    if (this.authError !== undefined) return Promise.reject(this.authError);
     if (this.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const w = {
@@ -285,6 +305,7 @@ export class Socket {
         this.lastError = e instanceof ZgateError ? e : new ZgateError('ConnectionLoss', `${member}: ${String(e)}`, { member });
         this.teardown();
         if (this.closed) return;
+        if (this.lastError.code === 'AuthFailed') return this.refused(this.lastError);
         this.members.failed(member);
         failures++;
         // Back off only once every member has failed in a row (a leader election, a restart).
@@ -304,6 +325,7 @@ export class Socket {
       this.stopPing();
       this.teardown();
       if (this.closed) return;
+      if (this.lastError?.code === 'AuthFailed') return this.refused(this.lastError);
       this.members.failed(member);
       this.opts.onState('suspended');
     }
@@ -313,7 +335,9 @@ export class Socket {
   private async connectOnce(member: string, gen: number): Promise<{ dropped: Promise<void> }> {
     this.factory ??= await this.opts.factory();
     const url = member.replace(/^http/, 'ws') + '/v1/ws';
-    const ws = this.factory(url);
+    const auth = this.opts.auth;
+    const inHeader = auth !== undefined && this.factory.withHeaders !== undefined;
+    const ws = inHeader ? this.factory.withHeaders!(url, { authorization: auth.header }) : this.factory.factory(url);
     this.ws = ws;
     this.member = member;
     let onDrop!: () => void;
@@ -331,10 +355,15 @@ export class Socket {
         clearTimeout(timer);
         resolve();
       };
-      ws.onerror = () => undefined;
+      let upgradeError = '';
+      ws.onerror = (ev) => {
+        // Node's `ws` reports a refused upgrade as "Unexpected server response: 401".
+        upgradeError = String((ev as { message?: unknown } | undefined)?.message ?? '');
+      };
       ws.onclose = (ev) => {
         clearTimeout(timer);
-        reject(new ZgateError('ConnectionLoss', `${url}: closed before it opened (${ev.code})`, { member }));
+        if (ev.code === AUTH_CLOSE || /\b401\b/.test(upgradeError)) reject(new ZgateError('AuthFailed', `${url}: the member refused the client's credentials`, { member, status: 401 }));
+        else reject(new ZgateError('ConnectionLoss', `${url}: closed before it opened (${ev.code})`, { member }));
       };
     });
     ws.onmessage = (ev) => {
@@ -342,12 +371,23 @@ export class Socket {
     };
     ws.onclose = (ev) => {
       if (this.ws === ws) {
-        this.lastError = new ZgateError('ConnectionLoss', `${url}: closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`, { member });
+        const why = `${url}: closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`;
+        this.lastError = ev.code === AUTH_CLOSE ? new ZgateError('AuthFailed', `${why}: the member refused the client's credentials`, { member, status: 401 }) : new ZgateError('ConnectionLoss', why, { member });
         this.failPending(this.lastError);
       }
       onDrop();
     };
     const deadline = Date.now() + this.opts.connectTimeoutMs;
+    // A platform that cannot send the header at the upgrade authenticates in-band, first.
+    if (auth !== undefined && !inHeader) {
+      // (src/wire/frames.ts has no auth frame yet: the reply is `{"type":"auth","ids":[...]}`.)
+      try {
+        await this.request(auth.frame as unknown as PingRequest, this.opts.connectTimeoutMs, 'auth');
+      } catch (e) {
+        if (e instanceof ZgateError && (e.code === 'AuthFailed' || this.lastError?.code === 'AuthFailed')) throw this.lastError?.code === 'AuthFailed' ? this.lastError : e;
+        throw e;
+      }
+    }
     if (this.wantSession) await this.bindSession(gen);
     // Register every watch; new ones may be added meanwhile, so go round until all are.
     for (;;) {

@@ -38,6 +38,63 @@ export interface CreateOptions {
   makeParents?: boolean;
   /** Milliseconds, 1 .. 2^40-1; only with `persistent_with_ttl` / `persistent_sequential_with_ttl`. */
   ttl?: number;
+  /** The new znode's ACL (sent as the `Zgate-ACL` header); default the member's `--default-acl`. */
+  acl?: readonly AclEntry[];
+}
+
+/** One ACL entry, as api.md writes it: perms as letters of `cdrwa` (or an integer 0..31). */
+export interface AclEntry {
+  perms: string | number;
+  scheme: 'world' | 'auth' | 'digest' | 'ip' | 'x509' | 'sasl' | (string & {});
+  id: string;
+}
+
+/** getAcl's answer; `stat.aversion` is what setAcl's `version` compares with. */
+export interface AclResult {
+  path: string;
+  acl: AclEntry[];
+  stat: Stat;
+}
+
+/** Credentials the client sends with every request: HTTP Basic (a ZooKeeper digest identity) or a bearer token. */
+export type ClientAuth = { basic: { user: string; password: string } } | { token: string };
+
+/** One ZooKeeper id of the caller (a digest shows its user, never its hash). */
+export interface IdJson {
+  scheme: string;
+  id: string;
+}
+
+/** whoami's answer. */
+export interface WhoAmI {
+  ids: IdJson[];
+  super: boolean;
+  token: unknown;
+}
+
+export interface CreateTokenOptions {
+  /** 60,000 .. the member's --max-token-ttl-ms; default 1 hour. */
+  ttlMs?: number;
+  readOnly?: boolean;
+  /** Only paths equal to it or under `prefix + "/"`. */
+  prefix?: string;
+  description?: string;
+  /** Narrow the token to some of the caller's ids (super may name any). */
+  ids?: IdJson[];
+  /** Also set the `zgate_token` cookie (browsers). */
+  cookie?: boolean;
+}
+
+/** A created token; `token` (the secret) is shown only once. */
+export interface TokenInfo {
+  id: string;
+  token: string;
+  ids: IdJson[];
+  readOnly: boolean;
+  prefix: string | null;
+  createdAt: number;
+  expiresAt: number;
+  [k: string]: unknown;
 }
 
 export interface SetOptions {
@@ -133,6 +190,13 @@ export interface WebSocketLike {
 /** Opens a WebSocket to a ws:// or wss:// URL. */
 export type WebSocketFactory = (url: string) => WebSocketLike;
 
+/** The platform's WebSocket: `headers` is set when it can send headers at the upgrade (Node's `ws`), not in a browser. */
+export interface PlatformWebSocket {
+  factory: WebSocketFactory;
+  /** Opens with these extra upgrade headers; absent when the platform cannot (browsers). */
+  withHeaders?: (url: string, headers: Record<string, string>) => WebSocketLike;
+}
+
 export interface ClientOptions {
   /** Session timeout asked for (the member clamps it; default 10,000 ms). */
   sessionTimeoutMs?: number;
@@ -154,4 +218,11 @@ export interface ClientOptions {
   webSocket?: WebSocketFactory;
   /** Where exceptions thrown by watch callbacks go (default console.error). */
   onCallbackError?: (error: unknown) => void;
+  /**
+   * Credentials for every request: `Authorization: Basic` or `Bearer` over HTTP; on the
+   * WebSocket, the same header at the upgrade in Node (the `ws` package), else (a browser, or
+   * options.webSocket) the in-band `auth` frame first after every (re)connect. A refused
+   * credential is AuthFailed, and the socket does not reconnect after it.
+   */
+  auth?: ClientAuth;
 }

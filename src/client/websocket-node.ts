@@ -3,14 +3,16 @@
  * the `ws` package (Node 20 has no global WebSocket). The browser build replaces this module
  * with websocket-browser.ts (scripts/build-client-browser.mjs), so no Node import reaches it.
  */
-import type { WebSocketFactory, WebSocketLike } from './types.js';
+import type { PlatformWebSocket, WebSocketLike } from './types.js';
 
 type WebSocketCtor = new (url: string) => WebSocketLike;
+type WsCtor = new (url: string, options?: { headers?: Record<string, string> }) => WebSocketLike;
 
-export async function platformWebSocket(): Promise<WebSocketFactory> {
+export async function platformWebSocket(): Promise<PlatformWebSocket> {
   const global = (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
-  if (global !== undefined) return (url) => new global(url);
-  const mod = (await import('ws')) as unknown as { default: WebSocketCtor };
+  if (global !== undefined) return { factory: (url) => new global(url) };
+  const mod = (await import('ws')) as unknown as { default: WsCtor };
   const Ctor = mod.default;
-  return (url) => new Ctor(url);
+  // Node's `ws` sends headers at the upgrade (a browser's WebSocket cannot).
+  return { factory: (url) => new Ctor(url), withHeaders: (url, headers) => new Ctor(url, { headers }) };
 }

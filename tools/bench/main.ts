@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { BenchChild, freePort } from './children.js';
 import { benchCompare, renderCompare, type CompareResult } from './compare.js';
 import { runCell, type CellResult, type CellSpec } from './load.js';
+import { benchHttpAuth, formatHttpAuth, HTTP_AUTH_CONNECTIONS, type HttpAuthResult } from './http-auth.js';
 import { benchSessions, formatSessions, SESSIONS_DEFAULTS, type SessionsBenchResult } from './sessions.js';
 import { benchWs, formatWs, WS_DEFAULTS, type WsBenchResult } from './ws.js';
 
@@ -52,8 +53,11 @@ Options:
   --warmup S            seconds of warm-up per route before measuring (default ${DEFAULT_WARMUP_S}; 0: none)
   --rounds N            run the whole grid N times, interleaved; each cell reports its median
                         round by req/s, failures summed (default 1; 3 steadies a busy machine)
-  --only http|storage|ws|sessions|compare
-                        run only the HTTP part, the storage part, the WebSocket fan-out
+  --only http|http-auth|storage|ws|sessions|compare
+                        run only the HTTP part (http-auth included), the cost of auth alone (GET and PUT
+                        at 16 and 128 connections, or --connections, on an open member and on an
+                        --auth-required one with a Bearer token on every request: auth/open; tools/bench/http-auth.ts),
+                        the storage part, the WebSocket fan-out
                         (${WS_DEFAULTS.sockets.toLocaleString('en-US')} sockets watching one path on one member vs a bare ws broadcast server,
                         tools/bench/ws.ts; --rounds applies), sessions at scale (${SESSIONS_DEFAULTS.sessions.toLocaleString('en-US')} sessions kept alive
                         over HTTP on 3 members vs the idle cluster, then their expiry at once, tools/bench/sessions.ts),
@@ -74,7 +78,9 @@ interface Options {
   maxRequests: number;
   warmupS: number;
   rounds: number;
-  only: 'http' | 'storage' | 'ws' | 'sessions' | 'compare' | undefined;
+  only: 'http' | 'http-auth' | 'storage' | 'ws' | 'sessions' | 'compare' | undefined;
+  /** --connections as given (http-auth's default is 16,128, not the grid's). */
+  connectionsGiven: boolean;
   compare: boolean;
   json: boolean;
 }
@@ -118,11 +124,11 @@ function parseOptions(argv: string[]): Options | 'help' {
   }
   const maxRequests = Math.floor(num('max-requests', values['max-requests'], Math.ceil(durationS * DEFAULT_MAX_RATE), 1));
   const only = values.only;
-  if (only !== undefined && only !== 'http' && only !== 'storage' && only !== 'ws' && only !== 'sessions' && only !== 'compare') {
-    throw new UsageError(`--only: expected http, storage, ws, sessions or compare, got '${only}'`);
+  if (only !== undefined && only !== 'http' && only !== 'http-auth' && only !== 'storage' && only !== 'ws' && only !== 'sessions' && only !== 'compare') {
+    throw new UsageError(`--only: expected http, http-auth, storage, ws, sessions or compare, got '${only}'`);
   }
   const compare = only === 'compare' || values.compare === true;
-  return { durationS, connections, maxRequests, warmupS, rounds, only, compare, json: values.json === true };
+  return { durationS, connections, connectionsGiven: values.connections !== undefined, maxRequests, warmupS, rounds, only, compare, json: values.json === true };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,6 +455,8 @@ interface Parts {
   wsError?: string;
   sessions?: SessionsBenchResult;
   sessionsError?: string;
+  httpAuth?: HttpAuthResult;
+  httpAuthError?: string;
 }
 
 interface RunFacts {
@@ -470,6 +478,19 @@ async function runParts(opts: Options): Promise<Parts> {
         if (p.http.failed) p.exitCode = 1;
       } catch (e) {
         p.httpError = e instanceof Error ? e.message : String(e);
+        p.exitCode = 1;
+      } finally {
+        await cleanup();
+      }
+    }
+    if (selected('http-auth') || opts.only === 'http') {
+      log('bench: http-auth (open vs --auth-required with a Bearer token)');
+      try {
+        const connections = opts.connectionsGiven ? opts.connections : HTTP_AUTH_CONNECTIONS;
+        p.httpAuth = await benchHttpAuth({ durationS: opts.durationS, connections, maxRequests: opts.maxRequests, warmupS: opts.warmupS, log, children, tmpDirs });
+        if (p.httpAuth.failed) p.exitCode = 1;
+      } catch (e) {
+        p.httpAuthError = stackOf(e);
         p.exitCode = 1;
       } finally {
         await cleanup();
@@ -525,6 +546,8 @@ function printJson(opts: Options, p: Parts, run: RunFacts): void {
     options: { durationS: opts.durationS, connections: opts.connections, maxRequests: opts.maxRequests, warmupS: opts.warmupS, rounds: opts.rounds, only: opts.only ?? null },
     http: http?.rows.map((r) => ({ op: r.op, target: r.target, request: r.path, connections: r.connections, ...r.result, vsBare: r.vsBare, probe: r.probe })) ?? null,
     httpError: p.httpError ?? null,
+    httpAuth: p.httpAuth ?? null,
+    httpAuthError: p.httpAuthError ?? null,
     storage: storage === undefined ? null : { ran: storage.ran, result: storage.result ?? null, error: storage.error ?? null },
     compare: p.compare ?? null,
     compareError: p.compareError ?? null,
@@ -540,6 +563,11 @@ function printText(opts: Options, p: Parts, run: RunFacts): void {
   const { http, storage, ws, sessions, compare } = p;
   if (http !== undefined) printHttp(opts, http, run);
   if (p.httpError !== undefined) console.log(`\nHTTP benchmark FAILED: ${p.httpError}`);
+  if (p.httpAuth !== undefined) {
+    console.log(`\nHTTP under auth: the same build open and with --auth-required (Bearer token on every request), back to back per pair; load average ${run.load.before.toFixed(2)} → ${run.load.after.toFixed(2)}:\n`);
+    console.log(formatHttpAuth(p.httpAuth));
+  }
+  if (p.httpAuthError !== undefined) console.log(`\nHTTP-auth benchmark FAILED: ${p.httpAuthError}`);
   if (storage !== undefined) printStorage(storage);
   if (http !== undefined && storage?.result !== undefined) printDurableWrites(http.rows, storage.result);
   if (ws !== undefined) {

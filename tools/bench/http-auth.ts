@@ -1,0 +1,120 @@
+/**
+ * `npm run bench -- --only http-auth` (also part of `--only http` and of the full run): what
+ * authentication costs on the HTTP path. Two members of the same build run side by side on
+ * loopback: one open, one with `--auth-required`, on which a token is minted with Basic
+ * (`POST /v1/auth/tokens`) and sent as `Authorization: Bearer` with every request. GET and PUT
+ * of one znode (100 B) at each concurrency (default 16 and 128), the open and the auth cell of
+ * each pair back to back, so outside load hits both alike; each pair prints auth/open.
+ * Bounded: 2 ops × connections × 2 members cells of --duration each (plus warm-up).
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { productCli } from '../paths.js';
+import { BenchChild, freePort } from './children.js';
+import { runCell, type CellResult, type Method } from './load.js';
+
+const HOST = '127.0.0.1';
+const BODY = Buffer.alloc(100, 'z');
+const OCTET = { 'content-type': 'application/octet-stream' };
+
+export const HTTP_AUTH_CONNECTIONS = [16, 128];
+
+export interface HttpAuthOptions {
+  durationS: number;
+  connections: number[];
+  maxRequests: number;
+  warmupS: number;
+  log: (line: string) => void;
+  /** Where the caller keeps its children and temp dirs, to stop and remove them whatever happens. */
+  children: BenchChild[];
+  tmpDirs: string[];
+}
+
+export interface HttpAuthRow {
+  op: 'get' | 'set';
+  connections: number;
+  open: CellResult;
+  auth: CellResult;
+  /** auth req/s ÷ open req/s. */
+  ratio: number;
+}
+
+export interface HttpAuthResult {
+  rows: HttpAuthRow[];
+  failed: boolean;
+}
+
+async function startMember(children: BenchChild[], tmpDirs: string[], name: string, extra: string[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'zgate-bench-auth-'));
+  tmpDirs.push(dir);
+  const port = await freePort(HOST);
+  const child = new BenchChild(name, productCli(), ['serve', '--http', `${HOST}:${port}`, '--data-dir', dir, '--log-level', 'warn', ...extra]);
+  children.push(child);
+  const origin = `http://${HOST}:${port}`;
+  await child.waitHealthy(`${origin}/healthz`);
+  await child.waitHealthy(`${origin}/readyz`, 60_000, [200, 404]);
+  return origin;
+}
+
+async function put(origin: string, path: string, headers: Record<string, string>): Promise<void> {
+  const res = await fetch(origin + path, { method: 'PUT', body: new Uint8Array(BODY), headers: { ...OCTET, ...headers }, signal: AbortSignal.timeout(10_000) });
+  if (res.status !== 200 && res.status !== 201) throw new Error(`setup PUT ${path} on ${origin} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+}
+
+export async function benchHttpAuth(o: HttpAuthOptions): Promise<HttpAuthResult> {
+  const [openOrigin, authOrigin] = await Promise.all([
+    startMember(o.children, o.tmpDirs, 'zgate (open)', []),
+    startMember(o.children, o.tmpDirs, 'zgate (--auth-required)', ['--auth-required']),
+  ]);
+  const basic = `Basic ${Buffer.from('bench:bench').toString('base64')}`;
+  const res = await fetch(`${authOrigin}/v1/auth/tokens`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify({ ttlMs: 3_600_000 }), signal: AbortSignal.timeout(10_000) });
+  const minted = (await res.json()) as { token?: string };
+  if (res.status !== 201 || typeof minted.token !== 'string') throw new Error(`POST /v1/auth/tokens answered ${res.status}`);
+  const bearer = { authorization: `Bearer ${minted.token}` };
+  o.log(`bench: http-auth: open member ${openOrigin}, --auth-required member ${authOrigin} (a token of digest:bench, Bearer on every request)`);
+  await put(openOrigin, '/v1/znodes/hot', {});
+  await put(authOrigin, '/v1/znodes/hot', bearer);
+
+  const cell = (origin: string, headers: Record<string, string>, method: Method, connections: number, durationS: number): Promise<CellResult> =>
+    runCell({
+      origin,
+      method,
+      path: '/v1/znodes/hot',
+      ...(method === 'PUT' ? { body: BODY, headers: { ...OCTET, ...headers } } : { headers }),
+      connections,
+      durationS,
+      maxRequests: o.maxRequests,
+    });
+  if (o.warmupS > 0) {
+    for (const m of ['GET', 'PUT'] as const) {
+      await cell(openOrigin, {}, m, 16, o.warmupS);
+      await cell(authOrigin, bearer, m, 16, o.warmupS);
+    }
+  }
+  const rows: HttpAuthRow[] = [];
+  for (const connections of o.connections) {
+    for (const [op, method] of [['get', 'GET'], ['set', 'PUT']] as const) {
+      const open = await cell(openOrigin, {}, method, connections, o.durationS);
+      const auth = await cell(authOrigin, bearer, method, connections, o.durationS);
+      const ratio = open.rps > 0 ? auth.rps / open.rps : NaN;
+      rows.push({ op, connections, open, auth, ratio });
+      o.log(`  ${op} c=${connections}: open ${Math.round(open.rps)} req/s, auth ${Math.round(auth.rps)} req/s, auth/open ${ratio.toFixed(2)}`);
+    }
+  }
+  const failed = rows.some((r) => r.open.errors + r.open.non2xx + r.auth.errors + r.auth.non2xx > 0);
+  return { rows, failed };
+}
+
+export function formatHttpAuth(r: HttpAuthResult): string {
+  const ms = (n: number): string => (n < 10 ? n.toFixed(2) : n.toFixed(1));
+  const fail = (c: CellResult): number => c.errors + c.non2xx;
+  const lines = ['| op | conns | open req/s | auth req/s | auth/open | open p50/p99 ms | auth p50/p99 ms | failures open/auth |', '|---|---:|---:|---:|---:|---:|---:|---|'];
+  for (const x of r.rows) {
+    lines.push(
+      `| ${x.op === 'get' ? 'GET' : 'PUT'} | ${x.connections} | ${Math.round(x.open.rps).toLocaleString('en-US')} | ${Math.round(x.auth.rps).toLocaleString('en-US')} | ${x.ratio.toFixed(2)}× | ` +
+        `${ms(x.open.p50Ms)} / ${ms(x.open.p99Ms)} | ${ms(x.auth.p50Ms)} / ${ms(x.auth.p99Ms)} | ${fail(x.open)} / ${fail(x.auth)} |`,
+    );
+  }
+  return lines.join('\n');
+}

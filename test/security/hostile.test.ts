@@ -201,7 +201,7 @@ describe('every permission bit denied on every route', () => {
       });
       expectErr(r, 403, 'NoAuth');
       expect(r.json.error.opIndex).toBe(1);
-      expect(r.json.results.map((x: any) => x.code)).toEqual(['Ok', 'NoAuth', 'RuntimeInconsistency']);
+      expect(r.json.results.map((x: { code: string }) => x.code)).toEqual(['Ok', 'NoAuth', 'RuntimeInconsistency']);
     });
   });
 });
@@ -244,7 +244,7 @@ describe('token scope', () => {
   it("bob cannot see or revoke alice's token (404)", async () => {
     const id = ro.slice(4).split('.')[0]!;
     await unchanged(async () => {
-      expectErr(await req(base, 'GET', `/v1/auth/tokens/${id}`, { auth: BOB }), 404, expect.any(String) as any);
+      expectErr(await req(base, 'GET', `/v1/auth/tokens/${id}`, { auth: BOB }), 404, expect.any(String) as unknown as string);
       expect((await req(base, 'DELETE', `/v1/auth/tokens/${id}`, { auth: BOB })).status).toBe(404);
       const l = await req(base, 'GET', '/v1/auth/tokens', { auth: BOB });
       expect(l.text).not.toContain(id);

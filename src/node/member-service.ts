@@ -300,6 +300,10 @@ export class MemberService implements CoordinationService {
     if (f.linearizable === true) await this.member.linearizableBarrier(this.limits.readWaitMs);
   }
 
+  async awaitZxid(zxid: Zxid): Promise<void> {
+    await this.awaitFresh({ minZxid: zxid });
+  }
+
   async sync(): Promise<Zxid> {
     await this.awaitFresh({ linearizable: true });
     return this.member.appliedZxid;

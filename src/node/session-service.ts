@@ -25,7 +25,7 @@
  *   rules become conditional `reap` entries, at most the per-sweep share of
  *   `reaperMaxPerMinute` (znode.container.maxPerMinute); orphan ephemerals are closed too.
  */
-import type { Access, Id } from '../core/acl.js';
+import { aclKey, type Access, type Acl, type Id } from '../core/acl.js';
 import { randomBytes } from 'node:crypto';
 import { ZgateError } from '../core/errors.js';
 import type { Op, SessionId, Zxid } from '../core/types.js';
@@ -61,6 +61,8 @@ export interface SessionServiceOptions {
   maxProposalsInFlight: number;
   /** How many times a create retries after an id collision. */
   idAttempts: number;
+  /** The ACL a new tree's `/` gets (--root-acl); undefined: ZooKeeper's world:anyone:cdrwa, left as is. */
+  rootAcl: Acl[] | undefined;
 }
 
 export const DEFAULT_SESSION_OPTIONS: SessionServiceOptions = {
@@ -73,6 +75,7 @@ export const DEFAULT_SESSION_OPTIONS: SessionServiceOptions = {
   reaperMaxPerMinute: 10_000,
   maxProposalsInFlight: 256,
   idAttempts: 5,
+  rootAcl: undefined,
 };
 
 /** Plain counters, read by the Prometheus collectors. */
@@ -388,6 +391,33 @@ export class SessionService {
       this.sweep(now).catch((e: unknown) => this.onError(e, 'the sweep'));
     }
     this.reapTokens(now);
+    this.initRootAcl();
+  }
+
+  private rootAclState: 'pending' | 'inFlight' | 'done' = 'pending';
+
+  /**
+   * The leader gives a new tree's `/` the --root-acl, once: a setACL at ACL version 0, so that
+   * only the first applies (every member may have led once) and a root whose ACL an operator
+   * already set (aversion > 0) is left alone.
+   */
+  private initRootAcl(): void {
+    const acl = this.opts.rootAcl;
+    if (acl === undefined || this.rootAclState !== 'pending') return;
+    const root = this.member.tree.aclOf('/')!;
+    if (root.stat.aversion !== 0 || aclKey(root.acl) === aclKey(acl)) {
+      this.rootAclState = 'done';
+      return;
+    }
+    this.rootAclState = 'inFlight';
+    this.propose({ op: 'setAcl', path: '/', acl, version: 0 })
+      .then((a) => {
+        this.rootAclState = a.outcome.ok || a.outcome.failure.code === 'BadVersion' ? 'done' : 'pending';
+      })
+      .catch((e: unknown) => {
+        this.rootAclState = 'pending';
+        this.onError(e, 'setting the root ACL');
+      });
   }
 
   private tokenReapInFlight = false;

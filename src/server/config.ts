@@ -1,5 +1,5 @@
 /** The member's configuration: every flag, its environment variable, default and help line. */
-import { isValidAclId } from '../core/acl.js';
+import { fixupAcl, isValidAclId, parseAclText, type Acl } from '../core/acl.js';
 import { ZgateError } from '../core/errors.js';
 import { resolveClientTls, resolvePeerTls, TLS_FLAGS, type ClientTlsConfig, type PeerTlsConfig } from './tls-config.js';
 
@@ -41,6 +41,8 @@ export interface ServeConfig {
   authRequired: boolean;
   /** As given; undefined: world:anyone:cdrwa, or auth::cdrwa with --auth-required. */
   defaultAcl: string | undefined;
+  /** The ACL of / in a new tree, fixed up (no `auth`: there is no caller). */
+  rootAcl: Acl[] | undefined;
   superDigest: string | undefined;
   x509SuperUser: string | undefined;
   digestUsers: string | undefined;
@@ -93,6 +95,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   ...TLS_FLAGS,
   { kind: 'boolean', flag: 'auth-required', env: 'ZGATE_AUTH_REQUIRED', default: 'false', help: 'true: every request, socket and session needs a digest, x509 or token identity' },
   { flag: 'default-acl', env: 'ZGATE_DEFAULT_ACL', default: '', help: 'ACL of a create that names none, as scheme:id:perms,... (default world:anyone:cdrwa; auth::cdrwa with --auth-required)' },
+  { flag: 'root-acl', env: 'ZGATE_ROOT_ACL', default: '', help: 'ACL of / in a new tree, as scheme:id:perms,... (default world:anyone:cdrwa; set once by the first leader, then only by setACL)' },
   { flag: 'super-digest', env: 'ZGATE_SUPER_DIGEST', default: '', help: 'user:base64(sha1(user:password)) of a super user, who passes every ACL (ZooKeeper\'s superDigest)' },
   { flag: 'x509-super-user', env: 'ZGATE_X509_SUPER_USER', default: '', help: 'client certificate subject DN (RFC 2253, as Java writes it) of a super user' },
   { flag: 'digest-users', env: 'ZGATE_DIGEST_USERS', default: '', help: 'file of user:base64(sha1(user:password)) lines: only these digests may authenticate (others 401)' },
@@ -173,6 +176,7 @@ export function resolveServeConfig(flags: Record<string, string | undefined>, en
     authRequired: boolean('auth-required', value('auth-required')),
     insecurePeers: boolean('insecure-peers', value('insecure-peers')),
     defaultAcl: optional(value('default-acl')),
+    rootAcl: rootAclFlag(value('root-acl')),
     superDigest: digestFlag('super-digest', value('super-digest')),
     x509SuperUser: optional(value('x509-super-user')),
     digestUsers: optional(value('digest-users')),
@@ -192,6 +196,14 @@ function digestFlag(name: string, text: string): string | undefined {
   if (text === '') return undefined;
   if (!/^[^:]+:[A-Za-z0-9+/]{27}=$/.test(text)) throw new ZgateError('BadArguments', `--${name} must be user:base64(sha1(user:password)), as zkCli's DigestAuthenticationProvider prints it, got '${text}'`);
   return text;
+}
+
+function rootAclFlag(text: string): Acl[] | undefined {
+  if (text === '') return undefined;
+  const parsed = parseAclText(text);
+  const fixed = parsed === undefined ? undefined : fixupAcl(parsed, []);
+  if (fixed === undefined || !fixed.ok) throw new ZgateError('BadArguments', `--root-acl ${JSON.stringify(text)}: ${fixed?.ok === false ? fixed.message : 'entries are scheme:id:perms, comma-separated'}`);
+  return fixed.acl;
 }
 
 function trustProxyFlag(text: string): string[] {

@@ -5,6 +5,7 @@
  * them in order. The HTTP face listens first (answering /readyz 503 and every request
  * Unavailable) while storage opens and the state is recovered.
  */
+import { requestForLog } from '../api/http/log-redaction.js';
 import { loadDigestUsers } from '../auth/digest-users.js';
 import { systemClock } from '../util/clock.js';
 import { AuthThrottle } from '../auth/throttle.js';
@@ -97,7 +98,7 @@ class LateReplication implements ReplicationControl {
 }
 
 export async function startMember(config: ServeConfig, o: StartOptions): Promise<RunningMember> {
-  const logger = pino({ level: config.logLevel });
+  const logger = pino({ level: config.logLevel, serializers: { req: requestForLog } });
   const peers = parsePeers(config.peers);
   const peerTransport = checkPeerTransport(config, peers, logger);
   // Read now, so that a missing file or a key that does not fit stops the start before anything listens.
@@ -128,6 +129,7 @@ export async function startMember(config: ServeConfig, o: StartOptions): Promise
       maxTimeoutMs: config.maxSessionTimeoutMs,
       reaperIntervalMs: config.reaperIntervalMs,
       reaperMaxPerMinute: config.reaperMaxPerMinute,
+      rootAcl: config.rootAcl,
     },
     onError: (err, what) => logger.warn({ err }, `${what} failed`),
   });

@@ -396,3 +396,53 @@ describe('the sweep of containers and TTL znodes', () => {
     expect(r.member.tree.has('/t')).toBe(false);
   });
 });
+
+describe('the leader\'s token and root-ACL duties', () => {
+  const record = (accessor: string, expiresAt: number, createdAt: number) => ({
+    accessor,
+    hash: 'a'.repeat(64),
+    ids: [{ scheme: 'digest', id: 'alice:h' }],
+    readOnly: false,
+    description: '',
+    cookie: false,
+    owner: '[["digest","alice:h"]]',
+    createdBy: [{ scheme: 'digest', id: 'alice:h' }],
+    createdAt,
+    expiresAt,
+  });
+
+  test('expired tokens are removed by an expireTokens entry of the leader, only once expired by entry time', async () => {
+    r = await rig();
+    await r.advance(0);
+    const now = r.clock.now;
+    const a = await r.member.write({ op: 'createToken', record: record('A'.repeat(21) + 'A', now + 2_000, now) });
+    expect(a.outcome.ok).toBe(true);
+    const b = await r.member.write({ op: 'createToken', record: record('B'.repeat(21) + 'A', now + 60_000, now) });
+    expect(b.outcome.ok).toBe(true);
+    await r.advance(1_500);
+    expect(r.member.tokens.size).toBe(2);
+    await r.advance(1_000);
+    await r.settle();
+    expect(r.member.tokens.get('A'.repeat(21) + 'A')).toBeUndefined();
+    expect(r.member.tokens.get('B'.repeat(21) + 'A')).toBeDefined();
+  });
+
+  test('a follower proposes nothing', async () => {
+    r = await rig();
+    r.log.role = 'follower';
+    const now = r.clock.now;
+    await r.member.write({ op: 'createToken', record: record('C'.repeat(21) + 'A', now + 1_000, now) });
+    await r.advance(5_000);
+    expect(r.member.tokens.size).toBe(1);
+  });
+
+  test('--root-acl: the leader sets / once, at ACL version 0; an operator\'s own setACL is left alone', async () => {
+    const acl = [{ perms: 1, scheme: 'world', id: 'anyone' }];
+    r = await rig({ rootAcl: acl });
+    await r.advance(0);
+    await r.advance(10);
+    expect(r.member.tree.aclOf('/')).toMatchObject({ acl, stat: { aversion: 1 } });
+    await r.advance(10);
+    expect(r.member.tree.aclOf('/')!.stat.aversion).toBe(1);
+  });
+});

@@ -82,6 +82,8 @@ const otherCa = pki.ca('other-ca');
 const server = pki.leaf('server', ca, { san: 'IP:127.0.0.1', subject: '/CN=first' });
 const alice = pki.leaf('alice', ca, { subject: '/O=acme/CN=alice' });
 const mallory = pki.leaf('mallory', otherCa, { subject: '/O=acme/CN=alice' });
+const root = pki.leaf('root', ca, { subject: '/O=acme/CN=root' });
+const bob = pki.leaf('bob', ca, { subject: '/O=acme/CN=bob' });
 const dirs: string[] = [];
 
 async function member(flags: Record<string, string>): Promise<{ m: RunningMember; port: number }> {
@@ -139,6 +141,41 @@ describe('--tls-client-auth need', () => {
     const dn = new Promise<string | undefined>((resolve) => m.app.server.once('request', (req) => resolve(verifiedClientDn(req.socket))));
     expect((await https(port, 'GET', '/healthz', { ca: ca.certPem, cert: alice })).status).toBe(200);
     expect(await dn).toBe('CN=alice,O=acme');
+  });
+});
+
+describe('the x509 identity', () => {
+  let m: RunningMember;
+  let port: number;
+  beforeAll(async () => ({ m, port } = await member({ 'tls-client-ca': ca.cert, 'tls-client-auth': 'want', 'x509-super-user': 'CN=root,O=acme' })));
+  afterAll(async () => m.stop());
+
+  it('whoami shows the verified certificate\'s DN as an x509 id; another CA\'s certificate gives none', async () => {
+    const me = JSON.parse((await https(port, 'GET', '/v1/auth/whoami', { ca: ca.certPem, cert: alice })).body) as { ids: unknown[]; super: boolean };
+    expect(me.ids).toContainEqual({ scheme: 'x509', id: 'CN=alice,O=acme' });
+    expect(me.super).toBe(false);
+    const forged = JSON.parse((await https(port, 'GET', '/v1/auth/whoami', { ca: ca.certPem, cert: mallory })).body) as { ids: { scheme: string }[] };
+    expect(forged.ids.map((i) => i.scheme)).toEqual(['ip']);
+  });
+
+  it('an x509 ACL admits that certificate only; --x509-super-user passes every ACL', async () => {
+    const acl = JSON.stringify([{ perms: 'cdrwa', scheme: 'x509', id: 'CN=alice,O=acme' }]);
+    const created = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest({ host: LOOPBACK, port, method: 'POST', path: '/v1/znodes/x509-only', agent: false, ca: ca.certPem, cert: alice.certPem, key: alice.keyPem, headers: { 'zgate-acl': acl } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end('mine');
+    });
+    expect(created).toBe(201);
+    expect((await https(port, 'GET', '/v1/znodes/x509-only', { ca: ca.certPem, cert: alice })).status).toBe(200);
+    expect((await https(port, 'GET', '/v1/znodes/x509-only', { ca: ca.certPem, cert: bob })).status).toBe(403);
+    expect((await https(port, 'GET', '/v1/znodes/x509-only', { ca: ca.certPem, cert: mallory })).status).toBe(403);
+    expect((await https(port, 'GET', '/v1/znodes/x509-only', { ca: ca.certPem })).status).toBe(403);
+    const su = await https(port, 'GET', '/v1/znodes/x509-only', { ca: ca.certPem, cert: root });
+    expect(su.status).toBe(200);
+    expect(JSON.parse((await https(port, 'GET', '/v1/auth/whoami', { ca: ca.certPem, cert: root })).body)).toMatchObject({ super: true });
   });
 });
 

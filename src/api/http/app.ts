@@ -19,6 +19,7 @@ import { sharedSchemas } from './schemas.js';
 import { txnBodySchema, txnRoutes } from './txn.js';
 import { znodeRoutes } from './znodes.js';
 import { authRoutes, installIdentity, tokenRoutes, type AuthThrottle } from './auth.js';
+import { requestForLog } from './log-redaction.js';
 import type { AuditLog } from '../../coordination/audit.js';
 import { watchRoutes, type WatchPluginOptions } from '../ws/plugin.js';
 
@@ -95,7 +96,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   const config: ApiConfig = { ...defaultApiConfig, ...opts.config };
   const { service } = opts;
   const ctx: ApiContext = { service, config, ...(opts.throttle !== undefined ? { throttle: opts.throttle } : {}), ...(opts.audit !== undefined ? { audit: opts.audit } : {}) };
-  const logging = opts.logger !== undefined ? { loggerInstance: opts.logger } : { logger: opts.logLevel === false || opts.logLevel === undefined ? false : { level: opts.logLevel } };
+  const logging = opts.logger !== undefined ? { loggerInstance: opts.logger } : { logger: opts.logLevel === false || opts.logLevel === undefined ? false : { level: opts.logLevel, serializers: { req: requestForLog } } };
   const https = opts.https;
   const app = Fastify({
     ...logging,

@@ -50,6 +50,14 @@ export function identify(ctx: ApiContext, req: IncomingMessage, throttle: AuthTh
   }
 }
 
+/** The request's ?minZxid, when it is one (the route's schema refuses a malformed one later). */
+function minZxidOf(url: string): number | undefined {
+  const q = url.indexOf('?');
+  if (q < 0) return undefined;
+  const v = new URLSearchParams(url.slice(q + 1)).get('minZxid');
+  return v !== null && /^(0|[1-9][0-9]{0,15})$/.test(v) ? Number(v) : undefined;
+}
+
 function decodeURIComponentSafe(s: string): string {
   try {
     return decodeURIComponent(s);
@@ -99,6 +107,9 @@ export function installIdentity(app: FastifyInstance, ctx: ApiContext): void {
       throw e;
     }
     if (!url.startsWith('/v1/') && url !== '/v1') return;
+    // ?minZxid first: a token created (or revoked) through another member counts here once this member has applied it.
+    const minZxid = minZxidOf(url);
+    if (minZxid !== undefined) await ctx.service.awaitZxid(minZxid);
     try {
       request.identity = identify(ctx, request.raw);
     } catch (e) {

@@ -1,0 +1,140 @@
+/**
+ * The security flags on a real member (in this process, real sockets and files): --root-acl,
+ * --default-acl, --trust-proxy, --max-tokens, the leader's reaping of expired tokens, the
+ * log redaction of session ids and URL credentials.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { redactUrl } from '../../src/api/http/log-redaction.js';
+import { resolveServeConfig } from '../../src/server/config.js';
+import { startMember, type RunningMember } from '../../src/server/start.js';
+import { getFreePort, LOOPBACK } from '../support/ports.js';
+import { basic, req, SUPER, ADMIN_DIGEST, zpath } from './support.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function member(flags: Record<string, string>): Promise<{ m: RunningMember; base: string }> {
+  const port = await getFreePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'zgate-flags-'));
+  dirs.push(dataDir);
+  const config = resolveServeConfig({ http: `${LOOPBACK}:${port}`, 'data-dir': dataDir, 'log-level': 'silent', 'super-digest': ADMIN_DIGEST, ...flags }, {});
+  const m = await startMember(config, { onFatal: () => undefined });
+  await m.started;
+  return { m, base: `http://${LOOPBACK}:${port}` };
+}
+
+async function until<T>(f: () => Promise<T>, ok: (t: T) => boolean, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const ALICE = basic('alice', 'secret');
+const BOB = basic('bob', 'pass');
+
+describe('--root-acl and --default-acl', () => {
+  let m: RunningMember;
+  let base: string;
+  beforeAll(async () => ({ m, base } = await member({ 'root-acl': 'world:anyone:r,digest:alice:' + 'aYXlLOpEooaV1cRAvUL1fp9Qt7E=:cdrwa', 'default-acl': 'world:anyone:r,auth::cdrwa' })));
+  afterAll(async () => m.stop());
+
+  it('the first leader gives / the --root-acl once, at ACL version 1', async () => {
+    const r = await until(() => req(base, 'GET', zpath('/') + '?acl=true', { auth: SUPER }), (x) => x.json?.stat?.aversion === 1);
+    expect(r.json.acl).toEqual([
+      { perms: 'r', scheme: 'world', id: 'anyone' },
+      { perms: 'cdrwa', scheme: 'digest', id: 'alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=' },
+    ]);
+    // Anonymous callers may read / but not create under it; alice may. (With no ACL of its
+    // own, an anonymous create is InvalidACL first: the default's auth entry has no one to name.)
+    expect((await req(base, 'POST', zpath('/anon'), { body: 'x' })).status).toBe(400);
+    const open = JSON.stringify([{ perms: 'cdrwa', scheme: 'world', id: 'anyone' }]);
+    expect((await req(base, 'POST', zpath('/anon'), { body: 'x', headers: { 'zgate-acl': open } })).status).toBe(403);
+    expect((await req(base, 'POST', zpath('/mine'), { auth: ALICE, body: 'x' })).status).toBe(201);
+  });
+
+  it('a create naming no ACL gets --default-acl, auth expanded to the creator', async () => {
+    const r = await req(base, 'GET', zpath('/mine') + '?acl=true', { auth: SUPER });
+    expect(r.json.acl).toEqual([
+      { perms: 'r', scheme: 'world', id: 'anyone' },
+      { perms: 'cdrwa', scheme: 'digest', id: 'alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=' },
+    ]);
+    expect((await req(base, 'PUT', zpath('/mine'), { auth: BOB, body: 'y' })).status).toBe(403);
+  });
+
+  it('a bad --root-acl or --default-acl stops the start with a clear error', () => {
+    expect(() => resolveServeConfig({ 'root-acl': 'auth::cdrwa' }, {})).toThrow(/--root-acl.*auth/);
+    expect(() => resolveServeConfig({ 'root-acl': 'nonsense' }, {})).toThrow(/scheme:id:perms/);
+  });
+});
+
+describe('--trust-proxy', () => {
+  let m: RunningMember;
+  let base: string;
+  beforeAll(async () => ({ m, base } = await member({ 'trust-proxy': '127.0.0.0/8' })));
+  afterAll(async () => m.stop());
+
+  it('takes the client address from X-Forwarded-For only through a trusted proxy, the nearest untrusted hop', async () => {
+    const me = await req(base, 'GET', '/v1/auth/whoami', { headers: { 'x-forwarded-for': '10.9.8.7, 127.0.0.5' } });
+    expect(me.json.ids).toEqual([{ scheme: 'ip', id: '10.9.8.7' }]);
+    const ipAcl = JSON.stringify([{ perms: 'cdrwa', scheme: 'ip', id: '10.0.0.0/8' }]);
+    expect((await req(base, 'POST', zpath('/office'), { body: 'x', headers: { 'zgate-acl': ipAcl, 'x-forwarded-for': '10.1.1.1' } })).status).toBe(201);
+    expect((await req(base, 'GET', zpath('/office'), { headers: { 'x-forwarded-for': '10.2.3.4' } })).status).toBe(200);
+    expect((await req(base, 'GET', zpath('/office'), { headers: { 'x-forwarded-for': '192.168.1.1' } })).status).toBe(403);
+    expect((await req(base, 'GET', zpath('/office'))).status).toBe(403);
+  });
+
+  it('a bad range stops the start', () => {
+    expect(() => resolveServeConfig({ 'trust-proxy': '10.0.0.0/99' }, {})).toThrow(/--trust-proxy/);
+  });
+});
+
+describe('without --trust-proxy', () => {
+  let m: RunningMember;
+  let base: string;
+  beforeAll(async () => ({ m, base } = await member({})));
+  afterAll(async () => m.stop());
+
+  it('X-Forwarded-For is ignored', async () => {
+    const me = await req(base, 'GET', '/v1/auth/whoami', { headers: { 'x-forwarded-for': '10.9.8.7' } });
+    expect(me.json.ids).toEqual([{ scheme: 'ip', id: '127.0.0.1' }]);
+  });
+});
+
+// The leader's reaping of expired tokens runs on a fake clock: test/session/service.test.ts.
+describe('token bounds', () => {
+  let m: RunningMember;
+  let base: string;
+  beforeAll(async () => ({ m, base } = await member({ 'max-tokens': '3' })));
+  afterAll(async () => m.stop());
+
+  it('past --max-tokens live tokens: 409 QuotaExceeded, and the table is unchanged', async () => {
+    for (let i = 0; i < 3; i++) expect((await req(base, 'POST', '/v1/auth/tokens', { auth: ALICE, body: { ttlMs: 60_000 } })).status).toBe(201);
+    const over = await req(base, 'POST', '/v1/auth/tokens', { auth: BOB, body: {} });
+    expect(over.status).toBe(409);
+    expect(over.json.error.code).toBe('QuotaExceeded');
+    expect((await req(base, 'GET', '/v1/auth/tokens', { auth: SUPER })).json.tokens).toHaveLength(3);
+  });
+
+  it('ttlMs outside 60000 .. --max-token-ttl-ms is 400', async () => {
+    expect((await req(base, 'POST', '/v1/auth/tokens', { auth: ALICE, body: { ttlMs: 59_999 } })).status).toBe(400);
+    expect((await req(base, 'POST', '/v1/auth/tokens', { auth: ALICE, body: { ttlMs: 8 * 86_400_000 } })).status).toBe(400);
+  });
+
+});
+
+describe('log redaction', () => {
+  it('session ids in paths and credential parameters never reach a log line', () => {
+    expect(redactUrl('/v1/sessions/123456789/keepalive')).toBe('/v1/sessions/<redacted>/keepalive');
+    expect(redactUrl('/v1/sessions/42')).toBe('/v1/sessions/<redacted>');
+    expect(redactUrl('/v1/znodes/a?token=zgt_x.y&raw=true')).toBe('/v1/znodes/a?token=%3Credacted%3E&raw=true');
+    expect(redactUrl('/v1/znodes/a?password=p')).not.toContain('=p');
+    expect(redactUrl('/v1/sessions')).toBe('/v1/sessions');
+  });
+});

@@ -66,6 +66,24 @@ function decodeURIComponentSafe(s: string): string {
   }
 }
 
+/**
+ * identify(), at the request's ?minZxid when it presents a token: a token created or revoked
+ * through another member is decided once this member has applied that zxid (the wait a read
+ * with ?minZxid makes anyway, made before the token is looked up).
+ */
+async function identifyAt(ctx: ApiContext, req: IncomingMessage, minZxid: number | undefined): Promise<RequestIdentity> {
+  if (minZxid !== undefined && minZxid > ctx.service.appliedZxid && presentsToken(ctx, req)) await ctx.service.awaitZxid(minZxid);
+  return identify(ctx, req);
+}
+
+function presentsToken(ctx: ApiContext, req: IncomingMessage): boolean {
+  try {
+    return credentialsOf(req, identityConfigOf(ctx)).token !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** 429 with Retry-After: too many failed authentications from one address. */
 export class ThrottledError extends ZgateError {
   constructor(readonly retryAfterMs: number) {
@@ -107,11 +125,8 @@ export function installIdentity(app: FastifyInstance, ctx: ApiContext): void {
       throw e;
     }
     if (!url.startsWith('/v1/') && url !== '/v1') return;
-    // ?minZxid first: a token created (or revoked) through another member counts here once this member has applied it.
-    const minZxid = minZxidOf(url);
-    if (minZxid !== undefined) await ctx.service.awaitZxid(minZxid);
     try {
-      request.identity = identify(ctx, request.raw);
+      request.identity = await identifyAt(ctx, request.raw, minZxidOf(url));
     } catch (e) {
       if (e instanceof ThrottledError) reply.header('retry-after', String(Math.ceil(e.retryAfterMs / 1000)));
       throw e;

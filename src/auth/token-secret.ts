@@ -7,6 +7,7 @@
  * A plain hash (no salt, no slow KDF) is enough because the secret is 256 random bits: there
  * is no dictionary to attack, unlike a password.
  */
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isAccessor } from '../core/token-ops.js';
 
@@ -26,7 +27,11 @@ export interface MintedToken {
 const SECRET = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
+/** Node's one-shot hash (20.12 and later): half the cost of a Hash object, paid on every request with a token. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
+
 function sha256(text: string): Buffer {
+  if (oneShot !== undefined) return oneShot('sha256', text, 'buffer');
   return createHash('sha256').update(text, 'utf8').digest();
 }
 

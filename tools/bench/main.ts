@@ -487,7 +487,7 @@ async function runParts(opts: Options): Promise<Parts> {
       log('bench: http-auth (open vs --auth-required with a Bearer token)');
       try {
         const connections = opts.connectionsGiven ? opts.connections : HTTP_AUTH_CONNECTIONS;
-        p.httpAuth = await benchHttpAuth({ durationS: opts.durationS, connections, maxRequests: opts.maxRequests, warmupS: opts.warmupS, log, children, tmpDirs });
+        p.httpAuth = await benchHttpAuth({ durationS: opts.durationS, connections, maxRequests: opts.maxRequests, warmupS: opts.warmupS, rounds: opts.rounds, log, children, tmpDirs });
         if (p.httpAuth.failed) p.exitCode = 1;
       } catch (e) {
         p.httpAuthError = stackOf(e);

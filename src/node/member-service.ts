@@ -44,10 +44,7 @@ import { IDEMPOTENCY_KEY_PATTERN } from '../core/idempotency.js';
 import type { Member, WriteAnswer } from './member.js';
 import type { SessionService } from './session-service.js';
 import type { Authenticator, VerifiedToken } from './authenticator.js';
-import type { Id } from '../core/acl.js';
-import type { TokenRecord } from '../core/token-ops.js';
-import { mintToken, parseToken, secretMatches } from '../auth/token-secret.js';
-import { identityKey } from '../session/token-table.js';
+import { TokenRules } from './tokens.js';
 import { mayUseSession, sessionOwnerOf } from '../session/index.js';
 
 /** What a replicated log offers the service (cluster/'s runtime); absent on a member running alone. */
@@ -80,10 +77,6 @@ const ANONYMOUS: Access = Object.freeze({ ids: Object.freeze([]), super: false }
 
 function accessOf(a: Access | undefined): Access {
   return a ?? ANONYMOUS;
-}
-
-function tokenView(r: TokenRecord): TokenView {
-  return { id: r.accessor, ids: r.ids.map((i) => ({ scheme: i.scheme, id: i.scheme === 'digest' ? i.id.replace(/:.*/s, '') : i.id })), readOnly: r.readOnly, prefix: r.prefix ?? null, description: r.description, cookie: r.cookie, createdAt: r.createdAt, expiresAt: r.expiresAt };
 }
 
 function noAuth(message: string, path?: string): ZgateError {
@@ -134,7 +127,10 @@ export class MemberService implements CoordinationService {
     private readonly opts: MemberServiceOptions,
   ) {
     this.limits = { maxDataBytes: opts.maxDataBytes, maxDeleteNodes: opts.maxDeleteNodes, readWaitMs: opts.readWaitMs };
+    this.tokens = new TokenRules(member, opts);
   }
+
+  private readonly tokens: TokenRules;
 
   get ready(): boolean {
     return this.member.ready;
@@ -213,84 +209,30 @@ export class MemberService implements CoordinationService {
     return this.opts.authenticator.authRequired;
   }
 
-  // ---------------------------------------------------------------- tokens
+  // ---------------------------------------------------------------- tokens (node/tokens.ts decides)
 
-  async createToken(req: TokenRequest, identity: Identity): Promise<{ zxid: Zxid; token: string; view: TokenView }> {
-    this.member.assertReadable();
-    if (identity.token !== null) throw noAuth('a token cannot create tokens: authenticate with Basic credentials or a client certificate');
-    const creator = sessionOwnerOf(identity.access);
-    if (creator.length === 0) throw new ZgateError('AuthFailed', 'creating a token needs Basic credentials or a client certificate');
-    const ttlMs = req.ttlMs ?? 3_600_000;
-    if (!Number.isSafeInteger(ttlMs) || ttlMs < 60_000 || ttlMs > this.opts.maxTokenTtlMs) {
-      throw new ZgateError('BadArguments', `ttlMs must be an integer from 60000 to ${this.opts.maxTokenTtlMs}, got ${String(ttlMs)}`);
-    }
-    let ids: Id[] = creator;
-    if (req.ids !== undefined) {
-      if (!identity.access.super) {
-        const outside = req.ids.find((i) => !creator.some((c) => c.scheme === i.scheme && c.id === i.id));
-        if (outside !== undefined) throw noAuth(`a token may only narrow its creator's ids: ${outside.scheme}:${outside.scheme === 'digest' ? outside.id.replace(/:.*/s, '') : outside.id} is not one`);
-      }
-      ids = req.ids.map((i) => ({ scheme: i.scheme, id: i.id }));
-    }
-    if (req.prefix !== undefined) validatePath(req.prefix);
-    const minted = mintToken();
-    const now = this.opts.nowMs();
-    const record: TokenRecord = {
-      accessor: minted.accessor,
-      hash: minted.hash,
-      ids,
-      readOnly: req.readOnly === true,
-      description: req.description ?? '',
-      cookie: req.cookie === true,
-      owner: identityKey(creator),
-      createdBy: creator,
-      createdAt: now,
-      expiresAt: now + ttlMs,
-    };
-    if (req.prefix !== undefined) record.prefix = req.prefix;
-    const a = await this.member.write({ op: 'createToken', record }, undefined, identity.access);
-    if (!a.outcome.ok) throw new ZgateError(a.outcome.failure.code, a.outcome.failure.message);
-    return { zxid: a.zxid, token: minted.token, view: tokenView(record) };
+  createToken(req: TokenRequest, identity: Identity): Promise<{ zxid: Zxid; token: string; view: TokenView }> {
+    return this.tokens.create(req, identity);
   }
 
   listTokens(access: Access): TokenView[] {
-    this.member.assertReadable();
-    const tokens = this.member.tokens;
-    return (access.super ? tokens.all() : tokens.ofOwner(identityKey(access.ids))).map(tokenView);
+    return this.tokens.list(access);
   }
 
   getToken(id: string, access: Access): TokenView {
-    this.member.assertReadable();
-    const rec = this.member.tokens.get(id);
-    if (rec === undefined || (!access.super && rec.owner !== identityKey(access.ids))) throw new ZgateError('NoNode', `no token ${id}`);
-    return tokenView(rec);
+    return this.tokens.get(id, access);
   }
 
-  async revokeToken(id: string, access: Access): Promise<{ zxid: Zxid }> {
-    this.getToken(id, access);
-    const a = await this.member.write({ op: 'revokeToken', accessor: id }, undefined, access);
-    if (!a.outcome.ok) throw new ZgateError(a.outcome.failure.code, a.outcome.failure.message);
-    return { zxid: a.zxid };
+  revokeToken(id: string, access: Access): Promise<{ zxid: Zxid }> {
+    return this.tokens.revoke(id, access);
   }
 
-  /** The token behind `zgt_...` if it is live on this member: the secret's hash compared in constant time. */
   verifyToken(text: string): VerifiedToken | undefined {
-    const parsed = parseToken(text);
-    if (parsed === undefined) return undefined;
-    const rec = this.member.tokens.get(parsed.accessor);
-    if (rec === undefined || !this.member.tokens.isLive(parsed.accessor, this.opts.nowMs()) || !secretMatches(parsed.secret, rec.hash)) return undefined;
-    const t: VerifiedToken = { accessor: rec.accessor, ids: rec.ids, readOnly: rec.readOnly, expiresAt: rec.expiresAt };
-    if (rec.prefix !== undefined) t.prefix = rec.prefix;
-    return t;
+    return this.tokens.verify(text);
   }
 
   onTokenGone(listener: (accessor: string) => void): void {
-    this.member.onApply((_zxid, _events, outcome) => {
-      if (!outcome.ok) return;
-      const r = outcome.result;
-      if (r.op === 'revokeToken') listener(r.record.accessor);
-      else if (r.op === 'expireTokens') for (const record of r.expired) listener(record.accessor);
-    });
+    this.tokens.onGone(listener);
   }
 
   /** Readiness first, then the waits a read asked for, bounded by readWaitMs. */

@@ -10,7 +10,7 @@ import { redactUrl } from '../../src/api/http/log-redaction.js';
 import { resolveServeConfig } from '../../src/server/config.js';
 import { startMember, type RunningMember } from '../../src/server/start.js';
 import { getFreePort, LOOPBACK } from '../support/ports.js';
-import { basic, req, SUPER, ADMIN_DIGEST, zpath } from './support.js';
+import { basic, req, SUPER, ADMIN_DIGEST, until, zpath } from './support.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -25,15 +25,6 @@ async function member(flags: Record<string, string>): Promise<{ m: RunningMember
   const m = await startMember(config, { onFatal: () => undefined });
   await m.started;
   return { m, base: `http://${LOOPBACK}:${port}` };
-}
-
-async function until<T>(f: () => Promise<T>, ok: (t: T) => boolean, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const ALICE = basic('alice', 'secret');

@@ -1,6 +1,6 @@
 /** Tokens and ACLs across a 3-member loopback cluster, under attack; the leader's term holds. */
 import { TestCluster } from '../cluster/helpers.js';
-import { ADMIN_DIGEST, SUPER, basic, req, snapshotState, zpath } from './support.js';
+import { ADMIN_DIGEST, SUPER, basic, req, snapshotState, until, zpath } from './support.js';
 import { digestOf } from '../../src/auth/digest.js';
 
 jest.setTimeout(120_000);
@@ -8,15 +8,6 @@ jest.setTimeout(120_000);
 const ALICE = basic('alice', 'pw-alice');
 const MALLORY = basic('mallory', 'pw');
 let c: TestCluster;
-
-async function until<T>(f: () => Promise<T>, ok: (t: T) => boolean, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const t = await f();
-    if (ok(t) || Date.now() > end) return t;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 beforeAll(async () => {
   c = await TestCluster.start(3, { args: ['--super-digest', ADMIN_DIGEST] });

@@ -59,3 +59,13 @@ export async function snapshotState(base: string, sessionIds: string[] = []): Pr
   const cluster = await req(base, 'GET', '/v1/cluster', { auth: SUPER });
   return { tree, tokens: tokens.json, sessions, term: cluster.json?.term, leaderId: cluster.json?.leaderId };
 }
+
+/** f() again every 50 ms until ok() holds or `ms` pass; the last value either way. */
+export async function until<T>(f: () => Promise<T>, ok: (t: T) => boolean, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

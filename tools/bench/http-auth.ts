@@ -10,7 +10,9 @@
  * rounds' ratios. Bounded: rounds × 2 ops × connections × 2 members cells of --duration each
  * (plus warm-up).
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +55,8 @@ export interface HttpAuthRow {
 export interface HttpAuthResult {
   rows: HttpAuthRow[];
   failed: boolean;
+  /** The load generator and the members ran on different cores. */
+  pinned: boolean;
 }
 
 /**
@@ -68,6 +72,17 @@ function cpuSeconds(pid: number | undefined): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * Sets a process's CPUs (Linux `taskset`): the load generator (this process) on one core and the
+ * members on another, so that what is measured is the member's work, not the two fighting over
+ * both cores. False when it cannot be done (one core, no taskset): the cells then share the cores.
+ */
+function pin(pid: number | undefined, cpuList: string): boolean {
+  if (pid === undefined) return false;
+  const r = spawnSync('taskset', ['-a', '-pc', cpuList, String(pid)], { stdio: 'ignore' });
+  return r.status === 0;
 }
 
 async function startMember(children: BenchChild[], tmpDirs: string[], name: string, extra: string[]): Promise<{ origin: string; pid: number | undefined }> {
@@ -94,6 +109,18 @@ export async function benchHttpAuth(o: HttpAuthOptions): Promise<HttpAuthResult>
   ]);
   const openOrigin = openMember.origin;
   const authOrigin = authMember.origin;
+  const n = cpus().length;
+  const everyCpu = `0-${n - 1}`;
+  const pinned = n >= 2 && pin(process.pid, '0') && pin(openMember.pid, String(n - 1)) && pin(authMember.pid, String(n - 1));
+  o.log(pinned ? `bench: http-auth: the load generator on cpu 0, both members on cpu ${n - 1} (taskset)` : 'bench: http-auth: not pinned (one core or no taskset): the load generator shares the cores with the member');
+  try {
+    return await measure(o, openOrigin, authOrigin, openMember.pid, authMember.pid, pinned);
+  } finally {
+    if (pinned) pin(process.pid, everyCpu);
+  }
+}
+
+async function measure(o: HttpAuthOptions, openOrigin: string, authOrigin: string, openPid: number | undefined, authPid: number | undefined, pinned: boolean): Promise<HttpAuthResult> {
   const basic = `Basic ${Buffer.from('bench:bench').toString('base64')}`;
   const res = await fetch(`${authOrigin}/v1/auth/tokens`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify({ ttlMs: 3_600_000 }), signal: AbortSignal.timeout(10_000) });
   const minted = (await res.json()) as { token?: string };
@@ -106,7 +133,7 @@ export async function benchHttpAuth(o: HttpAuthOptions): Promise<HttpAuthResult>
   const cpu = { open: { s: 0, n: 0 }, auth: { s: 0, n: 0 } };
   const cell = async (origin: string, headers: Record<string, string>, method: Method, connections: number, durationS: number): Promise<CellResult> => {
     const which = origin === authOrigin ? cpu.auth : cpu.open;
-    const pid = origin === authOrigin ? authMember.pid : openMember.pid;
+    const pid = origin === authOrigin ? authPid : openPid;
     const before = cpuSeconds(pid);
     const r = await runCellAt(origin, headers, method, connections, durationS);
     which.s += cpuSeconds(pid) - before;
@@ -152,13 +179,14 @@ export async function benchHttpAuth(o: HttpAuthOptions): Promise<HttpAuthResult>
     }
   }
   const failed = rows.some((r) => r.open.errors + r.open.non2xx + r.auth.errors + r.auth.non2xx > 0);
-  return { rows, failed };
+  return { rows, failed, pinned };
 }
 
 export function formatHttpAuth(r: HttpAuthResult): string {
   const ms = (n: number): string => (n < 10 ? n.toFixed(2) : n.toFixed(1));
   const fail = (c: CellResult): number => c.errors + c.non2xx;
-  const lines = ['| op | conns | open req/s | auth req/s | auth/open (median) | rounds | member CPU µs/req open → auth | open p50/p99 ms | auth p50/p99 ms | failures open/auth |', '|---|---:|---:|---:|---:|---|---:|---:|---:|---|'];
+  const caption = r.pinned ? 'The load generator on one core, the members on another (taskset).' : 'The load generator shared the cores with the members.';
+  const lines = [caption, '', '| op | conns | open req/s | auth req/s | auth/open (median) | rounds | member CPU µs/req open → auth | open p50/p99 ms | auth p50/p99 ms | failures open/auth |', '|---|---:|---:|---:|---:|---|---:|---:|---:|---|'];
   for (const x of r.rows) {
     lines.push(
       `| ${x.op === 'get' ? 'GET' : 'PUT'} | ${x.connections} | ${Math.round(x.open.rps).toLocaleString('en-US')} | ${Math.round(x.auth.rps).toLocaleString('en-US')} | ${x.ratio.toFixed(2)}× | ${x.ratios.map((v) => v.toFixed(2)).join(' ')} | ${x.openCpuUs.toFixed(1)} → ${x.authCpuUs.toFixed(1)} (${(x.authCpuUs / x.openCpuUs).toFixed(2)}×) | ` +

@@ -608,7 +608,9 @@ describe('DataTree against a reference model', () => {
         expect(restored.digest()).toBe(tree.digest());
         compareState(restored, model, 1000 + zxid * 10);
       }),
-      { numRuns: 300 },
+      // Seeded, so that the guard below sees the same outcomes on every run (a random seed missed
+      // a rare one now and then); ZGATE_MODEL_SEED explores others.
+      { numRuns: 300, seed: Number(process.env.ZGATE_MODEL_SEED ?? 20261208) },
     );
     // Guard the generator: the interesting outcomes must all actually occur.
     const required = [

@@ -28,8 +28,16 @@ declare module 'fastify' {
   }
 }
 
+const configs = new WeakMap<ApiContext, IdentityConfig>();
+
+/** The face's settings identity.ts needs, made once per app (asked on every request). */
 export function identityConfigOf(ctx: ApiContext): IdentityConfig {
-  return { trustProxy: ctx.config.trustProxy, corsOrigins: ctx.config.corsOrigins };
+  let c = configs.get(ctx);
+  if (c === undefined) {
+    c = { trustProxy: ctx.config.trustProxy, corsOrigins: ctx.config.corsOrigins };
+    configs.set(ctx, c);
+  }
+  return c;
 }
 
 /**
@@ -43,7 +51,10 @@ export function identify(ctx: ApiContext, req: IncomingMessage, throttle: AuthTh
   if (wait > 0) throw new ThrottledError(wait);
   try {
     const credentials = credentialsOf(req, config);
-    return { ...ctx.service.authenticate(credentials), credentials };
+    const found = ctx.service.authenticate(credentials) as RequestIdentity;
+    // authenticate() made this object for this request: completed in place, not copied.
+    found.credentials = credentials;
+    return found;
   } catch (e) {
     if (e instanceof ZgateError && e.code === 'AuthFailed') throttle?.failed(addr);
     throw e;

@@ -61,6 +61,21 @@ export function parseToken(text: string): { accessor: string; secret: string } |
  * hashing first makes the lengths equal whatever was presented).
  */
 export function secretMatches(secret: string, storedHashHex: string): boolean {
-  if (!HEX_SHA256.test(storedHashHex)) return false;
-  return timingSafeEqual(sha256(secret), Buffer.from(storedHashHex, 'hex'));
+  const presented = sha256(secret);
+  const stored = storedDigest(storedHashHex);
+  return stored !== undefined && timingSafeEqual(presented, stored);
+}
+
+/** Stored hashes as bytes, decoded once each (they are public halves; bounded, dropped whole when full). */
+const digests = new Map<string, Buffer>();
+const MAX_DIGESTS = 20_000;
+
+function storedDigest(hex: string): Buffer | undefined {
+  let d = digests.get(hex);
+  if (d !== undefined) return d;
+  if (!HEX_SHA256.test(hex)) return undefined;
+  if (digests.size >= MAX_DIGESTS) digests.clear();
+  d = Buffer.from(hex, 'hex');
+  digests.set(hex, d);
+  return d;
 }

@@ -5,7 +5,7 @@
  * unlisted digest is refused); `x509:<DN>` from a verified client certificate; a token's ids;
  * `super` when a digest equals --super-digest or a DN equals --x509-super-user.
  */
-import { createHash } from 'node:crypto';
+import { digestOf } from '../auth/digest.js';
 import type { Access, Id } from '../core/acl.js';
 import { ZgateError } from '../core/errors.js';
 import type { Credentials, Identity, TokenSummary } from '../coordination/service.js';
@@ -32,11 +32,6 @@ export interface AuthenticatorOptions {
   verifyToken(token: string): VerifiedToken | undefined;
 }
 
-/** ZooKeeper's DigestAuthenticationProvider: the user is up to the first ':', the hash covers the whole "user:password". */
-export function digestIdOf(user: string, password: string): string {
-  return `${user}:${createHash('sha1').update(`${user}:${password}`, 'utf8').digest('base64')}`;
-}
-
 function refuse(message: string): ZgateError {
   return new ZgateError('AuthFailed', message);
 }
@@ -55,7 +50,7 @@ export class Authenticator {
     let authenticated = false;
     const access: Access = { ids, super: false };
     if (creds.basic !== undefined) {
-      const digest = digestIdOf(creds.basic.user, creds.basic.password);
+      const digest = digestOf(creds.basic.user, creds.basic.password);
       if (this.opts.digestUsers !== undefined && !this.opts.digestUsers.has(digest)) throw refuse('unknown user or wrong password');
       ids.push({ scheme: 'digest', id: digest });
       authenticated = true;

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/http/app.js';
 import { mintToken } from '../../src/auth/token-secret.js';
 import type { AuditEvent, AuditLog } from '../../src/coordination/audit.js';
-import { digestIdOf } from '../../src/node/authenticator.js';
+import { digestOf as digestIdOf } from '../../src/auth/digest.js';
 import { assembleMember } from '../../src/server/parts.js';
 import type { Access } from '../../src/core/acl.js';
 import type { TokenRecord } from '../../src/core/token-ops.js';

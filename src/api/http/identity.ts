@@ -91,11 +91,12 @@ export function credentialsOf(req: IncomingMessage, config: IdentityConfig): Cre
   const creds: Credentials & { viaCookie: boolean } = { ip: clientAddress(req, config.trustProxy), viaCookie: false };
   const auth = header(req, 'authorization');
   if (auth !== undefined) {
-    const m = /^(\S+)\s+(\S+)\s*$/.exec(auth);
-    const scheme = m?.[1]?.toLowerCase();
-    if (m === null || (scheme !== 'basic' && scheme !== 'bearer')) throw authFailed('Authorization must be "Basic <base64 user:password>" or "Bearer zgt_..."');
-    if (scheme === 'basic') creds.basic = parseBasic(m[2]!);
-    else creds.token = m[2]!;
+    const space = auth.indexOf(' ');
+    const scheme = space < 0 ? '' : auth.slice(0, space).toLowerCase();
+    const value = space < 0 ? '' : auth.slice(space + 1).trim();
+    if ((scheme !== 'basic' && scheme !== 'bearer') || value === '' || /\s/.test(value)) throw authFailed('Authorization must be "Basic <base64 user:password>" or "Bearer zgt_..."');
+    if (scheme === 'basic') creds.basic = parseBasic(value);
+    else creds.token = value;
   } else {
     const cookie = cookieOf(req, TOKEN_COOKIE);
     if (cookie !== undefined && cookie !== '') {

@@ -17,6 +17,9 @@ import { validatePath } from '../tree/path.js';
 import type { VerifiedToken } from './authenticator.js';
 import type { Member } from './member.js';
 
+/** Tokens whose secret this member has verified, at most (the cache is dropped whole when full). */
+const VERIFIED_CACHE = 10_000;
+
 /** A token's lifetime when the request names none. */
 const DEFAULT_TTL_MS = 3_600_000;
 const MIN_TTL_MS = 60_000;
@@ -35,6 +38,15 @@ export function tokenView(r: TokenRecord): TokenView {
 }
 
 export class TokenRules {
+  /**
+   * Presented tokens this member has verified, by their text, with the record they verified
+   * against: a token is hashed once per member, not on every request (SHA-256 was most of what
+   * a token cost a read). Every use still checks that the table holds that very record and that
+   * it is live, so a revoked or expired token is refused at once. Memory only: nothing of it is
+   * replicated, written or logged.
+   */
+  private readonly verified = new Map<string, { record: TokenRecord; token: VerifiedToken }>();
+
   constructor(
     private readonly member: Member,
     private readonly opts: { maxTokenTtlMs: number; nowMs(): number },
@@ -107,13 +119,21 @@ export class TokenRules {
 
   /** The token behind `zgt_...` if it is live on this member. */
   verify(text: string): VerifiedToken | undefined {
+    const tokens = this.member.tokens;
+    const hit = this.verified.get(text);
+    if (hit !== undefined) {
+      if (tokens.get(hit.record.accessor) === hit.record && tokens.isLive(hit.record.accessor, this.opts.nowMs())) return hit.token;
+      this.verified.delete(text);
+      return undefined;
+    }
     const parsed = parseToken(text);
     if (parsed === undefined) return undefined;
-    const tokens = this.member.tokens;
     const rec = tokens.get(parsed.accessor);
     if (rec === undefined || !tokens.isLive(parsed.accessor, this.opts.nowMs()) || !secretMatches(parsed.secret, rec.hash)) return undefined;
     const t: VerifiedToken = { accessor: rec.accessor, ids: rec.ids, readOnly: rec.readOnly, expiresAt: rec.expiresAt };
     if (rec.prefix !== undefined) t.prefix = rec.prefix;
+    if (this.verified.size >= VERIFIED_CACHE) this.verified.clear();
+    this.verified.set(text, { record: rec, token: t });
     return t;
   }
 

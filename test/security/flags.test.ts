@@ -129,3 +129,20 @@ describe('log redaction', () => {
     expect(redactUrl('/v1/sessions')).toBe('/v1/sessions');
   });
 });
+
+describe('the verified-token cache', () => {
+  let m: RunningMember;
+  let base: string;
+  beforeAll(async () => ({ m, base } = await member({})));
+  afterAll(async () => m.stop());
+
+  it('a token used many times is refused at once after its revoke, and a changed secret never rides on the cache', async () => {
+    const t = await req(base, 'POST', '/v1/auth/tokens', { auth: ALICE, body: {} });
+    const token = t.json.token as string;
+    for (let i = 0; i < 5; i++) expect((await req(base, 'GET', '/v1/auth/whoami', { auth: `Bearer ${token}` })).status).toBe(200);
+    const last = token.at(-1) === 'A' ? 'Q' : 'A';
+    expect((await req(base, 'GET', '/v1/auth/whoami', { auth: `Bearer ${token.slice(0, -1)}${last}` })).status).toBe(401);
+    expect((await req(base, 'DELETE', `/v1/auth/tokens/${t.json.id}`, { auth: ALICE })).status).toBe(204);
+    expect((await req(base, 'GET', '/v1/auth/whoami', { auth: `Bearer ${token}` })).status).toBe(401);
+  });
+});

@@ -337,6 +337,8 @@ export interface CoordinationService {
   // ---------------------------------------------------------------- identity
   /** Every request, socket and session needs a digest, x509 or token identity (--auth-required). */
   readonly authRequired: boolean;
+  /** Whether the token with this accessor is live on this member now (neither revoked nor expired). */
+  tokenLive(accessor: string): boolean;
   /** The ids a caller's credentials prove; AuthFailed for a bad token or an unlisted digest, or none under --auth-required. */
   authenticate(creds: Credentials): Identity;
   /**

@@ -231,6 +231,10 @@ export class MemberService implements CoordinationService {
     return this.tokens.verify(text);
   }
 
+  tokenLive(accessor: string): boolean {
+    return this.member.tokens.isLive(accessor, this.opts.nowMs());
+  }
+
   onTokenGone(listener: (accessor: string) => void): void {
     this.tokens.onGone(listener);
   }

@@ -146,3 +146,34 @@ describe('the verified-token cache', () => {
     expect((await req(base, 'GET', '/v1/auth/whoami', { auth: `Bearer ${token}` })).status).toBe(401);
   });
 });
+
+describe('identity on a keep-alive connection', () => {
+  let m: RunningMember;
+  let base: string;
+  beforeAll(async () => ({ m, base } = await member({})));
+  afterAll(async () => m.stop());
+
+  it('each request is the identity its own credentials prove, on one connection', async () => {
+    const { Agent, request } = await import('node:http');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const whoami = (auth?: string): Promise<{ ids: { scheme: string; id: string }[] }> =>
+      new Promise((resolve, reject) => {
+        const r = request(`${base}/v1/auth/whoami`, { agent, headers: auth === undefined ? {} : { authorization: auth } }, (res) => {
+          sockets.add(res.socket);
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve(JSON.parse(body) as { ids: { scheme: string; id: string }[] }));
+        });
+        r.on('error', reject);
+        r.end();
+      });
+    const users = async (auth?: string): Promise<string[]> => (await whoami(auth)).ids.filter((i) => i.scheme === 'digest').map((i) => i.id);
+    expect(await users(ALICE)).toEqual(['alice']);
+    expect(await users(BOB)).toEqual(['bob']);
+    expect(await users()).toEqual([]);
+    expect(await users(ALICE)).toEqual(['alice']);
+    expect(sockets.size).toBe(1);
+    agent.destroy();
+  });
+});

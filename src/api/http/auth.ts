@@ -84,7 +84,34 @@ function decodeURIComponentSafe(s: string): string {
  */
 async function identifyAt(ctx: ApiContext, req: IncomingMessage, minZxid: number | undefined): Promise<RequestIdentity> {
   if (minZxid !== undefined && minZxid > ctx.service.appliedZxid && presentsToken(ctx, req)) await ctx.service.awaitZxid(minZxid);
-  return identify(ctx, req);
+  return identifyOnConnection(ctx, req);
+}
+
+/** The identity a keep-alive connection last proved, with the header values it proved it from. */
+const lastOnConnection = new WeakMap<object, { key: string; identity: RequestIdentity }>();
+
+/**
+ * identify(), reusing what the same connection proved with the same Authorization (and
+ * X-Forwarded-For) on its previous request: a client sends the same credentials on every
+ * request of a connection, and the ids they prove cannot change (the address, the certificate
+ * and --digest-users are fixed; a token is checked live on every use). Cookie requests, whose
+ * answer also depends on Origin and the method, always go the whole way.
+ */
+function identifyOnConnection(ctx: ApiContext, req: IncomingMessage): RequestIdentity {
+  const auth = req.headers.authorization;
+  if (auth === undefined) return identify(ctx, req);
+  // A throttled address is answered 429 by identify(), whatever it proved before.
+  if (ctx.throttle !== undefined && ctx.throttle.retryAfterMs(clientAddress(req, identityConfigOf(ctx).trustProxy)) > 0) return identify(ctx, req);
+  const xff = req.headers['x-forwarded-for'];
+  const key = `${auth}\u0000${Array.isArray(xff) ? xff.join(',') : (xff ?? '')}`;
+  const last = lastOnConnection.get(req.socket);
+  if (last !== undefined && last.key === key) {
+    const token = last.identity.access.token;
+    if (token === undefined || ctx.service.tokenLive(token)) return last.identity;
+  }
+  const identity = identify(ctx, req);
+  lastOnConnection.set(req.socket, { key, identity });
+  return identity;
 }
 
 function presentsToken(ctx: ApiContext, req: IncomingMessage): boolean {

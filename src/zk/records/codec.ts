@@ -9,15 +9,24 @@ import { DEFAULT_JUTE_LIMITS, JuteReader, JuteWriter, type JuteLimits } from '..
 /** How one jute type is written and read. `minBytes` is the fewest bytes an encoding takes. */
 export interface Codec<T> {
   readonly name: string;
+  /** What the codec is, for tools that walk a record's declaration (tests' generators). */
+  readonly shape: Shape;
   readonly minBytes: number;
   write(w: JuteWriter, v: T): void;
   read(r: JuteReader): T;
 }
 
+export type Shape =
+  | { readonly kind: 'int' | 'long' | 'boolean' | 'buffer' | 'ustring' | 'custom' }
+  | { readonly kind: 'vector'; readonly item: Codec<unknown> }
+  | { readonly kind: 'trailing'; readonly inner: Codec<unknown> }
+  | { readonly kind: 'record'; readonly fields: readonly (readonly [string, Codec<unknown>])[] };
+
 export type CodecValue<C> = C extends Codec<infer T> ? T : never;
 
 export const int: Codec<number> = {
   name: 'int',
+  shape: { kind: 'int' },
   minBytes: 4,
   write: (w, v) => void w.int(v),
   read: (r) => r.int(),
@@ -25,6 +34,7 @@ export const int: Codec<number> = {
 
 export const long: Codec<bigint> = {
   name: 'long',
+  shape: { kind: 'long' },
   minBytes: 8,
   write: (w, v) => void w.long(v),
   read: (r) => r.long(),
@@ -32,6 +42,7 @@ export const long: Codec<bigint> = {
 
 export const bool: Codec<boolean> = {
   name: 'boolean',
+  shape: { kind: 'boolean' },
   minBytes: 1,
   write: (w, v) => void w.bool(v),
   read: (r) => r.bool(),
@@ -40,6 +51,7 @@ export const bool: Codec<boolean> = {
 /** jute `buffer`: null is length -1. */
 export const buffer: Codec<Buffer | null> = {
   name: 'buffer',
+  shape: { kind: 'buffer' },
   minBytes: 4,
   write: (w, v) => void w.buffer(v),
   read: (r) => r.buffer(),
@@ -48,6 +60,7 @@ export const buffer: Codec<Buffer | null> = {
 /** jute `ustring`: UTF-8, null is length -1. */
 export const ustring: Codec<string | null> = {
   name: 'ustring',
+  shape: { kind: 'ustring' },
   minBytes: 4,
   write: (w, v) => void w.ustring(v),
   read: (r) => r.ustring(),
@@ -57,6 +70,7 @@ export const ustring: Codec<string | null> = {
 export function vector<T>(item: Codec<T>): Codec<T[] | null> {
   return {
     name: `vector<${item.name}>`,
+    shape: { kind: 'vector', item: item as Codec<unknown> },
     minBytes: 4,
     write(w, v) {
       if (v === null) {
@@ -84,6 +98,7 @@ export function vector<T>(item: Codec<T>): Codec<T[] | null> {
 export function trailing<T>(inner: Codec<T>): Codec<T | undefined> {
   return {
     name: `trailing ${inner.name}`,
+    shape: { kind: 'trailing', inner: inner as Codec<unknown> },
     minBytes: 0,
     write(w, v) {
       if (v !== undefined) inner.write(w, v);
@@ -138,6 +153,7 @@ export function record<F extends Fields>(name: string, fields: F): RecordCodec<F
   const minBytes = entries.reduce((n, [, c]) => n + c.minBytes, 0);
   const c: Codec<FieldValues<F>> = {
     name,
+    shape: { kind: 'record', fields: entries },
     minBytes,
     write(w, v) {
       const rec = v as Record<string, unknown>;

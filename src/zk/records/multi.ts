@@ -114,6 +114,7 @@ function requestCodec<Op extends { type: number; op: unknown }>(name: string, ta
   return packet<{ ops: Op[] }>(
     {
       name,
+      shape: { kind: 'custom' },
       minBytes: 9,
       write(w, v) {
         for (const { type, op } of v.ops) {
@@ -144,6 +145,7 @@ export const MultiReadRequest = requestCodec<MultiReadOp>('MultiReadRequest', RE
 export const MultiResponse = packet<{ results: MultiResult[] }>(
   {
     name: 'MultiResponse',
+    shape: { kind: 'custom' },
     minBytes: 9,
     write(w, v) {
       for (const { type, err, result } of v.results) {

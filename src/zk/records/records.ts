@@ -101,7 +101,7 @@ export const ReconfigRequest = record('ReconfigRequest', {
   curConfigId: long,
 });
 /** Requests whose body is empty: ping, closeSession, whoAmI. */
-export const EmptyRecord = packet<Record<string, never>>({ name: 'Empty', minBytes: 0, write: () => undefined, read: () => ({}) });
+export const EmptyRecord = packet<Record<string, never>>({ name: 'Empty', shape: { kind: 'record', fields: [] }, minBytes: 0, write: () => undefined, read: () => ({}) });
 
 // ---------------------------------------------------------------------------------------------
 // Responses

@@ -136,14 +136,16 @@ describe('jute records', () => {
   });
 
   describe('golden bytes', () => {
-    const connect = hex(`
-      00000000            protocolVersion 0
-      0000000000000000    lastZxidSeen 0
-      00007530            timeOut 30000
-      0000000000000000    sessionId 0
-      00000010 00000000000000000000000000000000   passwd: 16 zero bytes
-      00                  readOnly false
-    `.replace(/[a-zA-Z][^\n]*/g, (m) => (/^[0-9a-f]+$/.test(m) ? m : ''))) as Buffer;
+    const connect = hex(
+      [
+        '00000000', // protocolVersion 0
+        '0000000000000000', // lastZxidSeen 0
+        '00007530', // timeOut 30000
+        '0000000000000000', // sessionId 0
+        '00000010' + '00'.repeat(16), // passwd: length 16, 16 zero bytes
+        '00', // readOnly false
+      ].join(''),
+    );
 
     it('ConnectRequest as kazoo and zkCli send it', () => {
       expect(connect.length).toBe(45);
@@ -293,9 +295,11 @@ describe('jute records', () => {
       fc.record({ kind: fc.constant('append' as const), extra: fc.uint8Array({ maxLength: 8 }) }),
     );
 
-    function mutate(enc: Buffer, ms: fc.RecordValue<unknown>[]): Buffer {
+    type Mutation = { kind: string; at?: number; byte?: number; len?: number; extra?: Uint8Array };
+
+    function mutate(enc: Buffer, ms: Mutation[]): Buffer {
       let b = Buffer.from(enc);
-      for (const m of ms as { kind: string; at?: number; byte?: number; len?: number; extra?: Uint8Array }[]) {
+      for (const m of ms) {
         if (m.kind === 'append') {
           b = Buffer.concat([b, m.extra as Uint8Array]);
           continue;

@@ -3,7 +3,9 @@
  * MultiHeader {type -1, done true, err -1}; a response body likewise, each op's header carrying
  * its err, a failed op's record an ErrorResponse under type -1. As ZooKeeper's
  * MultiOperationRecord and MultiResponse frame them; one table per direction says which record
- * follows which op type.
+ * follows which op type. A multi that fails still has ReplyHeader err 0 (ZooKeeper 3.8): every op
+ * is then an ErrorResponse, the ops before the failing one with err 0, those after it -2
+ * (RuntimeInconsistency).
  */
 import { JuteError, OpCode, type JuteReader, type JuteWriter } from '../jute.js';
 import { packet, type Codec, type RecordCodec } from './codec.js';

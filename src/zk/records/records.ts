@@ -56,6 +56,7 @@ export const MultiHeader = record('MultiHeader', { type: int, done: bool, err: i
 export const AuthPacket = record('AuthPacket', { type: int, scheme: ustring, auth: buffer });
 /** A notification's body (xid -1). */
 export const WatcherEvent = record('WatcherEvent', { type: int, state: int, path: ustring });
+/** A failed multi op's record; also ZooKeeper's whole answer to addWatch ({err 0}). */
 export const ErrorResponse = record('ErrorResponse', { err: int });
 
 // ---------------------------------------------------------------------------------------------
@@ -89,7 +90,7 @@ export const SetWatches2 = record('SetWatches2', {
   persistentWatches: strings,
   persistentRecursiveWatches: strings,
 });
-/** mode: AddWatchModes persistent 0, persistentRecursive 1. */
+/** mode: AddWatchModes persistent 0, persistentRecursive 1. ZooKeeper answers it with an ErrorResponse {err 0}. */
 export const AddWatchRequest = record('AddWatchRequest', { path: ustring, mode: int });
 /** type: WatcherType children 1, data 2, any 3. */
 export const RemoveWatchesRequest = record('RemoveWatchesRequest', { path: ustring, type: int });
@@ -100,7 +101,10 @@ export const ReconfigRequest = record('ReconfigRequest', {
   newMembers: ustring,
   curConfigId: long,
 });
-/** Requests whose body is empty: ping, closeSession, whoAmI. */
+/**
+ * A body of no bytes: the requests ping, closeSession, whoAmI; the answers to delete, setWatches,
+ * setWatches2, removeWatches, auth, and any reply whose header's err is not 0.
+ */
 export const EmptyRecord = packet<Record<string, never>>({ name: 'Empty', shape: { kind: 'record', fields: [] }, minBytes: 0, write: () => undefined, read: () => ({}) });
 
 // ---------------------------------------------------------------------------------------------

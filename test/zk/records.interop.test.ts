@@ -152,6 +152,7 @@ describeZk(`records.ts against Apache ZooKeeper${located.ok ? ` ${located.instal
       ops: [
         { type: OpCode.check, op: { path: '/rec', version: 0 } },
         { type: OpCode.check, op: { path: '/rec', version: 7 } },
+        { type: OpCode.delete, op: { path: '/rec/e', version: -1 } },
       ],
     }));
     expect(r.header.err).toBe(0); // a failed multi's ReplyHeader says Ok: the errors are per op
@@ -159,6 +160,7 @@ describeZk(`records.ts against Apache ZooKeeper${located.ok ? ` ${located.instal
     expect(failed).toEqual([
       { type: OpCode.error, err: 0, result: { err: 0 } },
       { type: OpCode.error, err: -103, result: { err: -103 } },
+      { type: OpCode.error, err: -2, result: { err: -2 } },
     ]);
 
     r = await c.call(13, OpCode.multiRead, R.MultiReadRequest.encode({

@@ -7,4 +7,5 @@
 export * from './records/codec.js';
 export * from './records/records.js';
 export * from './records/multi.js';
+export * from './records/ops.js';
 export { DEFAULT_JUTE_LIMITS, JuteError, type JuteErrorReason, type JuteLimits } from './jute.js';

@@ -123,6 +123,16 @@ describe('jute records', () => {
     });
   });
 
+  it('knows the request and answer record of every opcode a client sends', () => {
+    for (const [name, code] of Object.entries(OpCode)) {
+      if (name === 'notification' || name === 'createSession' || name === 'error') continue;
+      expect([name, R.requestRecord(code) !== undefined, R.responseRecord(code) !== undefined]).toEqual([name, true, true]);
+    }
+    expect(R.requestRecord(OpCode.multi)).toBe(R.MultiRequest);
+    expect(R.requestRecord(12345)).toBeUndefined();
+    expect(R.responseRecord(-10)).toBeUndefined();
+  });
+
   it.each(RECORDS)('%s round-trips', (_name, codec) => {
     fc.assert(
       fc.property(arb(codec), (v) => {

@@ -101,6 +101,9 @@ export const ReconfigRequest = record('ReconfigRequest', {
   newMembers: ustring,
   curConfigId: long,
 });
+/** sasl (opcode 102): the client's token, and the server's. */
+export const GetSASLRequest = record('GetSASLRequest', { token: buffer });
+export const SetSASLResponse = record('SetSASLResponse', { token: buffer });
 /**
  * A body of no bytes: the requests ping, closeSession, whoAmI; the answers to delete, setWatches,
  * setWatches2, removeWatches, auth, and any reply whose header's err is not 0.

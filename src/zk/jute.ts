@@ -2,7 +2,9 @@
  * Apache ZooKeeper's wire records (jute, as zookeeper.jute defines them) and protocol numbers,
  * written from the protocol description for the two ZooKeeper clients of this repo: the
  * comparison benchmark's (tools/bench/zk/client.ts) and the conformance tests'
- * (test/support/zk-client.ts). Both talk through ./connection.ts.
+ * (test/support/zk-client.ts). Both talk through ./connection.ts. The same JuteWriter and
+ * JuteReader are the primitives of ./records.ts, the codec of every record in both directions;
+ * the reader is strict and bounded (JuteLimits) and throws only JuteError.
  *
  * Framing: every packet is a 4-byte big-endian length followed by that many bytes. jute: ints
  * and longs big-endian, a boolean one byte, a buffer or ustring its int length (-1 for null)

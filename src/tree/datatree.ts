@@ -30,10 +30,11 @@ import {
   type TreeEvent,
   type Zxid,
 } from '../core/types.js';
-import { permits, Perms, READ_ACL_UNSAFE, type Access, type Acl } from '../core/acl.js';
+import { Perms, READ_ACL_UNSAFE, type Access, type Acl } from '../core/acl.js';
 import { assert } from '../util/assert.js';
 import { AclCache, type AclRef } from './acl-cache.js';
-import { Fnv64 } from './fnv.js';
+import { aclDenial, subtreeDenial } from './acl-check.js';
+import { subtreeSize, treeDigest } from './walk.js';
 import { encode } from '../util/codec.js';
 import { childPath, ROOT } from './path.js';
 import { readSnapshot } from './snapshot/reader.js';
@@ -431,11 +432,7 @@ export class DataTree {
    * and the refusal names `path`.
    */
   private denied(node: ZNode, perm: number, path: string, aclPath: string, scopePath = path): OpFailure | null {
-    const a = this.access;
-    if (a === null || permits(node.acl.list, perm, a, scopePath)) return null;
-    const what = perm === Perms.CREATE ? 'create children of' : perm === Perms.DELETE ? 'delete children of' : perm === Perms.WRITE ? 'write' : perm === Perms.ADMIN ? 'change the ACL of' : 'read';
-    const scoped = a.readOnly === true || a.prefix !== undefined ? ' (by its ACL or by the token\'s scope)' : '';
-    return fail('NoAuth', `not allowed to ${what} ${JSON.stringify(aclPath)}${scoped}`, path);
+    return aclDenial(this.access, node, perm, path, aclPath, scopePath);
   }
 
   /** mkdir -p: each missing ancestor is a real persistent create with its own events, its parent's CREATE checked, and `acl`. */
@@ -533,7 +530,7 @@ export class DataTree {
     if (top === undefined) return fail('NoNode', `${JSON.stringify(path)} does not exist`, path);
     const v = this.versionMismatch(top, op.version as number, path);
     if (v) return v;
-    const count = DataTree.countSubtree(top);
+    const count = subtreeSize(top);
     if (count > maxNodes) {
       return fail(
         'BadArguments',
@@ -541,7 +538,7 @@ export class DataTree {
         path,
       );
     }
-    const subtreeDenied = this.subtreeDenied(top, path);
+    const subtreeDenied = subtreeDenial(this.access, top, path);
     if (subtreeDenied) return subtreeDenied;
     const nodes: ZNode[] = [top];
     const paths: string[] = [path];
@@ -640,42 +637,6 @@ export class DataTree {
     const names = node.sortedChildren().slice().reverse();
     node.sorted = null;
     return names;
-  }
-
-  /**
-   * A recursive delete deletes nothing unless its writer may READ every znode of the subtree
-   * and DELETE the children of each (what reading the subtree, then deleting it bottom-up with
-   * plain deletes, would need).
-   */
-  private subtreeDenied(top: ZNode, topPath: string): OpFailure | null {
-    const a = this.access;
-    if (a === null || (a.super && a.readOnly !== true && a.prefix === undefined)) return null;
-    const stack: [ZNode, string][] = [[top, topPath]];
-    while (stack.length > 0) {
-      const [node, path] = stack.pop()!;
-      const d = this.denied(node, Perms.READ, path, path);
-      if (d) return d;
-      // In name order, so that every member names the same znode in the refusal: the
-      // children's DELETE ascending, then the walk goes on into them ascending (pre-order).
-      const names = node.sortedChildren();
-      for (let i = 0; i < names.length; i++) {
-        const dc = this.denied(node, Perms.DELETE, childPath(path, names[i]!), path);
-        if (dc) return dc;
-      }
-      for (let i = names.length - 1; i >= 0; i--) stack.push([node.children!.get(names[i]!)!, childPath(path, names[i]!)]);
-    }
-    return null;
-  }
-
-  private static countSubtree(top: ZNode): number {
-    let count = 0;
-    const stack: ZNode[] = [top];
-    while (stack.length > 0) {
-      const node = stack.pop()!;
-      count++;
-      if (node.children !== null) for (const child of node.children.values()) stack.push(child);
-    }
-    return count;
   }
 
   private multi(op: Unchecked, zxid: Zxid, time: number, events: TreeEvent[]): MultiResult | OpFailure {
@@ -864,23 +825,6 @@ export class DataTree {
     );
   }
 
-  /** Pre-order, children ascending, without recursion (paths may nest deeper than the stack). */
-  private walk(order: ZNode[], names: string[]): void {
-    const stack: ZNode[] = [this.root];
-    const stackNames: string[] = [''];
-    while (stack.length > 0) {
-      const node = stack.pop()!;
-      order.push(node);
-      names.push(stackNames.pop()!);
-      if (node.children === null) continue;
-      const sorted = node.sorted ?? [...node.children.keys()].sort();
-      for (let i = sorted.length - 1; i >= 0; i--) {
-        stack.push(node.children.get(sorted[i]!)!);
-        stackNames.push(sorted[i]!);
-      }
-    }
-  }
-
   /** The tree a snapshot holds (snapshot/reader.ts checks and rebuilds it); ZgateError('DataInconsistency') if malformed. */
   static restore(bytes: Uint8Array, opts?: Partial<DataTreeOptions>): DataTree {
     const tree = new DataTree(opts);
@@ -901,34 +845,10 @@ export class DataTree {
   }
 
   /**
-   * FNV-1a 64 over the canonical walk of everything a replica must agree on: names and shape,
-   * data, every stored stat field and the node kind (not lastZxid: equal trees, equal digests).
+   * FNV-1a 64 over the canonical walk of everything a replica must agree on (walk.ts); not
+   * lastZxid: equal trees, equal digests.
    */
   digest(): string {
-    const h = new Fnv64();
-    const nodes: ZNode[] = [];
-    const names: string[] = [];
-    this.walk(nodes, names);
-    for (let i = 0; i < nodes.length; i++) {
-      const node = nodes[i]!;
-      h.string(names[i]!);
-      h.uint32(node.numChildren);
-      h.number(node.czxid);
-      h.number(node.mzxid);
-      h.number(node.pzxid);
-      h.number(node.ctime);
-      h.number(node.mtime);
-      h.uint32(node.version);
-      h.uint32(node.cversion);
-      h.uint32(node.aversion);
-      // The list itself, not its id: ids are bookkeeping, what a replica must agree on is who may do what.
-      h.string(node.acl.key);
-      h.uint32(node.kind);
-      if (node.kind === NodeKind.Ephemeral) h.bigint(node.owner);
-      if (node.kind === NodeKind.Ttl) h.number(node.ttl);
-      h.uint32(node.data.length);
-      h.bytes(node.data);
-    }
-    return h.hex();
+    return treeDigest(this.root);
   }
 }

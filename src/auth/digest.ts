@@ -32,11 +32,6 @@ export function digestIdentity(credentials: string): Id {
   return { scheme: 'digest', id: digestOfCredentials(credentials) };
 }
 
-/** The user a digest id names (what whoami and the audit log show, never the hash). */
-export function userOfDigestId(id: string): string {
-  const colon = id.indexOf(':');
-  return colon < 0 ? id : id.slice(0, colon);
-}
 
 export type BasicCredentials = { ok: true; user: string; password: string } | { ok: false; reason: string };
 

@@ -10,7 +10,7 @@
  * the log); a ZooKeeper failure of an applied write is an answer (`ok: false`), not a throw,
  * because it has a zxid.
  */
-import type { Access, Acl, Id } from '../core/acl.js';
+import { shownId, type Access, type Acl, type Id } from '../core/acl.js';
 import type { CreateMode, CreateOp, OpFailure, SessionId, Stat, SubOp, Zxid } from '../core/types.js';
 import type { Subscriber, Watching, WatchKind } from '../watch/index.js';
 
@@ -155,7 +155,7 @@ export interface Identity {
 
 /** whoami's ids: a digest shows its user, never its hash. */
 export function displayIds(ids: readonly Id[]): Id[] {
-  return ids.map((i) => (i.scheme === 'digest' ? { scheme: 'digest', id: i.id.replace(/:.*/s, '') } : { scheme: i.scheme, id: i.id }));
+  return ids.map(shownId);
 }
 
 export interface SetRequest {

@@ -42,8 +42,8 @@ export const OPEN_ACL_UNSAFE: readonly Acl[] = Object.freeze([{ perms: Perms.ALL
 export const READ_ACL_UNSAFE: readonly Acl[] = Object.freeze([{ perms: Perms.READ, scheme: 'world', id: 'anyone' }]);
 export const CREATOR_ALL_ACL: readonly Acl[] = Object.freeze([{ perms: Perms.ALL, scheme: 'auth', id: '' }]);
 
-/** The access of the member itself (session expiry, the reaper): no ACL applies. */
-export const INTERNAL_ACCESS: Access = Object.freeze({ ids: Object.freeze([]) as readonly Id[], super: true });
+/** A caller with no ids at all (its face said nothing): only world:anyone grants it anything. */
+export const ANONYMOUS: Access = Object.freeze({ ids: Object.freeze([]) as readonly Id[], super: false });
 
 /** The most entries one ACL may hold. */
 export const MAX_ACL_ENTRIES = 256;
@@ -83,6 +83,35 @@ export function parsePerms(v: unknown): number | undefined {
 /** A scheme whose ids are proven by credentials (ZooKeeper's provider.isAuthenticated()). */
 export function isAuthenticatedScheme(scheme: string): boolean {
   return scheme === 'digest' || scheme === 'x509' || scheme === 'sasl';
+}
+
+/**
+ * Who a caller is, apart from where it calls from: its authenticated ids (never ip), distinct,
+ * sorted by scheme then id. What a session belongs to, what a token's creator is, the namespace
+ * of Idempotency-Keys.
+ */
+export function authenticatedIds(ids: readonly Id[]): Id[] {
+  const seen = new Set<string>();
+  const out: Id[] = [];
+  for (const c of ids) {
+    // Schemes hold no ':': the pair is unambiguous.
+    const k = `${c.scheme}:${c.id}`;
+    if (!isAuthenticatedScheme(c.scheme) || seen.has(k)) continue;
+    seen.add(k);
+    out.push({ scheme: c.scheme, id: c.id });
+  }
+  return out.sort((a, b) => (a.scheme < b.scheme ? -1 : a.scheme > b.scheme ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** An id as it may be shown (whoami, token views, the audit log): a digest's user, never its hash. */
+export function shownId(i: Id): Id {
+  return { scheme: i.scheme, id: i.scheme === 'digest' ? userOfDigest(i.id) : i.id };
+}
+
+/** The user of a digest id `user:hash`. */
+export function userOfDigest(id: string): string {
+  const colon = id.indexOf(':');
+  return colon < 0 ? id : id.slice(0, colon);
 }
 
 // ---------------------------------------------------------------- ip addresses

@@ -116,7 +116,7 @@ export interface CreateSessionOp {
   id: SessionId;
   /** The granted timeout, already clamped by the proposer. */
   timeoutMs: number;
-  /** The creator's authenticated ids (session/table.ts sessionOwnerOf); absent: anonymous. */
+  /** The creator's authenticated ids (core/acl.ts authenticatedIds); absent: anonymous. */
   owner?: Id[];
 }
 /** Closes a session and deletes its ephemeral znodes in the same entry. */

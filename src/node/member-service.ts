@@ -5,7 +5,7 @@
  * bounded retries, the recursive delete's bound, the watch's wait for a zxid.
  */
 import { ZgateError } from '../core/errors.js';
-import { fixupAcl, maskDigests, permits, Perms, type Access, type Acl } from '../core/acl.js';
+import { ANONYMOUS, authenticatedIds, fixupAcl, maskDigests, permits, Perms, type Access, type Acl } from '../core/acl.js';
 import { ANY_VERSION, isEphemeral, type CreateMode, type Op, type OpResult, type SessionId, type Stat, type SubOp, type Zxid } from '../core/types.js';
 import type {
   AclAnswer,
@@ -45,7 +45,7 @@ import type { Member, WriteAnswer } from './member.js';
 import type { SessionService } from './session-service.js';
 import type { Authenticator, VerifiedToken } from './authenticator.js';
 import { TokenRules } from './tokens.js';
-import { mayUseSession, sessionOwnerOf } from '../session/index.js';
+import { mayUseSession } from '../session/index.js';
 
 /** What a replicated log offers the service (cluster/'s runtime); absent on a member running alone. */
 export interface ReplicationControl {
@@ -71,9 +71,6 @@ export interface MemberServiceOptions extends ServiceLimits {
   nowMs(): number;
   authenticator: Authenticator;
 }
-
-/** Who a caller is when its face said nothing: no ids at all, so only world:anyone grants. */
-const ANONYMOUS: Access = Object.freeze({ ids: Object.freeze([]), super: false }) as Access;
 
 function accessOf(a: Access | undefined): Access {
   return a ?? ANONYMOUS;
@@ -361,7 +358,7 @@ export class MemberService implements CoordinationService {
 
   async openSession(timeoutMs: number | undefined, access?: Access): Promise<SessionGrant & { zxid: Zxid }> {
     this.member.assertReadable();
-    const s = await this.sessions.create(timeoutMs, sessionOwnerOf(accessOf(access)));
+    const s = await this.sessions.create(timeoutMs, authenticatedIds(accessOf(access).ids));
     return { sessionId: s.id, timeoutMs: s.timeoutMs, zxid: s.zxid };
   }
 

@@ -6,9 +6,9 @@
 import { MultiOpError, ZgateError } from '../core/errors.js';
 import type { ApplyOutcome, Op, OpFailure, Stat, TreeEvent, Zxid } from '../core/types.js';
 import { DataTree, type DataTreeOptions } from '../tree/datatree.js';
-import { applyOp, beginSnapshot, isIdList, precheck, restoreSnapshot as restoreState, sessionOwnerOf, SessionTable, type MemberSnapshotWriter } from '../session/index.js';
+import { applyOp, beginSnapshot, isIdList, precheck, restoreSnapshot as restoreState, SessionTable, type MemberSnapshotWriter } from '../session/index.js';
 import type { Access } from '../core/acl.js';
-import { DEFAULT_TOKEN_BOUNDS, TokenTable, type TokenBounds } from '../session/token-table.js';
+import { DEFAULT_TOKEN_BOUNDS, identityKey, TokenTable, type TokenBounds } from '../session/token-table.js';
 import type { ReplicatedTables } from '../session/state.js';
 import { assert } from '../util/assert.js';
 import { randomInt } from 'node:crypto';
@@ -89,9 +89,12 @@ function entryAccess(a: unknown): Access | undefined {
 /** The namespace of an identity's Idempotency-Keys: its authenticated ids (anonymous callers share one). */
 function idempotencyScope(access: Access | undefined): string {
   if (access === undefined) return '';
-  const owner = sessionOwnerOf(access);
-  return owner.length === 0 ? '' : `${owner.map((o) => `${o.scheme}:${o.id}`).join('\u0001')}\u0000`;
+  const key = identityKey(access.ids);
+  return key === ANONYMOUS_IDENTITY ? '' : `${key}\u0000`;
 }
+
+/** identityKey() of a caller with no authenticated id. */
+const ANONYMOUS_IDENTITY = identityKey([]);
 
 function failureError(f: OpFailure): ZgateError {
   if (f.opIndex !== undefined && f.results !== undefined) return new MultiOpError(f.code, f.message, f.path, f.opIndex, f.results);

@@ -6,12 +6,11 @@
  * in constant time, live as of this member's clock). Minting and revoking are log entries.
  */
 import { mintToken, parseToken, secretMatches } from '../auth/token-secret.js';
-import type { Access, Id } from '../core/acl.js';
+import { authenticatedIds, shownId, type Access, type Id } from '../core/acl.js';
 import { ZgateError } from '../core/errors.js';
 import type { TokenRecord } from '../core/token-ops.js';
 import type { Zxid } from '../core/types.js';
 import type { Identity, TokenRequest, TokenView } from '../coordination/service.js';
-import { sessionOwnerOf } from '../session/index.js';
 import { identityKey } from '../session/token-table.js';
 import { validatePath } from '../tree/path.js';
 import type { VerifiedToken } from './authenticator.js';
@@ -26,11 +25,6 @@ const MIN_TTL_MS = 60_000;
 
 function noAuth(message: string): ZgateError {
   return new ZgateError('NoAuth', message);
-}
-
-/** A digest id as it may be shown: its user, never its hash. */
-function shownId(i: Id): Id {
-  return { scheme: i.scheme, id: i.scheme === 'digest' ? i.id.replace(/:.*/s, '') : i.id };
 }
 
 export function tokenView(r: TokenRecord): TokenView {
@@ -68,7 +62,7 @@ export class TokenRules {
   async create(req: TokenRequest, identity: Identity): Promise<{ zxid: Zxid; token: string; view: TokenView }> {
     this.member.assertReadable();
     if (identity.token !== null) throw noAuth('a token cannot create tokens: authenticate with Basic credentials or a client certificate');
-    const creator = sessionOwnerOf(identity.access);
+    const creator = authenticatedIds(identity.access.ids);
     if (creator.length === 0) throw new ZgateError('AuthFailed', 'creating a token needs Basic credentials or a client certificate');
     const ttlMs = req.ttlMs ?? DEFAULT_TTL_MS;
     if (!Number.isSafeInteger(ttlMs) || ttlMs < MIN_TTL_MS || ttlMs > this.opts.maxTokenTtlMs) {

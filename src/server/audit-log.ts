@@ -23,7 +23,7 @@ import { pino } from 'pino';
 import { parseToken } from '../auth/token-secret.js';
 import { isAccessor } from '../core/token-ops.js';
 import type { AuditEvent, AuditLog, AuditResult } from '../coordination/audit.js';
-import type { Id } from '../core/acl.js';
+import { userOfDigest, type Id } from '../core/acl.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 export const MAX_FIELD = 1024;
@@ -77,9 +77,7 @@ function userOf(ids: readonly Id[]): string | null {
   for (const scheme of ['digest', 'x509', 'sasl']) {
     const id = ids.find((i) => i.scheme === scheme)?.id;
     if (id === undefined) continue;
-    if (scheme !== 'digest') return id;
-    const colon = id.indexOf(':');
-    return colon < 0 ? id : id.slice(0, colon);
+    return scheme === 'digest' ? userOfDigest(id) : id;
   }
   return null;
 }

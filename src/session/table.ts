@@ -13,7 +13,7 @@
  * is expired can't be handed out again while that client may still be retrying it.
  */
 import { ZgateError } from '../core/errors.js';
-import { isAuthenticatedScheme, type Access, type Id } from '../core/acl.js';
+import type { Access, Id } from '../core/acl.js';
 import type { SessionId, Zxid } from '../core/types.js';
 import { assert } from '../util/assert.js';
 
@@ -46,19 +46,6 @@ export interface SessionInfo {
 export function mayUseSession(owner: readonly Id[] | undefined, access: Access): boolean {
   if (owner === undefined || owner.length === 0 || access.super) return true;
   return owner.some((o) => access.ids.some((c) => c.scheme === o.scheme && c.id === o.id));
-}
-
-/** The ids a new session belongs to: the creator's authenticated ones, sorted and distinct. */
-export function sessionOwnerOf(access: Access): Id[] {
-  const seen = new Set<string>();
-  const out: Id[] = [];
-  for (const c of access.ids) {
-    const k = `${c.scheme}:${c.id}`;
-    if (!isAuthenticatedScheme(c.scheme) || seen.has(k)) continue;
-    seen.add(k);
-    out.push({ scheme: c.scheme, id: c.id });
-  }
-  return out.sort((a, b) => (a.scheme < b.scheme ? -1 : a.scheme > b.scheme ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 export function isIdList(x: unknown): x is Id[] {

@@ -12,7 +12,7 @@
  * Records are frozen on the way in; what get(), all() and the results return is that frozen
  * copy, so no caller can change replicated state by accident.
  */
-import { isAuthenticatedScheme, isValidAclId, type Id } from '../core/acl.js';
+import { authenticatedIds, isValidAclId, type Id } from '../core/acl.js';
 import { ZgateError } from '../core/errors.js';
 import {
   isAccessor,
@@ -62,17 +62,7 @@ function byCodeUnits(a: string, b: string): number {
  * identity; no authenticated id gives `[]`.
  */
 export function identityKey(ids: readonly Id[]): string {
-  const seen = new Set<string>();
-  const pairs: [string, string][] = [];
-  for (const { scheme, id } of ids) {
-    if (!isAuthenticatedScheme(scheme)) continue;
-    const k = JSON.stringify([scheme, id]);
-    if (seen.has(k)) continue;
-    seen.add(k);
-    pairs.push([scheme, id]);
-  }
-  pairs.sort((a, b) => byCodeUnits(a[0], b[0]) || byCodeUnits(a[1], b[1]));
-  return JSON.stringify(pairs);
+  return JSON.stringify(authenticatedIds(ids).map((i) => [i.scheme, i.id]));
 }
 
 const NO_IDENTITY = identityKey([]);

@@ -5,9 +5,7 @@
  * the event's path and each of its ancestors: O(depth) lookups, and none at all while no
  * recursive watch exists.
  */
-import type { Access } from '../core/acl.js';
-
-const ANONYMOUS_WATCHER: Access = Object.freeze({ ids: Object.freeze([]), super: false }) as Access;
+import { ANONYMOUS, type Access } from '../core/acl.js';
 import type { TreeEventType, Zxid } from '../core/types.js';
 import type { EventRecord } from './history.js';
 import { isOneShot, type WatchKind } from './kinds.js';
@@ -48,7 +46,7 @@ export abstract class Subscriber {
    * Who is watching: an event reaches the subscriber only when these ids may READ its znode
    * as of its zxid. Set by the face from the connection's credentials (anonymous until then).
    */
-  access: Access = ANONYMOUS_WATCHER;
+  access: Access = ANONYMOUS;
   /** Watch ids are this subscriber's own: "1", "2", ... */
   private lastWatchId = 0;
   /** @internal dispatch scratch: the dispatch sequence number this subscriber was last touched in. */

@@ -3,7 +3,8 @@
  * DigestAuthenticationProvider.generateDigest) and Basic credentials (RFC 7617).
  */
 import { createHash } from 'node:crypto';
-import { digestIdentity, digestOf, parseBasicAuthorization, userOfDigestId } from '../../src/auth/digest.js';
+import { digestIdentity, digestOf, parseBasicAuthorization } from '../../src/auth/digest.js';
+import { userOfDigest as userOfDigestId } from '../../src/core/acl.js';
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 

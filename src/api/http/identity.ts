@@ -7,6 +7,7 @@
  * in the URL is refused and never honoured.
  */
 import type { IncomingMessage } from 'node:http';
+import { parseBasicAuthorization } from '../../auth/digest.js';
 import { verifiedClientDn } from './client-certificate.js';
 import { ipIdOf, ipMatches } from '../../core/acl.js';
 import { ZgateError } from '../../core/errors.js';
@@ -57,15 +58,6 @@ function authFailed(message: string): ZgateError {
   return new ZgateError('AuthFailed', message);
 }
 
-/** RFC 7617: base64 of `user:password` (the password may hold ':'). */
-export function parseBasic(value: string): { user: string; password: string } {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value)) throw authFailed('Basic credentials must be base64 of user:password');
-  const text = Buffer.from(value, 'base64').toString('utf8');
-  const colon = text.indexOf(':');
-  if (colon < 0) throw authFailed('Basic credentials must be base64 of user:password');
-  return { user: text.slice(0, colon), password: text.slice(colon + 1) };
-}
-
 /**
  * The cookie is a browser's ambient credential: honoured only when the request is not
  * cross-site (CSRF, cross-site WebSocket hijacking). `Origin` must be the server's own or a
@@ -95,8 +87,12 @@ export function credentialsOf(req: IncomingMessage, config: IdentityConfig): Cre
     const scheme = space < 0 ? '' : auth.slice(0, space).toLowerCase();
     const value = space < 0 ? '' : auth.slice(space + 1).trim();
     if ((scheme !== 'basic' && scheme !== 'bearer') || value === '' || /\s/.test(value)) throw authFailed('Authorization must be "Basic <base64 user:password>" or "Bearer zgt_..."');
-    if (scheme === 'basic') creds.basic = parseBasic(value);
-    else creds.token = value;
+    if (scheme === 'basic') {
+      // auth/digest.ts reads Basic for every face (RFC 7617: canonical base64 of UTF-8, a user, no control characters).
+      const basic = parseBasicAuthorization(auth);
+      if (basic === undefined || !basic.ok) throw authFailed(basic?.ok === false ? basic.reason : 'Basic credentials must be base64 of user:password');
+      creds.basic = { user: basic.user, password: basic.password };
+    } else creds.token = value;
   } else {
     const cookie = cookieOf(req, TOKEN_COOKIE);
     if (cookie !== undefined && cookie !== '') {
